@@ -1,0 +1,12 @@
+"""Definitions found by ``dg.load_from_defs_folder``: one small module per concern.
+
+- ``resources.py``: the project root and parameters, and MLflow tracking.
+- ``data.py``: ``raw_mobility``, ``validated_series``, ``features`` (group ``data``).
+- ``checks.py``: the blocking data-validation check on ``raw_mobility``.
+- ``training.py``: one ``model_<arch>`` asset per architecture (group ``training``).
+- ``evaluation.py``: ``evaluation`` over the four models (group ``evaluation``).
+- ``jobs.py``: the ``full_pipeline`` job and the default (serial) executor.
+
+Modules refer to each other's assets by key (strings), never by importing the asset
+objects: an imported asset would be found again in the importing module.
+"""

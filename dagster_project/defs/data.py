@@ -1,0 +1,85 @@
+"""Data assets: ingest, validate, features (``pipelines/ingest.py``, ``validate.py``, ``features.py``).
+
+Each asset calls the stage function its DVC script calls, with the same arguments taken
+from :class:`dpforecast.paths.Paths`, so the files it writes are the DVC stage's files.
+Assets hand data on through those files (no IO manager): downstream assets are ordered
+by ``deps`` and read the paths themselves, as the stages do.
+"""
+
+import polars as pl
+
+import dagster as dg
+from dagster_project.defs.resources import ProjectResource
+from dpforecast.data.schema import TIMESTAMP
+from dpforecast.stages.features import build_features
+from dpforecast.stages.ingest import ingest
+from dpforecast.stages.validate import validate
+from dpforecast.validation import DataValidationError
+
+GROUP = "data"
+
+
+@dg.asset(group_name=GROUP, kinds={"polars", "parquet"})
+def raw_mobility(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+    """The operator's CSV, every cell as written, in ``artifacts/ingest/raw.parquet``."""
+    paths, params = project.load()
+    source = paths.root / params.data.raw
+    context.log.info(f"ingest: reading {source}")
+    raw = ingest(source, paths.raw_table)
+    context.log.info(f"ingest: {raw.height} rows written to {paths.raw_table}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(raw.height),
+            "source": dg.MetadataValue.path(str(source)),
+            "path": dg.MetadataValue.path(str(paths.raw_table)),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, deps=["raw_mobility"], kinds={"polars", "parquet"})
+def validated_series(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+    """The typed series (``artifacts/validate/series.parquet``), written only if the raw table is valid.
+
+    Validation reports go to ``reports/validation/`` either way. The blocking check on
+    ``raw_mobility`` normally stops a bad file earlier; materialized on its own, this asset
+    fails with the same message.
+    """
+    paths, params = project.load()
+    context.log.info(f"validate: checking {paths.raw_table}")
+    try:
+        report = validate(paths.raw_table, paths.series, paths.validation_dir, params)
+    except DataValidationError as exc:
+        raise dg.Failure(
+            description=str(exc),
+            metadata={"validation": dg.MetadataValue.md(exc.report.summary_markdown())},
+        ) from exc
+    times = pl.read_parquet(paths.series, columns=[TIMESTAMP])[TIMESTAMP]
+    rows = len(times)
+    context.log.info(f"validate: {report.rows} raw rows passed {len(report.results)} expectations; {rows} series rows")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(rows),
+            "date_range": dg.MetadataValue.text(f"{times.min()} to {times.max()}"),
+            "expectations_met": dg.MetadataValue.int(len(report.results)),
+            "path": dg.MetadataValue.path(str(paths.series)),
+            "report": dg.MetadataValue.path(str(paths.validation_dir)),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, deps=["validated_series"], kinds={"polars", "parquet"})
+def features(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+    """Calendar features (``artifacts/features/table.parquet``) and the chronological window index
+    (``artifacts/features/windows.parquet``)."""
+    paths, params = project.load()
+    counts = build_features(paths.series, paths.feature_table, paths.windows, params)
+    context.log.info(f"features: windows per split {counts}")
+    return dg.MaterializeResult(
+        metadata={
+            **{f"windows_{split}": dg.MetadataValue.int(n) for split, n in counts.items()},
+            "window": dg.MetadataValue.int(params.features.window),
+            "horizon": dg.MetadataValue.int(params.features.horizon),
+            "table": dg.MetadataValue.path(str(paths.feature_table)),
+            "windows": dg.MetadataValue.path(str(paths.windows)),
+        }
+    )

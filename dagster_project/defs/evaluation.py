@@ -1,0 +1,40 @@
+"""``evaluation``: the persistence baseline and the four saved models on the test week.
+
+Calls :func:`dpforecast.stages.evaluate.evaluate` (the DVC ``evaluate`` stage) with
+``train.model = "all"``, since this asset depends on all four model assets whatever
+``params.yaml`` selects. Writes ``metrics/evaluate.json`` and ``plots/``.
+"""
+
+from dataclasses import replace
+
+import dagster as dg
+from dagster_project.defs.resources import MlflowResource, ProjectResource
+from dpforecast.config import ARCHITECTURES
+from dpforecast.project import lineage
+
+
+@dg.asset(
+    group_name="evaluation",
+    deps=[f"model_{arch}" for arch in ARCHITECTURES],
+    kinds={"pytorch", "mlflow"},
+)
+def evaluation(context: dg.AssetExecutionContext, project: ProjectResource, mlflow: MlflowResource) -> dg.MaterializeResult:
+    """Test-week RMSE and MAE of every model reloaded from its folder, and of persistence."""
+    from dpforecast.stages.evaluate import evaluate, summary_table
+
+    paths, params = project.load()
+    params = replace(params, train=replace(params.train, model="all"))
+    context.log.info(f"evaluate: persistence and {', '.join(params.models())}")
+    with mlflow.tracking(paths, params) as (params, uri, _):
+        metrics = evaluate(paths, params, lineage=lineage(paths, params))
+    table = summary_table(metrics)
+    context.log.info(f"evaluate:\n{table}")
+    return dg.MaterializeResult(
+        metadata={
+            "summary": dg.MetadataValue.md(table),
+            **{f"{name}_rmse_mean": dg.MetadataValue.float(m["rmse"]["mean"]) for name, m in metrics.items()},
+            "metrics": dg.MetadataValue.path(str(paths.evaluation)),
+            "forecast_plot": dg.MetadataValue.path(str(paths.plots_dir / "forecast.png")),
+            "tracking_uri": dg.MetadataValue.text(uri),
+        }
+    )

@@ -1,0 +1,120 @@
+"""Resources: which project root the assets work in, and where MLflow tracks their runs.
+
+Both are plain :class:`dagster.ConfigurableResource` classes, bound under the keys
+``project`` and ``mlflow`` by the ``@dg.definitions`` function at the bottom (the way a
+``load_from_defs_folder`` project declares resources). Tests bind their own instances
+through ``dg.materialize(..., resources=...)``.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+import dagster as dg
+from pydantic import Field
+
+from dpforecast.config import Params, TrackingParams, load_params
+from dpforecast.paths import Paths
+
+# dagster_project/defs/resources.py -> the repository root (where params.yaml and dvc.yaml are).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_root() -> str:
+    """``DPFORECAST_ROOT`` if set (as for the DVC scripts), else this repository's root.
+
+    The DVC scripts fall back to the current folder because ``dvc`` runs them from the
+    repository root; ``dagster dev`` may be started anywhere, so Dagster falls back to the
+    folder this package sits in.
+    """
+    return str(Path(os.environ.get("DPFORECAST_ROOT") or REPO_ROOT).resolve())
+
+
+class ProjectResource(dg.ConfigurableResource):
+    """A project root: the data under it, ``params.yaml`` in it, every output below it."""
+
+    root: str = Field(
+        default=default_root(),
+        description="Project root (DPFORECAST_ROOT if set when the code location loads, else the repository root).",
+    )
+    params_file: str = Field(
+        default="params.yaml",
+        description="Parameter file, relative to root (or absolute); its profile is read from profiles/ beside it.",
+    )
+
+    def root_path(self) -> Path:
+        return Path(self.root).resolve()
+
+    def load(self) -> tuple[Paths, Params]:
+        """The root's :class:`Paths` and its parameters, exactly as ``load_project`` reads them."""
+        root = self.root_path()
+        params_path = Path(self.params_file)
+        if not params_path.is_absolute():
+            params_path = root / params_path
+        return Paths(root), load_params(params_path)
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking for the training and evaluation assets.
+
+    The stage functions configure MLflow themselves (``dpforecast.tracking.mlflow_tracking.configure``:
+    ``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<root>/mlflow.db``) with the experiment
+    named in ``params.yaml``. This resource can override both for a Dagster run without
+    touching ``params.yaml``; left at ``None`` it changes nothing, so DVC and Dagster runs of
+    one root land in the same store and experiment.
+    """
+
+    experiment: Optional[str] = Field(
+        default=None, description="MLflow experiment; None keeps params.yaml's tracking.experiment."
+    )
+    tracking_uri: Optional[str] = Field(
+        default=None,
+        description="Tracking URI; None keeps MLFLOW_TRACKING_URI or the project's sqlite store.",
+    )
+
+    @contextmanager
+    def tracking(self, paths: Paths, params: Params) -> Iterator[tuple[Params, str, str]]:
+        """Configure MLflow for one stage call; yield ``(params, tracking_uri, experiment_id)``.
+
+        The yielded parameters carry this resource's experiment, so the stage (which calls
+        ``configure`` again) tracks into the same place. A ``tracking_uri`` is handed to the
+        stage the way the library reads it, through ``MLFLOW_TRACKING_URI``, and the previous
+        value is restored afterwards.
+        """
+        import mlflow
+
+        from dpforecast.tracking.mlflow_tracking import configure
+
+        if self.experiment:
+            params = replace(params, tracking=TrackingParams(experiment=self.experiment))
+        saved = os.environ.get("MLFLOW_TRACKING_URI")
+        if self.tracking_uri:
+            os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        try:
+            experiment_id = configure(paths, params.tracking.experiment)
+            yield params, mlflow.get_tracking_uri(), experiment_id
+        finally:
+            if self.tracking_uri:
+                if saved is None:
+                    os.environ.pop("MLFLOW_TRACKING_URI", None)
+                else:
+                    os.environ["MLFLOW_TRACKING_URI"] = saved
+
+
+def run_link(tracking_uri: str, experiment_id: str, run_id: Optional[str]) -> dg.MetadataValue:
+    """A URL to the run when MLflow is a server; otherwise the store's URI and how to browse it."""
+    if tracking_uri.startswith(("http://", "https://")):
+        base = tracking_uri.rstrip("/")
+        return dg.MetadataValue.url(f"{base}/#/experiments/{experiment_id}/runs/{run_id}")
+    return dg.MetadataValue.text(
+        f"{tracking_uri} (experiment {experiment_id}, run {run_id}; "
+        f"browse with: mlflow ui --backend-store-uri {tracking_uri})"
+    )
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={"project": ProjectResource(), "mlflow": MlflowResource()})

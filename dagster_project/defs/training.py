@@ -1,0 +1,67 @@
+"""One asset per architecture (``model_lstm``, ``model_gru``, ``model_bilstm``, ``model_bigru``).
+
+Each calls :func:`dpforecast.stages.train.train_one`, the function the DVC ``train`` stage
+loops over, and writes ``models/<arch>/`` as that stage does. The run is tracked in MLflow
+(see :class:`MlflowResource`). The DVC stage trains what ``train.model`` selects; Dagster
+always offers all four assets, and ``train.model`` does not restrict them.
+"""
+
+import dagster as dg
+from dagster_project.defs.resources import MlflowResource, ProjectResource, run_link
+from dpforecast.config import ARCHITECTURES
+from dpforecast.data.schema import ZONE_NAMES, ZONES
+from dpforecast.project import lineage
+
+GROUP = "training"
+
+
+def errors_table(test: dict[str, dict[str, float]]) -> str:
+    """Per-zone test RMSE and MAE (and their mean over zones) as a Markdown table."""
+    lines = ["| zone | name | RMSE | MAE |", "| --- | --- | ---: | ---: |"]
+    for zone in ZONES:
+        lines.append(f"| {zone} | {ZONE_NAMES[zone]} | {test['rmse'][zone]:.1f} | {test['mae'][zone]:.1f} |")
+    lines.append(f"| mean | | {test['rmse']['mean']:.1f} | {test['mae']['mean']:.1f} |")
+    return "\n".join(lines)
+
+
+def build_model_asset(arch: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"model_{arch}",
+        group_name=GROUP,
+        deps=["features"],
+        kinds={"pytorch", "mlflow"},
+        description=f"The {arch} forecaster trained on the feature windows, saved in models/{arch}/.",
+    )
+    def _model(context: dg.AssetExecutionContext, project: ProjectResource, mlflow: MlflowResource) -> dg.MaterializeResult:
+        from dpforecast.stages.train import train_one
+
+        paths, params = project.load()
+        units, batch, lr = params.hyper(arch)
+        context.log.info(
+            f"train {arch}: units={units} batch={batch} lr={lr} epochs<={params.train.epochs} device={params.train.device}"
+        )
+        with mlflow.tracking(paths, params) as (params, uri, experiment_id):
+            result = train_one(paths, params, arch, lineage=lineage(paths, params), progress=False)
+        test = result["test"]
+        context.log.info(
+            f"train {arch}: {result['epochs_run']} epoch(s) in {result['train_seconds']:.1f} s, "
+            f"test mean RMSE {test['rmse']['mean']:.1f}, MAE {test['mae']['mean']:.1f}"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "test_errors": dg.MetadataValue.md(errors_table(test)),
+                "test_rmse_mean": dg.MetadataValue.float(test["rmse"]["mean"]),
+                "test_mae_mean": dg.MetadataValue.float(test["mae"]["mean"]),
+                "best_epoch": dg.MetadataValue.int(int(result["best_epoch"])),
+                "epochs_run": dg.MetadataValue.int(int(result["epochs_run"])),
+                "device": dg.MetadataValue.text(str(result["device"])),
+                "mlflow_run_id": dg.MetadataValue.text(str(result["mlflow_run_id"])),
+                "mlflow_run": run_link(uri, experiment_id, result["mlflow_run_id"]),
+                "path": dg.MetadataValue.path(str(paths.model_dir(arch))),
+            }
+        )
+
+    return _model
+
+
+model_assets = [build_model_asset(arch) for arch in ARCHITECTURES]

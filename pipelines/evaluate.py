@@ -1,0 +1,8 @@
+"""DVC stage ``evaluate``: baseline and saved models on the test week; metrics and plots."""
+
+from dpforecast.project import lineage, load_project
+from dpforecast.stages.evaluate import evaluate, summary_table
+
+if __name__ == "__main__":
+    paths, params = load_project()
+    print(summary_table(evaluate(paths, params, lineage=lineage(paths, params))))

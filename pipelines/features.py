@@ -1,0 +1,9 @@
+"""DVC stage ``features``: calendar features and the chronological window split."""
+
+from dpforecast.project import load_project
+from dpforecast.stages.features import build_features
+
+if __name__ == "__main__":
+    paths, params = load_project()
+    counts = build_features(paths.series, paths.feature_table, paths.windows, params)
+    print(f"features: windows per split {counts}")

@@ -1,0 +1,16 @@
+"""DVC stage ``validate``: the Great Expectations suite; a failure stops the pipeline."""
+
+import sys
+
+from dpforecast.project import load_project
+from dpforecast.stages.validate import validate
+from dpforecast.validation import DataValidationError
+
+if __name__ == "__main__":
+    paths, params = load_project()
+    try:
+        report = validate(paths.raw_table, paths.series, paths.validation_dir, params)
+    except DataValidationError as exc:
+        print(f"validate: FAILED\n{exc}", file=sys.stderr)
+        sys.exit(1)
+    print(f"validate: {report.rows} rows passed {len(report.results)} expectations")

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One command from a fresh clone: environment, data, the whole pipeline, where to look.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+bash scripts/setup-env.sh
+# The raw data comes back from the DVC remote shipped in dvcstore/ (data.dvc names it).
+.venv/bin/dvc pull data.dvc
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/dvc repro
+.venv/bin/dvc push -q || echo "warning: dvc push to the local remote failed"
+echo
+echo "Test-week metrics (dvc metrics show):"
+.venv/bin/dvc metrics show
+cat <<MSG
+
+Done in $(( $(date +%s) - start )) s. Where to look:
+  metrics and plots:  .venv/bin/dvc metrics show; .venv/bin/dvc plots show (writes dvc_plots/index.html)
+  MLflow UI:          .venv/bin/mlflow ui --backend-store-uri sqlite:///$PWD/mlflow.db   (http://127.0.0.1:5000)
+  Dagster UI:         DAGSTER_HOME=$PWD/.dagster_home .venv/bin/dagster dev   (http://127.0.0.1:3000)
+  trained models:     models/<architecture>/ (weights, description, history, test metrics)
+MSG

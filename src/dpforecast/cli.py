@@ -1,0 +1,60 @@
+"""The ``dpforecast`` command: validate a raw file, run one stage, or the whole pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dpforecast.config import ConfigError, load_params
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from dpforecast.validation import validate_csv
+
+    params = load_params(args.params)
+    report = validate_csv(args.path, params)
+    if report.passed:
+        print(f"{args.path}: valid ({report.rows} rows, {len(report.results)} expectations met)")
+        return 0
+    print(report.message(), file=sys.stderr)
+    return 1
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    from dpforecast.project import project_root
+    from dpforecast.study import run_study, study_table
+
+    summary = run_study(project_root(), args.profile, args.model, list(range(args.seeds)))
+    print(study_table(summary))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dpforecast", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="validate a CSV in the raw format; exit 1 on failure")
+    v.add_argument("path", type=Path)
+    v.add_argument("--params", type=Path, default=Path("params.yaml"))
+    v.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("study", help="train one architecture under a profile for several seeds")
+    s.add_argument("--profile", default="paper")
+    s.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
+    s.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    s.set_defaults(func=_cmd_study)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"dpforecast: bad parameter: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Typed pipeline parameters, read from ``params.yaml`` and an optional profile.
+
+Both entry points (DVC stages and Dagster assets) build their configuration here, so a
+parameter means the same thing wherever it is read. Unknown keys and out-of-range values
+are refused with the parameter's dotted name, before any stage touches data.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ARCHITECTURES = ("lstm", "gru", "bilstm", "bigru")
+ACTIVATIONS = ("tanh", "relu")
+SCALINGS = ("standard", "none")
+LOSSES = ("mae", "mse")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A parameter is missing, unknown or out of range."""
+
+
+@dataclass(frozen=True)
+class DeclaredGap:
+    """A known hole in the 30-minute grid: ``missing`` intervals after local time ``after``."""
+
+    after: str
+    missing: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DataParams:
+    raw: str = "data/montreuil/ML_final_df_real.csv"
+    timezone: str = "Europe/Paris"
+    # The study treated the series as contiguous across its gaps; by default we do not.
+    contiguous: bool = False
+    declared_gaps: tuple[DeclaredGap, ...] = ()
+
+
+@dataclass(frozen=True)
+class ValidateParams:
+    # Plausible range of one zone's count in one interval (people present).
+    min_count: int = 0
+    max_count: int = 1_000_000
+    min_rows: int = 48
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    window: int = 6
+    horizon: int = 1
+    week_period_days: float = 7.0
+    scaling: str = "standard"
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    test_days: int = 7
+    validation_days: int = 7
+
+
+@dataclass(frozen=True)
+class ArchitectureParams:
+    units: int = 64
+    batch_size: int | None = None
+    learning_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    model: str = "all"
+    activation: str = "tanh"
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    loss: str = "mae"
+    shuffle: bool = True
+    patience: int = 5
+    seed: int = 0
+    device: str = "auto"
+    keras_init: bool = True
+
+
+@dataclass(frozen=True)
+class TrackingParams:
+    experiment: str = "dpforecast"
+
+
+@dataclass(frozen=True)
+class Params:
+    profile: str = "default"
+    data: DataParams = field(default_factory=DataParams)
+    validate: ValidateParams = field(default_factory=ValidateParams)
+    features: FeatureParams = field(default_factory=FeatureParams)
+    split: SplitParams = field(default_factory=SplitParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    architectures: dict[str, ArchitectureParams] = field(
+        default_factory=lambda: {a: ArchitectureParams() for a in ARCHITECTURES}
+    )
+    tracking: TrackingParams = field(default_factory=TrackingParams)
+
+    def models(self) -> list[str]:
+        """The architectures the ``train`` stage trains: one, or all four."""
+        if self.train.model == "all":
+            return list(ARCHITECTURES)
+        return [self.train.model]
+
+    def hyper(self, arch: str) -> tuple[int, int, float]:
+        """Units, batch size and learning rate of one architecture (overrides win)."""
+        a = self.architectures[arch]
+        return (
+            a.units,
+            a.batch_size or self.train.batch_size,
+            a.learning_rate or self.train.learning_rate,
+        )
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown parameter(s) {', '.join(unknown)}")
+    kwargs = {}
+    for name, value in raw.items():
+        kwargs[name] = _coerce(known[name].type, value, f"{where}.{name}" if where else name)
+    return cls(**kwargs)
+
+
+_SECTIONS = {
+    "data": DataParams,
+    "validate": ValidateParams,
+    "features": FeatureParams,
+    "split": SplitParams,
+    "train": TrainParams,
+    "tracking": TrackingParams,
+}
+
+
+def _coerce(type_name: str, value: Any, where: str) -> Any:
+    if type_name == "tuple[DeclaredGap, ...]":
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list of gaps")
+        return tuple(_build(DeclaredGap, g, f"{where}[{i}]") for i, g in enumerate(value))
+    if type_name == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if type_name == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if type_name == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if type_name in ("int | None", "float | None"):
+        return None if value is None else _coerce(type_name.split(" ")[0], value, where)
+    if type_name == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported parameter type {type_name}")
+
+
+def _check(p: Params) -> None:
+    def need(ok: bool, name: str, msg: str) -> None:
+        if not ok:
+            raise ConfigError(f"{name}: {msg}")
+
+    need(p.features.window >= 1, "features.window", "must be at least 1")
+    need(p.features.horizon >= 1, "features.horizon", "must be at least 1")
+    need(p.features.week_period_days > 0, "features.week_period_days", "must be positive")
+    need(p.features.scaling in SCALINGS, "features.scaling", f"must be one of {SCALINGS}")
+    need(p.split.test_days >= 1, "split.test_days", "must be at least 1")
+    need(p.split.validation_days >= 0, "split.validation_days", "must be 0 or more")
+    need(
+        p.train.model == "all" or p.train.model in ARCHITECTURES,
+        "train.model",
+        f"must be 'all' or one of {ARCHITECTURES}, got {p.train.model!r}",
+    )
+    need(p.train.activation in ACTIVATIONS, "train.activation", f"must be one of {ACTIVATIONS}")
+    need(p.train.loss in LOSSES, "train.loss", f"must be one of {LOSSES}")
+    need(p.train.device in DEVICES, "train.device", f"must be one of {DEVICES}")
+    need(p.train.epochs >= 1, "train.epochs", "must be at least 1")
+    need(p.train.batch_size >= 1, "train.batch_size", "must be at least 1")
+    need(p.train.learning_rate > 0, "train.learning_rate", "must be positive")
+    need(p.train.patience >= 0, "train.patience", "must be 0 (off) or more")
+    need(p.validate.min_count <= p.validate.max_count, "validate.min_count", "exceeds max_count")
+    for arch, a in p.architectures.items():
+        need(arch in ARCHITECTURES, f"architectures.{arch}", f"unknown; use one of {ARCHITECTURES}")
+        need(a.units >= 1, f"architectures.{arch}.units", "must be at least 1")
+        need(a.batch_size is None or a.batch_size >= 1, f"architectures.{arch}.batch_size", "must be at least 1")
+        need(a.learning_rate is None or a.learning_rate > 0, f"architectures.{arch}.learning_rate", "must be positive")
+    for arch in ARCHITECTURES:
+        need(arch in p.architectures, f"architectures.{arch}", "missing")
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def params_from_dict(raw: dict[str, Any], profiles_dir: Path | None = None) -> Params:
+    """Build and check :class:`Params`; a ``profile`` other than ``default`` is merged on top."""
+    raw = dict(raw or {})
+    profile = raw.get("profile", "default")
+    if not isinstance(profile, str):
+        raise ConfigError(f"profile: expected a name, got {profile!r}")
+    if profile != "default":
+        if profiles_dir is None:
+            raise ConfigError(f"profile: {profile!r} given but no profiles folder is known")
+        path = profiles_dir / f"{profile}.yaml"
+        if not path.is_file():
+            raise ConfigError(f"profile: no profile file {path}")
+        raw = deep_merge(raw, yaml.safe_load(path.read_text()) or {})
+        raw["profile"] = profile
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"profile", "architectures"})
+    if unknown:
+        raise ConfigError(f"unknown parameter section(s): {', '.join(unknown)}")
+    kwargs: dict[str, Any] = {"profile": profile}
+    for name, cls in _SECTIONS.items():
+        if name in raw:
+            kwargs[name] = _build(cls, raw[name], name)
+    if "architectures" in raw:
+        archs = raw["architectures"]
+        if not isinstance(archs, dict):
+            raise ConfigError("architectures: expected a mapping")
+        kwargs["architectures"] = {
+            k: _build(ArchitectureParams, v, f"architectures.{k}") for k, v in archs.items()
+        }
+    params = Params(**kwargs)
+    _check(params)
+    return params
+
+
+def load_params(path: str | Path = "params.yaml", **overrides: Any) -> Params:
+    """Read ``params.yaml`` (and the profile it names from ``profiles/`` beside it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no parameter file at {path}")
+    raw = yaml.safe_load(path.read_text()) or {}
+    raw = deep_merge(raw, overrides)
+    return params_from_dict(raw, path.parent / "profiles")

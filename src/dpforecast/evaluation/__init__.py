@@ -1,0 +1,1 @@
+"""Forecast error on the raw count scale."""

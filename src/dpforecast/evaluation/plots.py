@@ -1,0 +1,49 @@
+"""Figures for DVC plots and MLflow: the test-week forecast and the training curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from dpforecast.data.schema import ZONE_NAMES, ZONES  # noqa: E402
+from dpforecast.io import atomic_path  # noqa: E402
+
+
+def forecast_figure(times: list, actual: np.ndarray, forecasts: dict[str, np.ndarray], out: Path) -> None:
+    """One panel per zone: the actual test week and every model's forecast."""
+    fig, axes = plt.subplots(len(ZONES), 1, figsize=(12, 2.2 * len(ZONES)), sharex=True)
+    for k, (zone, ax) in enumerate(zip(ZONES, axes, strict=True)):
+        ax.plot(times, actual[:, k], color="black", linewidth=1.4, label="actual")
+        for name, pred in forecasts.items():
+            ax.plot(times, pred[:, k], linewidth=0.8, label=name)
+        ax.set_ylabel(zone)
+        ax.set_title(ZONE_NAMES[zone], fontsize=8, loc="left")
+    axes[0].legend(ncol=len(forecasts) + 1, fontsize=7, loc="upper right")
+    fig.suptitle("Test week: next-interval forecast against actual counts")
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
+def training_figure(histories: dict[str, list[dict[str, float]]], out: Path) -> None:
+    """Training (and validation, when there is a block) loss per epoch, per model."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name, history in histories.items():
+        epochs = np.arange(1, len(history) + 1)
+        line = ax.plot(epochs, [h["train_loss"] for h in history], label=f"{name} train")[0]
+        if history and "val_loss" in history[0]:
+            ax.plot(epochs, [h["val_loss"] for h in history], "--", color=line.get_color(), label=f"{name} validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (scaled targets)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)

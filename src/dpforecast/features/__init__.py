@@ -1,0 +1,1 @@
+"""Model inputs: calendar features, sliding windows, the chronological split and scaling."""

@@ -1,0 +1,39 @@
+"""Per-feature standardisation, fitted on training windows only and saved with the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Scaler:
+    x_mean: np.ndarray
+    x_std: np.ndarray
+    y_mean: np.ndarray
+    y_std: np.ndarray
+
+    @staticmethod
+    def identity(n_features: int, n_targets: int) -> Scaler:
+        return Scaler(
+            np.zeros(n_features, np.float32),
+            np.ones(n_features, np.float32),
+            np.zeros(n_targets, np.float32),
+            np.ones(n_targets, np.float32),
+        )
+
+    @staticmethod
+    def fit(x_train: np.ndarray, y_train: np.ndarray, n_counts: int) -> Scaler:
+        """Standardise the count features and targets; calendar features are already in [-1, 1]."""
+        flat = x_train.reshape(-1, x_train.shape[-1]).astype(np.float64)
+        x_mean = np.zeros(flat.shape[1])
+        x_std = np.ones(flat.shape[1])
+        x_mean[:n_counts] = flat[:, :n_counts].mean(axis=0)
+        x_std[:n_counts] = flat[:, :n_counts].std(axis=0)
+        y_mean = y_train.astype(np.float64).mean(axis=0)
+        y_std = y_train.astype(np.float64).std(axis=0)
+        x_std[x_std == 0] = 1.0
+        y_std[y_std == 0] = 1.0
+        f32 = np.float32
+        return Scaler(x_mean.astype(f32), x_std.astype(f32), y_mean.astype(f32), y_std.astype(f32))

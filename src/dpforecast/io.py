@@ -1,0 +1,74 @@
+"""Atomic file output: a stage's result appears whole or not at all.
+
+Every writer goes through a temporary file in the target's folder, then ``os.replace``,
+so an interrupted or failed stage never leaves a truncated output for the next stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+
+@contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it into place only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_with(target: str | Path, writer: Callable[[Path], Any]) -> Path:
+    with atomic_path(target) as tmp:
+        writer(tmp)
+    return Path(target)
+
+
+def write_text(target: str | Path, text: str) -> Path:
+    return write_with(target, lambda p: p.write_text(text))
+
+
+def write_json(target: str | Path, obj: Any) -> Path:
+    return write_text(target, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_parquet(target: str | Path, frame: pl.DataFrame) -> Path:
+    return write_with(target, lambda p: frame.write_parquet(p, statistics=False))
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+@contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside ``target``; swap it in only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    old = target.with_name(f".{target.name}.old")
+    try:
+        yield tmp
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Forecasters: (bi)recurrent networks and the persistence baseline."""

@@ -1,0 +1,65 @@
+"""The forecaster: scaling, one (bi)recurrent layer and a linear head, in one module.
+
+The scaler lives in the module's buffers, so the saved weights map raw-count windows to
+raw-count forecasts with nothing else to carry along, and serving cannot apply the wrong
+scaling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from dpforecast.features.scaling import Scaler
+from dpforecast.models.recurrent import Recurrent, keras_initialise_cells
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to rebuild the module before loading its weights."""
+
+    architecture: str  # lstm, gru, bilstm, bigru
+    units: int
+    activation: str
+    window: int
+    n_features: int
+    n_targets: int
+
+    @property
+    def kind(self) -> str:
+        return self.architecture.removeprefix("bi")
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.architecture.startswith("bi")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Forecaster(nn.Module):
+    def __init__(self, spec: ModelSpec, scaler: Scaler | None = None, keras_init: bool = True) -> None:
+        super().__init__()
+        self.spec = spec
+        scaler = scaler or Scaler.identity(spec.n_features, spec.n_targets)
+        for name in ("x_mean", "x_std", "y_mean", "y_std"):
+            self.register_buffer(name, torch.as_tensor(getattr(scaler, name), dtype=torch.float32))
+        self.rnn = Recurrent(spec.kind, spec.n_features, spec.units, spec.bidirectional, spec.activation)
+        self.head = nn.Linear(self.rnn.output_size, spec.n_targets)
+        if keras_init:
+            keras_initialise_cells(self.rnn)
+            nn.init.xavier_uniform_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    def forward_scaled(self, x: torch.Tensor) -> torch.Tensor:
+        """Prediction on the scaled target scale, from raw inputs (what training fits)."""
+        return self.head(self.rnn((x - self.x_mean) / self.x_std))
+
+    def scale_targets(self, y: torch.Tensor) -> torch.Tensor:
+        return (y - self.y_mean) / self.y_std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw-count forecast of every zone, clipped at zero: ``(n, window, features) -> (n, zones)``."""
+        return torch.clamp(self.forward_scaled(x) * self.y_std + self.y_mean, min=0.0)

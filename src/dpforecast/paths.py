@@ -1,0 +1,61 @@
+"""Where each stage reads and writes, relative to one project root.
+
+DVC's ``dvc.yaml`` and Dagster's assets both use these paths, so the two entry points
+produce the same files and can be compared byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+    # Where MLflow's embedded store lives; defaults to ``root`` (a study run writes its
+    # artifacts elsewhere but tracks into the project's one store).
+    tracking_root: Path | None = None
+
+    @property
+    def raw_table(self) -> Path:
+        return self.root / "artifacts" / "ingest" / "raw.parquet"
+
+    @property
+    def series(self) -> Path:
+        return self.root / "artifacts" / "validate" / "series.parquet"
+
+    @property
+    def validation_dir(self) -> Path:
+        return self.root / "reports" / "validation"
+
+    @property
+    def feature_table(self) -> Path:
+        return self.root / "artifacts" / "features" / "table.parquet"
+
+    @property
+    def windows(self) -> Path:
+        return self.root / "artifacts" / "features" / "windows.parquet"
+
+    def model_dir(self, model: str) -> Path:
+        return self.root / "models" / model
+
+    @property
+    def train_metrics(self) -> Path:
+        return self.root / "metrics" / "train.json"
+
+    @property
+    def evaluation(self) -> Path:
+        return self.root / "metrics" / "evaluate.json"
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def mlflow_db(self) -> Path:
+        return (self.tracking_root or self.root) / "mlflow.db"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return (self.tracking_root or self.root) / "mlartifacts"

@@ -1,0 +1,29 @@
+"""The project a stage runs in: its root folder, its parameters and its lineage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dpforecast.config import Params, load_params
+from dpforecast.paths import Paths
+from dpforecast.tracking.lineage import data_version, git_commit
+
+
+def project_root() -> Path:
+    """``DPFORECAST_ROOT`` if set, else the current folder (where ``dvc`` runs stages)."""
+    return Path(os.environ.get("DPFORECAST_ROOT", ".")).resolve()
+
+
+def load_project(root: Path | None = None) -> tuple[Paths, Params]:
+    root = root or project_root()
+    return Paths(root), load_params(root / "params.yaml")
+
+
+def lineage(paths: Paths, params: Params) -> dict[str, str]:
+    """Tags every tracked run carries: data version, git commit, parameter profile."""
+    return {
+        **data_version(paths.root, paths.root / params.data.raw),
+        "git_commit": git_commit(paths.root),
+        "profile": params.profile,
+    }

@@ -1,0 +1,1 @@
+"""The pipeline's stages: one function each, called by DVC (pipelines/) and Dagster alike."""

@@ -1,0 +1,63 @@
+"""Stage ``evaluate``: test-week errors of the persistence baseline and every saved model.
+
+The models are loaded back from their saved folders, so these metrics also prove that
+what was saved reproduces what was trained.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from dpforecast.config import Params
+from dpforecast.evaluation.metrics import forecast_errors
+from dpforecast.evaluation.plots import forecast_figure, training_figure
+from dpforecast.features.windows import window_arrays
+from dpforecast.io import read_json, write_json
+from dpforecast.models.persistence import persistence_forecast
+from dpforecast.models.store import load_forecaster
+from dpforecast.paths import Paths
+from dpforecast.training.loop import predict
+
+
+def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str, str] | None = None) -> dict[str, Any]:
+    """Write ``metrics/evaluate.json`` and the plots; log the baseline as an MLflow run."""
+    table = pl.read_parquet(paths.feature_table)
+    windows = pl.read_parquet(paths.windows)
+    x_test, y_test = window_arrays(table, windows, "test", params.features.window)
+    times = windows.filter(pl.col("split") == "test")["target_time"].to_list()
+
+    forecasts: dict[str, np.ndarray] = {"persistence": persistence_forecast(x_test)}
+    histories: dict[str, list[dict[str, float]]] = {}
+    for arch in params.models():
+        folder = paths.model_dir(arch)
+        forecasts[arch] = predict(load_forecaster(folder), x_test, device="cpu")
+        histories[arch] = read_json(folder / "history.json")
+    metrics = {name: forecast_errors(y_test, pred) for name, pred in forecasts.items()}
+    write_json(paths.evaluation, metrics)
+    forecast_figure(times, y_test, forecasts, paths.plots_dir / "forecast.png")
+    training_figure(histories, paths.plots_dir / "training_curves.png")
+    if track:
+        import mlflow
+
+        from dpforecast.tracking.mlflow_tracking import configure
+
+        configure(paths, params.tracking.experiment)
+        with mlflow.start_run(run_name="persistence"):
+            mlflow.log_params({"architecture": "persistence", "features.window": params.features.window,
+                               "features.horizon": params.features.horizon, "profile": params.profile})
+            mlflow.set_tags({**(lineage or {}), "model": "persistence", "privacy": "none"})
+            per = metrics["persistence"]
+            mlflow.log_metrics({f"test_{m}_{z}": v for m, d in per.items() for z, v in d.items()})
+            mlflow.log_artifact(str(paths.plots_dir / "forecast.png"))
+    return metrics
+
+
+def summary_table(metrics: dict[str, Any]) -> str:
+    """Model -> mean RMSE and mean MAE on the test week, as a Markdown table."""
+    lines = ["| model | mean RMSE | mean MAE |", "| --- | --- | --- |"]
+    for name, m in metrics.items():
+        lines.append(f"| {name} | {m['rmse']['mean']:.1f} | {m['mae']['mean']:.1f} |")
+    return "\n".join(lines)

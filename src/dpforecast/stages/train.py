@@ -1,0 +1,130 @@
+"""Stage ``train``: fit one forecaster per selected architecture, save it, track it in MLflow."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dpforecast.config import Params
+from dpforecast.data.schema import ZONES
+from dpforecast.evaluation.metrics import forecast_errors
+from dpforecast.features.scaling import Scaler
+from dpforecast.features.windows import FEATURES, window_arrays
+from dpforecast.io import atomic_dir, write_json
+from dpforecast.models.forecaster import Forecaster, ModelSpec
+from dpforecast.models.store import save_forecaster
+from dpforecast.paths import Paths
+from dpforecast.training.device import seed_everything, select_device
+from dpforecast.training.loop import LoopConfig, fit, predict
+
+
+def flat_params(params: Params, arch: str) -> dict[str, Any]:
+    """The parameters that shaped one model, flattened for MLflow."""
+    units, batch, lr = params.hyper(arch)
+    flat: dict[str, Any] = {"profile": params.profile, "architecture": arch}
+    for section in ("features", "split", "train"):
+        for key, value in asdict(getattr(params, section)).items():
+            flat[f"{section}.{key}"] = value
+    flat["data.contiguous"] = params.data.contiguous
+    flat.update({"units": units, "batch_size": batch, "learning_rate": lr})
+    return flat
+
+
+def train_one(
+    paths: Paths,
+    params: Params,
+    arch: str,
+    out_dir: Path | None = None,
+    seed: int | None = None,
+    track: bool = True,
+    progress: bool = True,
+    lineage: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Train ``arch`` and write its folder (weights, description, history, test metrics)."""
+    seed = params.train.seed if seed is None else seed
+    out_dir = out_dir or paths.model_dir(arch)
+    table = pl.read_parquet(paths.feature_table)
+    windows = pl.read_parquet(paths.windows)
+    w = params.features.window
+    x_train, y_train = window_arrays(table, windows, "train", w)
+    x_val, y_val = window_arrays(table, windows, "validation", w)
+    x_test, y_test = window_arrays(table, windows, "test", w)
+    if params.features.scaling == "standard":
+        scaler = Scaler.fit(x_train, y_train, n_counts=len(ZONES))
+    else:
+        scaler = Scaler.identity(len(FEATURES), len(ZONES))
+
+    units, batch, lr = params.hyper(arch)
+    spec = ModelSpec(arch, units, params.train.activation, w, len(FEATURES), len(ZONES))
+    seed_everything(seed)
+    model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
+    loop = LoopConfig(
+        epochs=params.train.epochs,
+        batch_size=batch,
+        learning_rate=lr,
+        loss=params.train.loss,
+        shuffle=params.train.shuffle,
+        patience=params.train.patience,
+        seed=seed,
+    )
+    device = select_device(params.train.device)
+    lineage = dict(lineage or {})
+    run_id = None
+    if track:
+        import mlflow
+
+        from dpforecast.tracking.mlflow_tracking import configure
+
+        configure(paths, params.tracking.experiment)
+        run = mlflow.start_run(run_name=f"{arch}-seed{seed}")
+        run_id = run.info.run_id
+        mlflow.log_params({**flat_params(params, arch), "seed": seed, "device": str(device)})
+        mlflow.set_tags({**lineage, "model": arch, "privacy": "none"})
+    try:
+        on_epoch = None
+        if track:
+            on_epoch = lambda epoch, row: mlflow.log_metrics(row, step=epoch)  # noqa: E731
+        result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
+        errors = forecast_errors(y_test, predict(model, x_test, device))
+        description = {
+            "architecture": arch,
+            "seed": seed,
+            "device": str(device),
+            "features": FEATURES,
+            "zones": ZONES,
+            "horizon": params.features.horizon,
+            "scaling": params.features.scaling,
+            "params": flat_params(params, arch),
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history),
+            "stopped_early": result.stopped_early,
+            "train_seconds": round(result.seconds, 3),
+            "mlflow_run_id": run_id,
+            "lineage": lineage,
+            "privacy": {"mode": "none"},
+        }
+        with atomic_dir(out_dir) as tmp:
+            save_forecaster(model.cpu(), tmp, description)
+            write_json(tmp / "history.json", result.history)
+            write_json(tmp / "metrics.json", errors)
+            if track:
+                from dpforecast.tracking.mlflow_tracking import log_forecaster
+
+                mlflow.log_metrics({f"test_{m}_{z}": v for m, per in errors.items() for z, v in per.items()})
+                mlflow.log_metrics({"train_seconds": result.seconds, "best_epoch": result.best_epoch})
+                log_forecaster(tmp, x_test[:2])
+        if track:
+            mlflow.end_run()
+    except BaseException:
+        if track:
+            mlflow.end_run(status="FAILED")
+        raise
+    return {"architecture": arch, "seed": seed, **description, "test": errors}
+
+
+def train(paths: Paths, params: Params, lineage: dict[str, str] | None = None, progress: bool = True) -> list[dict[str, Any]]:
+    """Train every architecture ``train.model`` selects."""
+    return [train_one(paths, params, arch, lineage=lineage, progress=progress) for arch in params.models()]

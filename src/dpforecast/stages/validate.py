@@ -1,0 +1,34 @@
+"""Stage ``validate``: check the ingested raw table, then write the typed series.
+
+The reports (``result.json``: our outcomes and GX's JSON; ``summary.md``) are written in
+every case, since they describe a failure too. The series is written only when every
+expectation holds: on failure :class:`DataValidationError` is raised and ``series_out``
+is neither written nor touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from dpforecast.config import Params
+from dpforecast.data.ingest import drop_total, to_series
+from dpforecast.io import write_json, write_parquet, write_text
+from dpforecast.validation import DataValidationError, ValidationReport, validate_raw
+
+RESULT_JSON = "result.json"
+SUMMARY_MD = "summary.md"
+
+
+def validate(raw_table: Path, series_out: Path, report_dir: Path, params: Params) -> ValidationReport:
+    """Validate ``raw_table`` (Parquet from the ingest stage); write reports, then the series."""
+    raw_table, series_out, report_dir = Path(raw_table), Path(series_out), Path(report_dir)
+    raw = pl.read_parquet(raw_table)
+    report = validate_raw(raw, params, source=str(raw_table))
+    write_json(report_dir / RESULT_JSON, report.to_json())
+    write_text(report_dir / SUMMARY_MD, report.summary_markdown())
+    if not report.passed:
+        raise DataValidationError(report, report.message())
+    write_parquet(series_out, drop_total(to_series(raw, params.data.timezone)))
+    return report

@@ -1,0 +1,69 @@
+"""Reproduce a parameter profile over several seeds, outside the DVC workspace.
+
+The study reported the best of 10 runs; ``dpforecast study`` trains one architecture
+under a profile (``paper`` by default) for several seeds, tracks every run in the
+project's MLflow store, and reports each seed's test errors, the best, and the time.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dpforecast.config import load_params
+from dpforecast.io import write_json
+from dpforecast.paths import Paths
+from dpforecast.project import lineage
+from dpforecast.stages.features import build_features
+from dpforecast.stages.ingest import ingest
+from dpforecast.stages.train import train_one
+from dpforecast.stages.validate import validate
+
+
+def run_study(root: Path, profile: str, model: str, seeds: list[int], track: bool = True) -> dict[str, Any]:
+    params = load_params(root / "params.yaml", profile=profile, train={"model": model})
+    work = Paths(root / "artifacts" / "study" / profile, tracking_root=root)
+    project = Paths(root)
+    ingest(root / params.data.raw, work.raw_table)
+    validate(work.raw_table, work.series, work.validation_dir, params)
+    counts = build_features(work.series, work.feature_table, work.windows, params)
+    tags = {**lineage(project, params), "study": profile}
+    runs = []
+    start = time.perf_counter()
+    for seed in seeds:
+        result = train_one(work, params, model, out_dir=work.model_dir(f"{model}-seed{seed}"),
+                           seed=seed, track=track, lineage=tags)
+        runs.append({"seed": seed, "rmse": result["test"]["rmse"], "mae": result["test"]["mae"],
+                     "train_seconds": result["train_seconds"], "epochs_run": result["epochs_run"],
+                     "mlflow_run_id": result["mlflow_run_id"]})
+    best = min(runs, key=lambda r: r["rmse"]["mean"])
+    summary = {
+        "profile": profile,
+        "model": model,
+        "windows": counts,
+        "hyper": dict(zip(("units", "batch_size", "learning_rate"), params.hyper(model), strict=True)),
+        "runs": runs,
+        "best_seed": best["seed"],
+        "best_mean_rmse": best["rmse"]["mean"],
+        "best_mean_mae": best["mae"]["mean"],
+        "total_seconds": round(time.perf_counter() - start, 1),
+        "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                    "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+                    "torch": torch.__version__},
+    }
+    write_json(work.root / f"{model}.json", summary)
+    return summary
+
+
+def study_table(summary: dict[str, Any]) -> str:
+    lines = ["| seed | mean RMSE | mean MAE | epochs | seconds |", "| --- | --- | --- | --- | --- |"]
+    for r in summary["runs"]:
+        lines.append(f"| {r['seed']} | {r['rmse']['mean']:.1f} | {r['mae']['mean']:.1f} | "
+                     f"{r['epochs_run']} | {r['train_seconds']:.0f} |")
+    lines.append(f"best: seed {summary['best_seed']}, mean RMSE {summary['best_mean_rmse']:.1f}, "
+                 f"mean MAE {summary['best_mean_mae']:.1f}; {summary['total_seconds']:.0f} s in all")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""MLflow tracking and the lineage (data version, git commit) every run records."""

@@ -1,0 +1,76 @@
+"""MLflow on the embedded defaults: an SQLite backend and a local artifact folder.
+
+``MLFLOW_TRACKING_URI`` overrides the backend (the production profile points it at a
+PostgreSQL-backed server); otherwise ``mlflow.db`` and ``mlartifacts/`` sit at the
+project root, both git-ignored and never DVC outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema, TensorSpec
+
+from dpforecast.data.schema import ZONES
+from dpforecast.paths import Paths
+
+
+def configure(paths: Paths, experiment: str) -> str:
+    """Point MLflow at the project's store and select ``experiment``; return its id."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{paths.mlflow_db.resolve()}"
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is None:
+        location = None
+        if uri.startswith("sqlite:"):
+            location = paths.mlflow_artifacts.resolve().as_uri()
+        exp_id = mlflow.create_experiment(experiment, artifact_location=location)
+    else:
+        exp_id = found.experiment_id
+    mlflow.set_experiment(experiment_id=exp_id)
+    return exp_id
+
+
+class ForecasterModel(mlflow.pyfunc.PythonModel):
+    """Pyfunc wrapper: rebuilds the module from our code and a ``state_dict`` (no pickled
+    weights), and answers with one column of raw-count forecasts per zone."""
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        from dpforecast.models.store import load_forecaster
+
+        self.model = load_forecaster(context.artifacts["forecaster"])
+
+    def predict(self, context, model_input: np.ndarray, params=None) -> pd.DataFrame:  # noqa: ANN001
+        from dpforecast.training.loop import predict
+
+        x = np.asarray(model_input, dtype=np.float32)
+        return pd.DataFrame(predict(self.model, x, self.model.x_mean.device), columns=ZONES)
+
+
+def signature(window: int, n_features: int) -> ModelSignature:
+    return ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, window, n_features))]),
+        outputs=Schema([ColSpec("float", z) for z in ZONES]),
+    )
+
+
+def log_forecaster(model_dir: Path, example: np.ndarray) -> str:
+    """Log a saved model folder as the active run's ``model``; return its URI."""
+    import dpforecast
+
+    package = Path(dpforecast.__file__).parent
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=ForecasterModel(),
+        artifacts={"forecaster": str(model_dir)},
+        code_paths=[str(package)],
+        signature=signature(example.shape[1], example.shape[2]),
+        input_example=example.astype(np.float32),
+        pip_requirements=["torch==2.13.0", "numpy", "pandas", "polars", "pyyaml"],
+    )
+    return info.model_uri

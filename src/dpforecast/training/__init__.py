@@ -1,0 +1,1 @@
+"""Fitting a forecaster: device choice, seeding and the training loop."""

@@ -1,0 +1,145 @@
+"""The Dagster code location: it loads, materializes like DVC, and a bad file blocks it.
+
+- The definitions list the eight assets, the blocking check and ``full_pipeline``.
+- ``dg.materialize`` of the whole graph on a tiny configuration succeeds, and the data
+  files it writes are byte-for-byte those the DVC stage scripts write in another root.
+- A negative count in the CSV fails the blocking check; ``validated_series`` is not built.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # dagster_project/ is not an installed package
+    sys.path.insert(0, str(REPO))
+
+import dagster as dg  # noqa: E402
+
+from dagster_project.definitions import defs  # noqa: E402
+from dagster_project.defs.resources import MlflowResource, ProjectResource  # noqa: E402
+from dpforecast.config import ARCHITECTURES  # noqa: E402
+
+RAW = REPO / "data" / "montreuil" / "ML_final_df_real.csv"
+ASSETS = {"raw_mobility", "validated_series", "features", *(f"model_{a}" for a in ARCHITECTURES), "evaluation"}
+CHECK = dg.AssetCheckKey(dg.AssetKey("raw_mobility"), "raw_mobility_is_valid")
+DATA_FILES = [
+    "artifacts/ingest/raw.parquet",
+    "artifacts/validate/series.parquet",
+    "artifacts/features/table.parquet",
+    "artifacts/features/windows.parquet",
+]
+
+pytestmark = pytest.mark.skipif(not RAW.is_file(), reason=f"raw data set not found at {RAW}")
+
+
+def make_root(root: Path, csv_text: bytes | None = None) -> Path:
+    """A project root: the raw CSV (or ``csv_text``) and params.yaml for 1 epoch, 4 units."""
+    data = root / "data" / "montreuil"
+    data.mkdir(parents=True, exist_ok=True)
+    target = data / RAW.name
+    if csv_text is None:
+        shutil.copyfile(RAW, target)
+    else:
+        target.write_bytes(csv_text)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train"]["epochs"] = 1
+    for arch in params["architectures"].values():
+        arch["units"] = 4
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    if (REPO / "profiles").is_dir():
+        shutil.copytree(REPO / "profiles", root / "profiles")
+    return root
+
+
+def materialize(root: Path, **kwargs) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        resources={"project": ProjectResource(root=str(root)), "mlflow": MlflowResource()},
+        **kwargs,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _tracking_in_root(monkeypatch):
+    """MLflow's default store under the tmp root; the root given to the resource, not the env."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DPFORECAST_ROOT", raising=False)
+
+
+def test_definitions_load_assets_check_and_job():
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS
+    assert CHECK in graph.asset_check_keys
+    assert defs.get_asset_checks_def(CHECK).check_specs_by_output_name  # resolvable
+    assert next(iter(defs.get_asset_checks_def(CHECK).check_specs)).blocking
+
+    job = defs.resolve_job_def("full_pipeline")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == ASSETS
+    assert CHECK in job.asset_layer.asset_graph.asset_check_keys
+    assert set(defs.resources) == {"project", "mlflow"}
+    groups = {spec.key.to_user_string(): spec.group_name for spec in defs.resolve_all_asset_specs()}
+    assert groups["raw_mobility"] == groups["features"] == "data"
+    assert groups["model_gru"] == "training" and groups["evaluation"] == "evaluation"
+
+
+def test_materialize_whole_graph_matches_dvc_stages(tmp_path):
+    root = make_root(tmp_path / "dagster")
+    result = materialize(root)
+    assert result.success
+
+    checks = result.get_asset_check_evaluations()
+    assert [(c.asset_check_key, c.passed) for c in checks] == [(CHECK, True)]
+    assert checks[0].metadata["failed_expectations"].value == 0
+
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == ASSETS
+    evaluation = result.asset_materializations_for_node("evaluation")[0].metadata
+    assert "| persistence |" in evaluation["summary"].value
+    assert all(f"| {a} |" in evaluation["summary"].value for a in ARCHITECTURES)
+    model = result.asset_materializations_for_node("model_gru")[0].metadata
+    assert model["test_rmse_mean"].value > 0 and len(model["mlflow_run_id"].value) == 32
+    assert (root / "metrics" / "evaluate.json").is_file() and (root / "mlflow.db").is_file()
+
+    # The DVC stage scripts, run as dvc would (cwd = project root), write the same bytes.
+    dvc_root = make_root(tmp_path / "dvc")
+    env = {k: v for k, v in os.environ.items() if k not in ("DPFORECAST_ROOT", "MLFLOW_TRACKING_URI")}
+    for stage in ("ingest", "validate", "features"):
+        done = subprocess.run(
+            [sys.executable, str(REPO / "pipelines" / f"{stage}.py")],
+            cwd=dvc_root, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, f"{stage}: {done.stderr[-2000:]}"
+    for rel in DATA_FILES:
+        assert (root / rel).read_bytes() == (dvc_root / rel).read_bytes(), rel
+
+
+def negative_count(csv: bytes, line_no: int = 10, column: int = 3) -> bytes:
+    """The CSV with one zone count on ``line_no`` (1 = header) made negative."""
+    lines = csv.split(b"\n")
+    cells = lines[line_no - 1].split(b",")
+    cells[column] = b"-" + cells[column]
+    lines[line_no - 1] = b",".join(cells)
+    return b"\n".join(lines)
+
+
+def test_bad_raw_file_fails_the_blocking_check_and_stops_downstream(tmp_path):
+    root = make_root(tmp_path, csv_text=negative_count(RAW.read_bytes()))
+    result = materialize(root, raise_on_error=False)
+    assert not result.success
+
+    checks = result.get_asset_check_evaluations()
+    assert [(c.asset_check_key, c.passed) for c in checks] == [(CHECK, False)]
+    meta = checks[0].metadata
+    assert meta["failed_expectations"].value >= 1
+    assert "**FAIL**" in meta["summary"].value
+    assert "data validation failed" in checks[0].description
+
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"raw_mobility"}
+    assert not (root / "artifacts" / "validate" / "series.parquet").exists()

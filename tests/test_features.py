@@ -1,0 +1,91 @@
+"""Windowing, the chronological split and the persistence baseline on the real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dpforecast.data.ingest import drop_total, read_raw, to_series
+from dpforecast.data.schema import ZONES
+from dpforecast.evaluation.metrics import forecast_errors
+from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.scaling import Scaler
+from dpforecast.features.windows import make_windows, split_counts, window_arrays
+from dpforecast.models.persistence import persistence_forecast
+
+# The study's Table 3, persistence rows.
+PAPER_RMSE = {"r1": 3461.6, "r2": 1131.8, "r3": 1517.9, "r4": 986.5, "r5": 561.3, "r6": 1362.3, "mean": 1503.6}
+PAPER_MAE = {"r1": 2597.5, "r2": 839.4, "r3": 1105.8, "r4": 744.1, "r5": 434.3, "r6": 921.5, "mean": 1107.1}
+
+
+@pytest.fixture(scope="module")
+def table(raw_csv_path):
+    series = drop_total(to_series(read_raw(raw_csv_path), "Europe/Paris"))
+    return add_calendar_features(series, 30.0)
+
+
+def test_series_is_timezone_aware_across_the_change_of_time(table):
+    ts = table["timestamp"]
+    assert str(ts.dtype) == "Datetime(time_unit='us', time_zone='Europe/Paris')"
+    steps = ts.diff().dt.total_minutes().drop_nulls().value_counts().sort("timestamp")
+    # 30-minute grid except the missing day (1470 min) and the repeated hour (90 min).
+    assert dict(steps.iter_rows()) == {30: 3453, 90: 1, 1470: 1}
+
+
+def test_study_split_counts_come_out_exactly(table):
+    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0)
+    assert split_counts(windows) == {"train": 3114, "validation": 0, "test": 336}
+    test = windows.filter(pl.col("split") == "test")["target_time"]
+    assert str(test.min()) == "2020-10-29 00:00:00+01:00"
+    assert str(test.max()) == "2020-11-04 23:30:00+01:00"
+
+
+def test_by_default_no_window_straddles_a_gap(table):
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=0)
+    # Six windows end inside each of the two gaps' shadows.
+    assert split_counts(windows) == {"train": 3114 - 12, "validation": 0, "test": 336}
+    instants = table["timestamp"].dt.epoch("s").to_numpy()
+    span = instants[windows["target_row"].to_numpy()] - instants[windows["start_row"].to_numpy()]
+    assert set(span.tolist()) == {6 * 1800}
+
+
+def test_validation_block_is_carved_from_the_end_of_training(table):
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7)
+    counts = split_counts(windows)
+    assert counts["test"] == 336 and counts["validation"] > 0
+    by_split = {s: windows.filter(pl.col("split") == s)["target_time"] for s in ("train", "validation", "test")}
+    assert by_split["train"].max() < by_split["validation"].min()
+    assert by_split["validation"].max() < by_split["test"].min()
+
+
+def test_persistence_reproduces_the_study_table3(table):
+    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0)
+    x, y = window_arrays(table, windows, "test", 6)
+    errors = forecast_errors(y, persistence_forecast(x))
+    for zone in [*ZONES, "mean"]:
+        assert errors["rmse"][zone] == pytest.approx(PAPER_RMSE[zone], abs=0.05)
+        assert errors["mae"][zone] == pytest.approx(PAPER_MAE[zone], abs=0.05)
+
+
+def test_longer_horizon_targets_are_further_ahead(table):
+    windows = make_windows(table, 6, 3, contiguous=False, test_days=7, validation_days=0)
+    assert (windows["target_row"] - windows["start_row"]).unique().to_list() == [8]
+
+
+def test_calendar_features_have_the_requested_period(raw_csv_path):
+    series = drop_total(to_series(read_raw(raw_csv_path), "Europe/Paris"))
+    week = add_calendar_features(series, 7.0)
+    # Same local time one week apart: same features (before the change of time).
+    a = week.filter(pl.col("timestamp").dt.replace_time_zone(None) == pl.datetime(2020, 9, 1, 8, 30))
+    b = week.filter(pl.col("timestamp").dt.replace_time_zone(None) == pl.datetime(2020, 9, 8, 8, 30))
+    for c in ("tod_sin", "tod_cos", "tow_sin", "tow_cos"):
+        assert a[c][0] == pytest.approx(b[c][0], abs=1e-9)
+
+
+def test_scaler_is_fitted_on_training_windows_only(table):
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7)
+    x, y = window_arrays(table, windows, "train", 6)
+    scaler = Scaler.fit(x, y, n_counts=6)
+    assert np.allclose(scaler.y_mean, y.mean(axis=0), rtol=1e-5)
+    assert np.allclose(scaler.x_mean[6:], 0) and np.allclose(scaler.x_std[6:], 1)

@@ -1,0 +1,73 @@
+"""The stages end to end on a tiny configuration, tracked in MLflow, models loaded back."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import polars as pl
+import pytest
+from project_roots import TINY, make_root
+
+from dpforecast.features.windows import window_arrays
+from dpforecast.io import read_json
+from dpforecast.models.store import load_forecaster
+from dpforecast.project import lineage, load_project
+from dpforecast.stages.evaluate import evaluate
+from dpforecast.stages.features import build_features
+from dpforecast.stages.ingest import ingest
+from dpforecast.stages.train import train
+from dpforecast.stages.validate import validate
+from dpforecast.training.loop import predict
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = make_root(tmp_path_factory.mktemp("project"), TINY)
+    paths, params = load_project(root)
+    ingest(root / params.data.raw, paths.raw_table)
+    validate(paths.raw_table, paths.series, paths.validation_dir, params)
+    build_features(paths.series, paths.feature_table, paths.windows, params)
+    tags = lineage(paths, params)
+    results = train(paths, params, lineage=tags, progress=False)
+    metrics = evaluate(paths, params, lineage=tags)
+    return paths, params, results, metrics
+
+
+def test_every_model_and_the_baseline_are_evaluated(trained):
+    paths, _, results, metrics = trained
+    assert set(metrics) == {"persistence", "lstm", "gru", "bilstm", "bigru"}
+    assert metrics["persistence"]["rmse"]["mean"] == pytest.approx(1503.6, abs=0.1)
+    assert read_json(paths.evaluation) == metrics
+    for r in results:
+        # Metrics from the reloaded model equal those computed right after training.
+        assert metrics[r["architecture"]]["rmse"]["mean"] == pytest.approx(r["test"]["rmse"]["mean"], rel=1e-6)
+    assert (paths.plots_dir / "forecast.png").stat().st_size > 10_000
+
+
+def test_runs_record_params_epochs_lineage_and_metrics(trained):
+    paths, params, results, _ = trained
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{paths.mlflow_db}")
+    run = client.get_run(results[0]["mlflow_run_id"])
+    assert run.data.params["architecture"] == results[0]["architecture"]
+    assert run.data.params["train.epochs"] == str(params.train.epochs)
+    assert run.data.tags["data.dvc_md5"].endswith(".dir")
+    assert len(run.data.tags["data.file_md5"]) == 32
+    assert "git_commit" in run.data.tags
+    assert "test_rmse_r1" in run.data.metrics and "test_mae_mean" in run.data.metrics
+    history = client.get_metric_history(run.info.run_id, "train_loss")
+    assert [m.step for m in history] == list(range(1, params.train.epochs + 1))
+
+
+def test_logged_model_loads_back_with_the_same_predictions(trained):
+    paths, params, results, _ = trained
+    mlflow.set_tracking_uri(f"sqlite:///{paths.mlflow_db}")
+    result = next(r for r in results if r["architecture"] == "bigru")
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{result['mlflow_run_id']}/model")
+    table = pl.read_parquet(paths.feature_table)
+    windows = pl.read_parquet(paths.windows)
+    x, _ = window_arrays(table, windows, "test", params.features.window)
+    served = pyfunc.predict(x[:16]).to_numpy()
+    local = predict(load_forecaster(paths.model_dir("bigru")), x[:16], device="cpu")
+    np.testing.assert_allclose(served, local, rtol=1e-6)
+    assert pyfunc.metadata.signature is not None
+    assert list(pyfunc.metadata.get_output_schema().input_names()) == ["r1", "r2", "r3", "r4", "r5", "r6"]
