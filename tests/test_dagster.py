@@ -12,18 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import yaml
 
+from dagster_project.definitions import defs
+from dagster_project.defs.resources import MlflowResource, ProjectResource
+from dpforecast.config import ARCHITECTURES
+
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # dagster_project/ is not an installed package
-    sys.path.insert(0, str(REPO))
-
-import dagster as dg  # noqa: E402
-
-from dagster_project.definitions import defs  # noqa: E402
-from dagster_project.defs.resources import MlflowResource, ProjectResource  # noqa: E402
-from dpforecast.config import ARCHITECTURES  # noqa: E402
 
 RAW = REPO / "data" / "montreuil" / "ML_final_df_real.csv"
 ASSETS = {"raw_mobility", "validated_series", "features", *(f"model_{a}" for a in ARCHITECTURES), "evaluation"}
@@ -76,8 +73,7 @@ def test_definitions_load_assets_check_and_job():
     graph = defs.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS
     assert CHECK in graph.asset_check_keys
-    assert defs.get_asset_checks_def(CHECK).check_specs_by_output_name  # resolvable
-    assert next(iter(defs.get_asset_checks_def(CHECK).check_specs)).blocking
+    assert all(spec.blocking for spec in defs.get_asset_checks_def(CHECK).check_specs)
 
     job = defs.resolve_job_def("full_pipeline")
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == ASSETS

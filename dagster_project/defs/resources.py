@@ -19,8 +19,15 @@ from pydantic import Field
 from dpforecast.config import Params, TrackingParams, load_params
 from dpforecast.paths import Paths
 
-# dagster_project/defs/resources.py -> the repository root (where params.yaml and dvc.yaml are).
-REPO_ROOT = Path(__file__).resolve().parents[2]
+
+def _repo_root() -> Path:
+    """The nearest folder above this file holding ``pyproject.toml`` (where params.yaml and
+    dvc.yaml are), so the package may live at the root or under ``src/``."""
+    here = Path(__file__).resolve()
+    return next((p for p in here.parents if (p / "pyproject.toml").is_file()), here.parents[2])
+
+
+REPO_ROOT = _repo_root()
 
 
 def default_root() -> str:

@@ -41,12 +41,13 @@ class Paths:
         return self.root / "models" / model
 
     @property
-    def train_metrics(self) -> Path:
-        return self.root / "metrics" / "train.json"
+    def evaluation(self) -> Path:
+        """Mean test RMSE and MAE per model: what ``dvc metrics show`` prints."""
+        return self.root / "metrics" / "evaluate.json"
 
     @property
-    def evaluation(self) -> Path:
-        return self.root / "metrics" / "evaluate.json"
+    def per_zone(self) -> Path:
+        return self.root / "metrics" / "per_zone.json"
 
     @property
     def plots_dir(self) -> Path:

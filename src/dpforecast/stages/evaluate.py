@@ -23,7 +23,7 @@ from dpforecast.training.loop import predict
 
 
 def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str, str] | None = None) -> dict[str, Any]:
-    """Write ``metrics/evaluate.json`` and the plots; log the baseline as an MLflow run."""
+    """Write the test metrics (means, and per zone) and the plots; log the baseline to MLflow."""
     table = pl.read_parquet(paths.feature_table)
     windows = pl.read_parquet(paths.windows)
     x_test, y_test = window_arrays(table, windows, "test", params.features.window)
@@ -36,7 +36,8 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
         forecasts[arch] = predict(load_forecaster(folder), x_test, device="cpu")
         histories[arch] = read_json(folder / "history.json")
     metrics = {name: forecast_errors(y_test, pred) for name, pred in forecasts.items()}
-    write_json(paths.evaluation, metrics)
+    write_json(paths.per_zone, metrics)
+    write_json(paths.evaluation, {n: {"rmse": m["rmse"]["mean"], "mae": m["mae"]["mean"]} for n, m in metrics.items()})
     forecast_figure(times, y_test, forecasts, paths.plots_dir / "forecast.png")
     training_figure(histories, paths.plots_dir / "training_curves.png")
     if track:

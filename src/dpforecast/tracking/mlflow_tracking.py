@@ -12,7 +12,6 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema, TensorSpec
 
@@ -36,22 +35,6 @@ def configure(paths: Paths, experiment: str) -> str:
     return exp_id
 
 
-class ForecasterModel(mlflow.pyfunc.PythonModel):
-    """Pyfunc wrapper: rebuilds the module from our code and a ``state_dict`` (no pickled
-    weights), and answers with one column of raw-count forecasts per zone."""
-
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        from dpforecast.models.store import load_forecaster
-
-        self.model = load_forecaster(context.artifacts["forecaster"])
-
-    def predict(self, context, model_input: np.ndarray, params=None) -> pd.DataFrame:  # noqa: ANN001
-        from dpforecast.training.loop import predict
-
-        x = np.asarray(model_input, dtype=np.float32)
-        return pd.DataFrame(predict(self.model, x, self.model.x_mean.device), columns=ZONES)
-
-
 def signature(window: int, n_features: int) -> ModelSignature:
     return ModelSignature(
         inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, window, n_features))]),
@@ -66,7 +49,7 @@ def log_forecaster(model_dir: Path, example: np.ndarray) -> str:
     package = Path(dpforecast.__file__).parent
     info = mlflow.pyfunc.log_model(
         name="model",
-        python_model=ForecasterModel(),
+        python_model=str(Path(__file__).with_name("pyfunc_model.py")),
         artifacts={"forecaster": str(model_dir)},
         code_paths=[str(package)],
         signature=signature(example.shape[1], example.shape[2]),
