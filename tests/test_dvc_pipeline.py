@@ -41,6 +41,12 @@ def dvc(*args: str, cwd: Path) -> str:
     return run([str(Path(sys.executable).parent / "dvc"), *args], cwd)
 
 
+def _identify(repo: Path) -> None:
+    """A committer identity for this repository alone (CI machines may have none)."""
+    run(["git", "config", "user.email", "tests@dpforecast.invalid"], repo)
+    run(["git", "config", "user.name", "dpforecast tests"], repo)
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     """The working tree's tracked and unignored files, as a new git repository."""
@@ -59,8 +65,9 @@ def repo(tmp_path_factory) -> Path:
     params = yaml.safe_load((dest / "params.yaml").read_text())
     (dest / "params.yaml").write_text(yaml.safe_dump(deep_merge(params, TINY), sort_keys=False))
     run(["git", "init", "-q"], dest)
-    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], dest)
-    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"], dest)
+    _identify(dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "commit", "-qm", "copy"], dest)
     dvc("remote", "add", "--local", "-d", "local", str(dest.parent / "remote"), cwd=dest)
     dvc("pull", "data.dvc", cwd=dest)
     return dest
@@ -82,10 +89,11 @@ def test_repro_builds_everything_then_has_nothing_to_do(repo):
 
 def test_artifacts_come_back_with_dvc_pull_on_another_clone(repo):
     dvc("push", cwd=repo)
-    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], repo)
-    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "results"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "results"], repo)
     clone = repo.parent / "clone"
     run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
+    _identify(clone)
     dvc("remote", "add", "--local", "-d", "local", str(repo.parent / "remote"), cwd=clone)
     dvc("pull", cwd=clone)
     assert (clone / "models" / "bigru" / "model.pt").read_bytes() == (repo / "models" / "bigru" / "model.pt").read_bytes()

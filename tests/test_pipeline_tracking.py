@@ -72,3 +72,17 @@ def test_logged_model_loads_back_with_the_same_predictions(trained):
     np.testing.assert_allclose(served, local, rtol=1e-6)
     assert pyfunc.metadata.signature is not None
     assert list(pyfunc.metadata.get_output_schema().input_names()) == ["r1", "r2", "r3", "r4", "r5", "r6"]
+
+
+def test_tracking_follows_the_project_root_and_honours_the_users_uri(tmp_path, monkeypatch):
+    from dpforecast.paths import Paths
+    from dpforecast.tracking.mlflow_tracking import configure
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    for name in ("a", "b"):
+        configure(Paths(tmp_path / name), "exp")
+        assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path / name / 'mlflow.db'}"
+    users = f"sqlite:///{tmp_path / 'server.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", users)
+    configure(Paths(tmp_path / "c"), "exp")
+    assert mlflow.get_tracking_uri() == users

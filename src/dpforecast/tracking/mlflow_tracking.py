@@ -19,9 +19,20 @@ from dpforecast.data.schema import ZONES
 from dpforecast.paths import Paths
 
 
+# Embedded stores this process pointed MLflow at. ``mlflow.set_tracking_uri`` also writes
+# MLFLOW_TRACKING_URI into the environment, so a value found there is the user's choice
+# only if it is not one of ours.
+_EMBEDDED: set[str] = set()
+
+
 def configure(paths: Paths, experiment: str) -> str:
     """Point MLflow at the project's store and select ``experiment``; return its id."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{paths.mlflow_db.resolve()}"
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env and env not in _EMBEDDED:
+        uri = env
+    else:
+        uri = f"sqlite:///{paths.mlflow_db.resolve()}"
+        _EMBEDDED.add(uri)
     mlflow.set_tracking_uri(uri)
     found = mlflow.get_experiment_by_name(experiment)
     if found is None:
