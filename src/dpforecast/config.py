@@ -15,6 +15,9 @@ from typing import Any
 import yaml
 
 ARCHITECTURES = ("lstm", "gru", "bilstm", "bigru")
+PRIVACY_MODES = ("none", "ip", "gp")
+IP_MECHANISMS = ("analytic_gaussian", "gaussian", "laplace")
+ACCOUNTANTS = ("rdp", "prv")
 ACTIVATIONS = ("tanh", "relu")
 SCALINGS = ("standard", "none")
 LOSSES = ("mae", "mse")
@@ -88,6 +91,43 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class InputPerturbationParams:
+    """Noise added to every count of the released series (the study's IP)."""
+
+    mechanism: str = "analytic_gaussian"
+    # L2 (Gaussian) or L1 (Laplace) sensitivity of one count to one privacy unit.
+    sensitivity: float = 1.0
+    # What one unit of protection is, stated in every report. Sensitivity 1 protects one
+    # person's presence in one zone during one interval (the study's choice).
+    unit: str = "one person's presence in one zone during one 30-minute interval"
+    round: bool = True
+    clip_at_zero: bool = False
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class GradientPerturbationParams:
+    """DP-SGD: per-sample clipping and Gaussian noise, Poisson sampling."""
+
+    # Set it to train with this multiplier and report the resulting epsilon; leave it
+    # null to search the multiplier that meets ``privacy.epsilon``.
+    noise_multiplier: float | None = None
+    max_grad_norm: float | None = 1.0
+    accountant: str = "rdp"
+
+
+@dataclass(frozen=True)
+class PrivacyParams:
+    mode: str = "none"
+    epsilon: float = 1.0
+    delta: float = 1e-7
+    ip: InputPerturbationParams = field(default_factory=InputPerturbationParams)
+    gp: GradientPerturbationParams = field(default_factory=GradientPerturbationParams)
+    # Total epsilon the data set may spend across releases and trainings (ledger).
+    budget_epsilon: float = 1000.0
+
+
+@dataclass(frozen=True)
 class TrackingParams:
     experiment: str = "dpforecast"
 
@@ -104,6 +144,7 @@ class Params:
         default_factory=lambda: {a: ArchitectureParams() for a in ARCHITECTURES}
     )
     tracking: TrackingParams = field(default_factory=TrackingParams)
+    privacy: PrivacyParams = field(default_factory=PrivacyParams)
 
     def models(self) -> list[str]:
         """The architectures the ``train`` stage trains: one, or all four."""
@@ -141,6 +182,7 @@ _SECTIONS = {
     "split": SplitParams,
     "train": TrainParams,
     "tracking": TrackingParams,
+    "privacy": PrivacyParams,
 }
 
 
@@ -149,6 +191,10 @@ def _coerce(type_name: str, value: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list of gaps")
         return tuple(_build(DeclaredGap, g, f"{where}[{i}]") for i, g in enumerate(value))
+    if type_name == "InputPerturbationParams":
+        return _build(InputPerturbationParams, value, where)
+    if type_name == "GradientPerturbationParams":
+        return _build(GradientPerturbationParams, value, where)
     if type_name == "bool":
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
