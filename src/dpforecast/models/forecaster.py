@@ -55,11 +55,15 @@ class Forecaster(nn.Module):
 
     def forward_scaled(self, x: torch.Tensor) -> torch.Tensor:
         """Prediction on the scaled target scale, from raw inputs (what training fits)."""
-        return self.head(self.rnn((x - self.x_mean) / self.x_std))
+        return self(x, scaled=True)
 
     def scale_targets(self, y: torch.Tensor) -> torch.Tensor:
         return (y - self.y_mean) / self.y_std
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw-count forecast of every zone, clipped at zero: ``(n, window, features) -> (n, zones)``."""
-        return torch.clamp(self.forward_scaled(x) * self.y_std + self.y_mean, min=0.0)
+    def forward(self, x: torch.Tensor, scaled: bool = False) -> torch.Tensor:
+        """Raw-count forecast of every zone, clipped at zero: ``(n, window, features) -> (n, zones)``;
+        with ``scaled``, the unclipped prediction on the scaled target scale."""
+        out = self.head(self.rnn((x - self.x_mean) / self.x_std))
+        if scaled:
+            return out
+        return torch.clamp(out * self.y_std + self.y_mean, min=0.0)

@@ -1,0 +1,1 @@
+"""Differential privacy: noise mechanisms, DP-SGD accounting, checks, reports and the budget ledger."""

@@ -1,0 +1,149 @@
+"""Stage ``perturb``: input perturbation (IP), a differentially private copy of the series.
+
+Reads the validated series (``timestamp`` and Int64 ``r1``..``r6``), adds independent noise
+to every zone count of the whole series (train, validation and test periods alike, as in
+the study), leaves the timestamps untouched, and checks the release with the
+released-series suite (:mod:`dpforecast.validation.released`). Nothing is written unless
+the release passes: a failure raises :class:`DataValidationError` and leaves existing
+outputs as they were. The release and its metadata JSON are each written atomically; the
+metadata is also embedded in the Parquet file's key-value metadata (key
+:data:`PARQUET_METADATA_KEY`, a JSON string), so the file states its own guarantee.
+
+Privacy statement carried by the metadata: each count is (epsilon, delta)-DP for a change
+of ``sensitivity`` in it, i.e. for ``unit``. A person contributing to ``k`` counts gets
+``k * epsilon`` by basic composition.
+
+The metadata records the noise ``seed``: whoever holds it can regenerate and subtract
+the noise, so a file carrying it must be handled like the raw data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from dpforecast.config import Params
+from dpforecast.data.schema import TIMESTAMP, ZONES
+from dpforecast.io import atomic_path, write_json
+from dpforecast.privacy import mechanisms
+from dpforecast.validation.report import DataValidationError
+from dpforecast.validation.released import validate_released
+
+PARQUET_METADATA_KEY = "dpforecast.release"
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_privacy(params: Params) -> None:
+    """Refuse parameters that make no valid release (before touching data)."""
+    privacy = params.privacy
+    if privacy.mode != "ip":
+        raise ValueError(
+            f"privacy.mode: the perturb stage releases input perturbation and needs mode 'ip', "
+            f"got {privacy.mode!r}"
+        )
+    if privacy.ip.mechanism not in mechanisms.MECHANISMS:
+        raise ValueError(
+            f"privacy.ip.mechanism: must be one of {mechanisms.MECHANISMS}, got {privacy.ip.mechanism!r}"
+        )
+    try:  # the shared checks, when that module exists
+        from dpforecast.privacy.checks import check_privacy
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("dpforecast.privacy.checks", "dpforecast.privacy"):
+            raise
+    else:
+        check_privacy(privacy)
+    # Calibrating the noise refuses the remaining bad values (epsilon, delta, sensitivity).
+    mechanisms.noise_scale(privacy.ip.mechanism, privacy.epsilon, privacy.delta, privacy.ip.sensitivity)
+
+
+def _counts(series: pl.DataFrame, series_path: Path) -> np.ndarray:
+    missing = [c for c in (TIMESTAMP, *ZONES) if c not in series.columns]
+    if missing:
+        raise ValueError(f"{series_path}: the validated series lacks column(s) {missing}")
+    nulls = {z: n for z in ZONES if (n := series[z].null_count())}
+    if nulls:
+        raise ValueError(f"{series_path}: null counts in the validated series: {nulls}")
+    return series.select(ZONES).to_numpy().astype(np.float64)
+
+
+def perturb(
+    series_path: Path,
+    out_path: Path,
+    metadata_path: Path,
+    params: Params,
+    data_version: str = "",
+) -> dict[str, Any]:
+    """Write the noisy release of ``series_path`` to ``out_path``; return its metadata.
+
+    The metadata (also written to ``metadata_path`` and into the Parquet file) holds the
+    mechanism, epsilon, delta (0 for Laplace), sensitivity, unit, sigma or scale and the
+    noise's standard deviation, seed, round, clip_at_zero, n_counts, the md5 of the input
+    file and ``data_version``.
+
+    Raises ``ValueError`` (naming the parameter) for ``privacy.mode != "ip"`` or
+    parameters no mechanism accepts, and :class:`DataValidationError` when the release
+    fails its checks; in both cases nothing is written.
+    """
+    series_path, out_path, metadata_path = Path(series_path), Path(out_path), Path(metadata_path)
+    _check_privacy(params)
+    privacy, ip = params.privacy, params.privacy.ip
+
+    series = pl.read_parquet(series_path)
+    counts = _counts(series, series_path)
+    noisy, meta = mechanisms.perturb_counts(
+        counts,
+        mechanism=ip.mechanism,
+        epsilon=privacy.epsilon,
+        delta=privacy.delta,
+        sensitivity=ip.sensitivity,
+        seed=ip.seed,
+        round=ip.round,
+        clip_at_zero=ip.clip_at_zero,
+    )
+    noisy = np.asarray(noisy)
+    dtype = pl.Int64 if noisy.dtype.kind in "iu" else pl.Float64
+    released = series.select(TIMESTAMP).with_columns(
+        [pl.Series(z, noisy[:, i], dtype=dtype, nan_to_null=False) for i, z in enumerate(ZONES)]
+    )
+
+    report = validate_released(
+        released, clip_at_zero=ip.clip_at_zero, rounded=ip.round, reference_timestamps=series[TIMESTAMP],
+        source=f"release of {series_path}",
+    )
+    if not report.passed:
+        raise DataValidationError(report, report.message())
+
+    meta = {
+        **meta,
+        "unit": ip.unit,
+        "input_md5": _md5(series_path),
+        "data_version": data_version,
+        "n_rows": released.height,
+        "columns": released.columns,
+    }
+    with atomic_path(out_path) as tmp:
+        released.write_parquet(
+            tmp, statistics=False, metadata={PARQUET_METADATA_KEY: json.dumps(meta, sort_keys=True)}
+        )
+    write_json(metadata_path, meta)
+    return meta
+
+
+def read_release_metadata(path: str | Path) -> dict[str, Any]:
+    """The release metadata embedded in a Parquet file written by :func:`perturb`."""
+    kv = pl.read_parquet_metadata(path)
+    if PARQUET_METADATA_KEY not in kv:
+        raise ValueError(f"{path}: no {PARQUET_METADATA_KEY!r} key-value metadata (not a perturb release)")
+    return json.loads(kv[PARQUET_METADATA_KEY])

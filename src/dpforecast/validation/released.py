@@ -1,0 +1,219 @@
+"""Great Expectations suite for the released (noisy) series of input perturbation.
+
+The release must be a drop-in replacement for the validated series: the same columns, the
+very same timestamps (values and time zone), and six numeric zone columns without nulls,
+NaN or infinities. What else holds depends on the post-processing that was asked for:
+
+* ``rounded``: zone columns are 64-bit integers;
+* ``clip_at_zero``: no negative count. Without clipping, negative noisy counts are
+  legitimate (small true counts plus noise) and are **not** a failure.
+
+The plausible range of the raw table (``validate.min_count/max_count``) is deliberately
+not checked: noise may leave it, and a check on the noisy values tells nothing about the
+raw ones anyway.
+
+Derived columns (computed with Polars, each checked by one expectation):
+
+* ``_input_timestamp``: the input's timestamp at the same position (null past its end);
+* ``_timestamp_dtype``: the Polars dtype of ``timestamp`` (time zone included);
+* ``_non_finite``: null, or the zones whose value is NaN or infinite on that row.
+
+GX reports offending rows by index: here the row's position in the series, from 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from dpforecast.data.ingest import ROW
+from dpforecast.data.schema import TIMESTAMP, ZONES
+from dpforecast.validation.report import MAX_EXAMPLES, ExpectationOutcome, ValidationReport
+
+RELEASED_COLUMNS: list[str] = [TIMESTAMP, *ZONES]
+INPUT_TIMESTAMP = "_input_timestamp"
+TIMESTAMP_DTYPE = "_timestamp_dtype"
+NON_FINITE = "_non_finite"
+DERIVED = [INPUT_TIMESTAMP, TIMESTAMP_DTYPE, NON_FINITE]
+
+INTEGER_TYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+NUMERIC_TYPES = [*INTEGER_TYPES, "float32", "float64"]
+
+SUITE_NAME = "released_series"
+
+
+def _derived(frame: pl.DataFrame, reference_timestamps: pl.Series) -> pl.DataFrame:
+    """``frame`` with a 1-based ``row`` and the derived columns appended."""
+    n = frame.height
+    ref = reference_timestamps.alias(INPUT_TIMESTAMP)
+    if ref.len() >= n:
+        ref = ref.head(n)
+    else:
+        ref = ref.extend(pl.Series(INPUT_TIMESTAMP, [None] * (n - ref.len()), dtype=ref.dtype))
+    zones = [z for z in ZONES if z in frame.columns and frame.schema[z].is_numeric()]
+    if zones:
+        flags = [
+            pl.when(~pl.col(z).cast(pl.Float64).is_finite()).then(pl.lit(z)) for z in zones
+        ]
+        non_finite = pl.concat_str(flags, separator=", ", ignore_nulls=True)
+        non_finite = pl.when(non_finite == "").then(None).otherwise(non_finite)
+    else:
+        non_finite = pl.lit(None, dtype=pl.String)
+    ts_dtype = str(frame.schema[TIMESTAMP]) if TIMESTAMP in frame.columns else "absent"
+    return frame.with_columns(
+        ref,
+        pl.lit(ts_dtype, dtype=pl.String).alias(TIMESTAMP_DTYPE),
+        non_finite.alias(NON_FINITE),
+        pl.int_range(1, n + 1, dtype=pl.Int64).alias(ROW),
+    )
+
+
+def released_suite(
+    columns: list[str], n_rows: int, reference_dtype: str, clip_at_zero: bool, rounded: bool
+) -> list[Any]:
+    """The expectations, each with ``meta = {"order", "problem"}`` like the raw suite.
+
+    Per-column expectations are built only for expected columns that are present (the
+    column-list expectation reports the others).
+    """
+    import great_expectations as gx
+
+    E = gx.expectations
+    items: list[tuple[Any, str]] = [
+        (
+            E.ExpectTableColumnsToMatchOrderedList(column_list=[*RELEASED_COLUMNS, *DERIVED]),
+            f"columns differ from {RELEASED_COLUMNS}",
+        ),
+        (E.ExpectTableRowCountToEqual(value=n_rows), f"row count differs from the input's {n_rows}"),
+    ]
+    present = [c for c in RELEASED_COLUMNS if c in columns]
+    for c in present:
+        items.append((E.ExpectColumnValuesToNotBeNull(column=c), "null (or NaN) value"))
+    if TIMESTAMP in present:
+        items += [
+            (
+                E.ExpectColumnPairValuesToBeEqual(column_A=TIMESTAMP, column_B=INPUT_TIMESTAMP),
+                "timestamp differs from the input's at the same row",
+            ),
+            (
+                E.ExpectColumnValuesToBeInSet(column=TIMESTAMP_DTYPE, value_set=[reference_dtype]),
+                f"timestamp type differs from the input's {reference_dtype}",
+            ),
+            (E.ExpectColumnValuesToBeUnique(column=TIMESTAMP), "duplicated timestamps"),
+            (
+                E.ExpectColumnValuesToBeIncreasing(column=TIMESTAMP, strictly=False),
+                "rows out of time order",
+            ),
+        ]
+    items.append((E.ExpectColumnValuesToBeNull(column=NON_FINITE), "NaN or infinite noisy count"))
+    for z in (c for c in present if c != TIMESTAMP):
+        if rounded:
+            items.append(
+                (
+                    E.ExpectColumnValuesToBeInTypeList(column=z, type_list=INTEGER_TYPES),
+                    "not an integer column although round = true",
+                )
+            )
+        else:
+            items.append(
+                (E.ExpectColumnValuesToBeInTypeList(column=z, type_list=NUMERIC_TYPES), "not a numeric column")
+            )
+        if clip_at_zero:
+            items.append(
+                (
+                    E.ExpectColumnValuesToBeBetween(column=z, min_value=0),
+                    "negative count although clip_at_zero = true",
+                )
+            )
+    out = []
+    for i, (exp, problem) in enumerate(items):
+        exp.meta = {"order": i, "problem": problem}
+        out.append(exp)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _outcomes(gx_json: dict[str, Any], frame: pl.DataFrame, n_rows: int) -> list[ExpectationOutcome]:
+    results = sorted(
+        gx_json.get("results", []),
+        key=lambda r: (r["expectation_config"].get("meta") or {}).get("order", 0),
+    )
+    found = [c for c in frame.columns if c not in (*DERIVED, ROW)]
+    out = []
+    for r in results:
+        cfg = r["expectation_config"]
+        kind = cfg["type"]
+        kwargs = cfg.get("kwargs", {})
+        column = kwargs.get("column") or kwargs.get("column_A")
+        res = r.get("result") or {}
+        info = r.get("exception_info") or {}
+        infos = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+        errors = [str(i.get("exception_message")) for i in infos if i.get("raised_exception")]
+        details = ""
+        if errors:
+            details = "could not be evaluated: " + "; ".join(errors)
+        elif not r["success"] and kind == "expect_table_columns_to_match_ordered_list":
+            details = f"expected {RELEASED_COLUMNS}, found {found}"
+        elif not r["success"] and kind == "expect_table_row_count_to_equal":
+            details = f"found {res.get('observed_value')} row(s), the input has {n_rows}"
+        elif not r["success"] and "observed_value" in res:
+            details = f"observed {res.get('observed_value')}"
+        rows = [int(i) for i in (res.get("partial_unexpected_index_list") or [])[:MAX_EXAMPLES]]
+        shown = (TIMESTAMP, column, kwargs.get("column_B"))
+        wanted = [ROW] + [c for c in dict.fromkeys(shown) if c and c in frame.columns and c != ROW]
+        by_row = {d[ROW]: d for d in frame.filter(pl.col(ROW).is_in(rows)).select(wanted).to_dicts()}
+        examples = [{k: _plain(v) for k, v in by_row.get(i, {ROW: i}).items()} for i in rows]
+        out.append(
+            ExpectationOutcome(
+                expectation=kind,
+                column=column,
+                success=bool(r["success"]),
+                unexpected_count=int(res.get("unexpected_count") or 0),
+                examples=examples,
+                phase=1,
+                problem=(cfg.get("meta") or {}).get("problem", ""),
+                details=details,
+            )
+        )
+    return out
+
+
+def validate_released(
+    frame: pl.DataFrame,
+    clip_at_zero: bool,
+    rounded: bool,
+    reference_timestamps: pl.Series,
+    source: str = "released series",
+) -> ValidationReport:
+    """Check a released (noisy) series against the input's timestamps; never raises on bad data.
+
+    ``reference_timestamps`` is the ``timestamp`` column of the validated series that was
+    perturbed. ``report.gx_result["released"]`` holds GX's own JSON.
+    """
+    from dpforecast.validation.run import _context, _run_phase
+
+    reference_timestamps = pl.Series(TIMESTAMP, reference_timestamps)
+    if ROW in frame.columns:  # keep it visible to the column check; ROW becomes GX's index
+        frame = frame.rename({ROW: f"{ROW} (released)"})
+    table = _derived(frame, reference_timestamps)
+    expectations = released_suite(
+        frame.columns, reference_timestamps.len(), str(reference_timestamps.dtype), clip_at_zero, rounded
+    )
+    gx_json = _run_phase(_context(), SUITE_NAME, table, expectations)
+    results = _outcomes(gx_json, table, reference_timestamps.len())
+    return ValidationReport(
+        passed=all(r.success for r in results),
+        rows=frame.height,
+        source=source,
+        results=results,
+        gx_result={"released": gx_json},
+        # One phase only: every check ran (ValidationReport would otherwise say that the
+        # typed checks of the raw suite were skipped).
+        phase2_run=True,
+    )
