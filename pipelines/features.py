@@ -5,5 +5,5 @@ from dpforecast.stages.features import build_features
 
 if __name__ == "__main__":
     paths, params = load_project()
-    counts = build_features(paths.series, paths.feature_table, paths.windows, params)
+    counts = build_features(paths, params)
     print(f"features: windows per split {counts}")

@@ -23,13 +23,15 @@ from dpforecast.config import ARCHITECTURES
 REPO = Path(__file__).resolve().parents[1]
 
 RAW = REPO / "data" / "montreuil" / "ML_final_df_real.csv"
-ASSETS = {"raw_mobility", "validated_series", "features", *(f"model_{a}" for a in ARCHITECTURES), "evaluation"}
+ASSETS = {"raw_mobility", "validated_series", "released_series", "features", *(f"model_{a}" for a in ARCHITECTURES), "evaluation"}
 CHECK = dg.AssetCheckKey(dg.AssetKey("raw_mobility"), "raw_mobility_is_valid")
 DATA_FILES = [
     "artifacts/ingest/raw.parquet",
     "artifacts/validate/series.parquet",
     "artifacts/features/table.parquet",
     "artifacts/features/windows.parquet",
+    "artifacts/features/targets.parquet",
+    "artifacts/release/release.json",
 ]
 
 pytestmark = pytest.mark.skipif(not RAW.is_file(), reason=f"raw data set not found at {RAW}")
@@ -105,7 +107,7 @@ def test_materialize_whole_graph_matches_dvc_stages(tmp_path):
     # The DVC stage scripts, run as dvc would (cwd = project root), write the same bytes.
     dvc_root = make_root(tmp_path / "dvc")
     env = {k: v for k, v in os.environ.items() if k not in ("DPFORECAST_ROOT", "MLFLOW_TRACKING_URI")}
-    for stage in ("ingest", "validate", "features"):
+    for stage in ("ingest", "validate", "release", "features"):
         done = subprocess.run(
             [sys.executable, str(REPO / "pipelines" / f"{stage}.py")],
             cwd=dvc_root, env=env, capture_output=True, text=True, timeout=300,

@@ -15,6 +15,7 @@ from dpforecast.project import lineage, load_project
 from dpforecast.stages.evaluate import evaluate
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
+from dpforecast.stages.release import release
 from dpforecast.stages.train import train
 from dpforecast.stages.validate import validate
 from dpforecast.training.loop import predict
@@ -26,7 +27,8 @@ def trained(tmp_path_factory):
     paths, params = load_project(root)
     ingest(root / params.data.raw, paths.raw_table)
     validate(paths.raw_table, paths.series, paths.validation_dir, params)
-    build_features(paths.series, paths.feature_table, paths.windows, params)
+    release(paths, params)
+    build_features(paths, params)
     tags = lineage(paths, params)
     results = train(paths, params, lineage=tags, progress=False)
     metrics = evaluate(paths, params, lineage=tags)

@@ -68,11 +68,33 @@ def validated_series(context: dg.AssetExecutionContext, project: ProjectResource
 
 
 @dg.asset(group_name=GROUP, deps=["validated_series"], kinds={"polars", "parquet"})
+def released_series(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+    """Input perturbation's noisy copy of the series (``privacy.mode: ip``), charged to the
+    privacy ledger; in other modes a note that models read the validated series."""
+    from dpforecast.project import lineage
+    from dpforecast.stages.release import release
+
+    paths, params = project.load()
+    meta = release(paths, params, data_version=lineage(paths, params).get("data.dvc_md5", ""))
+    context.log.info(f"release: {meta}")
+    private = meta.get("private", True)
+    metadata = {"private": dg.MetadataValue.bool(bool(private)), "mode": dg.MetadataValue.text(params.privacy.mode)}
+    if params.privacy.mode == "ip":
+        metadata.update({
+            "epsilon": dg.MetadataValue.float(float(meta["epsilon"])),
+            "delta": dg.MetadataValue.float(float(meta["delta"])),
+            "unit": dg.MetadataValue.text(str(meta["unit"])),
+            "mechanism": dg.MetadataValue.text(str(meta["mechanism"])),
+        })
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name=GROUP, deps=["released_series"], kinds={"polars", "parquet"})
 def features(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """Calendar features (``artifacts/features/table.parquet``) and the chronological window index
     (``artifacts/features/windows.parquet``)."""
     paths, params = project.load()
-    counts = build_features(paths.series, paths.feature_table, paths.windows, params)
+    counts = build_features(paths, params)
     context.log.info(f"features: windows per split {counts}")
     return dg.MaterializeResult(
         metadata={

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import yaml
+
 from dpforecast.config import ConfigError, load_params
 
 
@@ -25,7 +27,16 @@ def _cmd_study(args: argparse.Namespace) -> int:
     from dpforecast.project import project_root
     from dpforecast.study import run_study, study_table
 
-    summary = run_study(project_root(), args.profile, args.model, list(range(args.seeds)))
+    overrides: dict = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        node = overrides
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    summary = run_study(project_root(), args.profile, args.model, list(range(args.seeds)),
+                        overrides=overrides, name=args.name)
     print(study_table(summary))
     return 0
 
@@ -43,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--profile", default="paper")
     s.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
     s.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    s.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter over the profile, e.g. -S privacy.mode=ip")
+    s.add_argument("--name", help="folder under artifacts/study/ (default: the profile)")
     s.set_defaults(func=_cmd_study)
     return parser
 

@@ -13,8 +13,9 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Paths:
     root: Path
-    # Where MLflow's embedded store lives; defaults to ``root`` (a study run writes its
-    # artifacts elsewhere but tracks into the project's one store).
+    # Where the project's state lives (MLflow's embedded store, the privacy ledger);
+    # defaults to ``root`` (a study run writes its artifacts elsewhere but tracks into,
+    # and spends from, the project's).
     tracking_root: Path | None = None
 
     @property
@@ -30,8 +31,31 @@ class Paths:
         return self.root / "reports" / "validation"
 
     @property
+    def release_dir(self) -> Path:
+        """Input perturbation's private copy of the series (written only in ``ip`` mode)."""
+        return self.root / "artifacts" / "release"
+
+    @property
+    def release_series(self) -> Path:
+        return self.release_dir / "series.parquet"
+
+    @property
+    def release_metadata(self) -> Path:
+        return self.release_dir / "release.json"
+
+    @property
+    def ledger(self) -> Path:
+        """The data set's privacy budget ledger, beside the data; shared by study runs."""
+        return (self.tracking_root or self.root) / "privacy_ledger.json"
+
+    @property
     def feature_table(self) -> Path:
         return self.root / "artifacts" / "features" / "table.parquet"
+
+    @property
+    def targets(self) -> Path:
+        """Raw zone counts per row: test targets stay raw whatever the models train on."""
+        return self.root / "artifacts" / "features" / "targets.parquet"
 
     @property
     def windows(self) -> Path:

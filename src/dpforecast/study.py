@@ -14,23 +14,30 @@ from typing import Any
 
 import torch
 
-from dpforecast.config import load_params
+from dpforecast.config import deep_merge, load_params
 from dpforecast.io import write_json
 from dpforecast.paths import Paths
 from dpforecast.project import lineage
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
+from dpforecast.stages.release import release
 from dpforecast.stages.train import train_one
 from dpforecast.stages.validate import validate
 
 
-def run_study(root: Path, profile: str, model: str, seeds: list[int], track: bool = True) -> dict[str, Any]:
-    params = load_params(root / "params.yaml", profile=profile, train={"model": model})
-    work = Paths(root / "artifacts" / "study" / profile, tracking_root=root)
+def run_study(
+    root: Path, profile: str, model: str, seeds: list[int], track: bool = True,
+    overrides: dict[str, Any] | None = None, name: str | None = None,
+) -> dict[str, Any]:
+    """``overrides`` (nested, as in params.yaml) apply on top of the profile; the run's
+    files go to ``artifacts/study/<name or profile>/``."""
+    params = load_params(root / "params.yaml", profile=profile, **deep_merge({"train": {"model": model}}, overrides or {}))
+    work = Paths(root / "artifacts" / "study" / (name or profile), tracking_root=root)
     project = Paths(root)
     ingest(root / params.data.raw, work.raw_table)
     validate(work.raw_table, work.series, work.validation_dir, params)
-    counts = build_features(work.series, work.feature_table, work.windows, params)
+    release(work, params)
+    counts = build_features(work, params)
     tags = {**lineage(project, params), "study": profile}
     runs = []
     start = time.perf_counter()
@@ -38,6 +45,7 @@ def run_study(root: Path, profile: str, model: str, seeds: list[int], track: boo
         result = train_one(work, params, model, out_dir=work.model_dir(f"{model}-seed{seed}"),
                            seed=seed, track=track, lineage=tags)
         runs.append({"seed": seed, "rmse": result["test"]["rmse"], "mae": result["test"]["mae"],
+                     "privacy": result["privacy"]["summary"],
                      "train_seconds": result["train_seconds"], "epochs_run": result["epochs_run"],
                      "mlflow_run_id": result["mlflow_run_id"]})
     best = min(runs, key=lambda r: r["rmse"]["mean"])

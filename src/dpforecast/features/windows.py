@@ -72,15 +72,17 @@ def make_windows(
 
 
 def window_arrays(
-    table: pl.DataFrame, windows: pl.DataFrame, split: str, window: int
+    table: pl.DataFrame, windows: pl.DataFrame, split: str, window: int, targets: pl.DataFrame | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs ``(n, window, features)`` in float32 and raw-count targets ``(n, zones)``."""
+    """Inputs ``(n, window, features)`` in float32 and targets ``(n, zones)``: from
+    ``targets`` (the raw counts) when given, else from ``table``."""
     part = windows.filter(pl.col("split") == split)
     values = table.select(FEATURES).to_numpy().astype(np.float32)
     starts = part["start_row"].to_numpy()
     idx = starts[:, None] + np.arange(window)[None, :]
     x = values[idx]
-    y = table.select(ZONES).to_numpy().astype(np.float32)[part["target_row"].to_numpy()]
+    source = table if targets is None else targets
+    y = source.select(ZONES).to_numpy().astype(np.float32)[part["target_row"].to_numpy()]
     return x, y
 
 

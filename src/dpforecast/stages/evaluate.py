@@ -31,11 +31,13 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
 
     forecasts: dict[str, np.ndarray] = {"persistence": persistence_forecast(x_test)}
     histories: dict[str, list[dict[str, float]]] = {}
+    guarantees: dict[str, str] = {"persistence": "not private"}
     for arch in params.models():
         folder = paths.model_dir(arch)
         forecasts[arch] = predict(load_forecaster(folder), x_test, device="cpu")
         histories[arch] = read_json(folder / "history.json")
-    metrics = {name: forecast_errors(y_test, pred) for name, pred in forecasts.items()}
+        guarantees[arch] = read_json(folder / "privacy.json")["summary"]
+    metrics = {name: {**forecast_errors(y_test, pred), "privacy": guarantees[name]} for name, pred in forecasts.items()}
     write_json(paths.per_zone, metrics)
     write_json(paths.evaluation, {n: {"rmse": m["rmse"]["mean"], "mae": m["mae"]["mean"]} for n, m in metrics.items()})
     forecast_figure(times, y_test, forecasts, paths.plots_dir / "forecast.png")
@@ -51,14 +53,14 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
                                "features.horizon": params.features.horizon, "profile": params.profile})
             mlflow.set_tags({**(lineage or {}), "model": "persistence", "privacy": "none"})
             per = metrics["persistence"]
-            mlflow.log_metrics({f"test_{m}_{z}": v for m, d in per.items() for z, v in d.items()})
+            mlflow.log_metrics({f"test_{m}_{z}": v for m in ("rmse", "mae") for z, v in per[m].items()})
             mlflow.log_artifact(str(paths.plots_dir / "forecast.png"))
     return metrics
 
 
 def summary_table(metrics: dict[str, Any]) -> str:
-    """Model -> mean RMSE and mean MAE on the test week, as a Markdown table."""
-    lines = ["| model | mean RMSE | mean MAE |", "| --- | --- | --- |"]
+    """Model -> mean RMSE, mean MAE on the test week and its privacy guarantee, in Markdown."""
+    lines = ["| model | mean RMSE | mean MAE | privacy |", "| --- | --- | --- | --- |"]
     for name, m in metrics.items():
-        lines.append(f"| {name} | {m['rmse']['mean']:.1f} | {m['mae']['mean']:.1f} |")
+        lines.append(f"| {name} | {m['rmse']['mean']:.1f} | {m['mae']['mean']:.1f} | {m['privacy']} |")
     return "\n".join(lines)

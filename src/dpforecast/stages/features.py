@@ -1,20 +1,28 @@
-"""Stage ``features``: calendar features on the validated series, and the window index."""
+"""Stage ``features``: calendar features, the window index, and the raw targets.
+
+Models train on the series :func:`training_series` names (the noisy release in ``ip``
+mode); ``targets.parquet`` keeps the raw counts, against which the test week is scored.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import polars as pl
 
 from dpforecast.config import Params
+from dpforecast.data.schema import ZONES
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import make_windows, split_counts
 from dpforecast.io import write_parquet
+from dpforecast.paths import Paths
+from dpforecast.stages.release import training_series
 
 
-def build_features(series_path: Path, table_out: Path, windows_out: Path, params: Params) -> dict[str, int]:
-    """Write the feature table and one row per usable window; return windows per split."""
-    series = pl.read_parquet(series_path)
+def build_features(paths: Paths, params: Params) -> dict[str, int]:
+    """Write the feature table, the raw targets and the window index; return windows per split."""
+    series = pl.read_parquet(training_series(paths, params))
+    raw = pl.read_parquet(paths.series)
+    if not series["timestamp"].equals(raw["timestamp"]):
+        raise ValueError("the training series and the validated series have different timestamps")
     table = add_calendar_features(series, params.features.week_period_days)
     windows = make_windows(
         table,
@@ -27,6 +35,7 @@ def build_features(series_path: Path, table_out: Path, windows_out: Path, params
     counts = split_counts(windows)
     if counts["train"] == 0 or counts["test"] == 0:
         raise ValueError(f"the split leaves no training or no test window: {counts}")
-    write_parquet(table_out, table)
-    write_parquet(windows_out, windows)
+    write_parquet(paths.feature_table, table)
+    write_parquet(paths.targets, raw.select(ZONES))
+    write_parquet(paths.windows, windows)
     return counts

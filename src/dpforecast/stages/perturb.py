@@ -31,6 +31,7 @@ from dpforecast.config import Params
 from dpforecast.data.schema import TIMESTAMP, ZONES
 from dpforecast.io import atomic_path, write_json
 from dpforecast.privacy import mechanisms
+from dpforecast.privacy.checks import check_privacy
 from dpforecast.validation.report import DataValidationError
 from dpforecast.validation.released import validate_released
 
@@ -57,13 +58,7 @@ def _check_privacy(params: Params) -> None:
         raise ValueError(
             f"privacy.ip.mechanism: must be one of {mechanisms.MECHANISMS}, got {privacy.ip.mechanism!r}"
         )
-    try:  # the shared checks, when that module exists
-        from dpforecast.privacy.checks import check_privacy
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("dpforecast.privacy.checks", "dpforecast.privacy"):
-            raise
-    else:
-        check_privacy(privacy)
+    check_privacy(privacy)
     # Calibrating the noise refuses the remaining bad values (epsilon, delta, sensitivity).
     mechanisms.noise_scale(privacy.ip.mechanism, privacy.epsilon, privacy.delta, privacy.ip.sensitivity)
 

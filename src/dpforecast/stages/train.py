@@ -18,7 +18,10 @@ from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.store import save_forecaster
 from dpforecast.paths import Paths
 from dpforecast.training.device import seed_everything, select_device
+from dpforecast.tracking.lineage import file_md5
+from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.loop import LoopConfig, fit, predict
+from dpforecast.training.private_plan import charge, plan_privacy
 
 
 def flat_params(params: Params, arch: str) -> dict[str, Any]:
@@ -29,6 +32,12 @@ def flat_params(params: Params, arch: str) -> dict[str, Any]:
         for key, value in asdict(getattr(params, section)).items():
             flat[f"{section}.{key}"] = value
     flat["data.contiguous"] = params.data.contiguous
+    privacy = asdict(params.privacy)
+    for key in ("mode", "epsilon", "delta"):
+        flat[f"privacy.{key}"] = privacy[key]
+    for group in ("ip", "gp"):
+        if params.privacy.mode == group:
+            flat.update({f"privacy.{group}.{k}": v for k, v in privacy[group].items()})
     flat.update({"units": units, "batch_size": batch, "learning_rate": lr})
     return flat
 
@@ -47,17 +56,20 @@ def train_one(
     seed = params.train.seed if seed is None else seed
     out_dir = out_dir or paths.model_dir(arch)
     table = pl.read_parquet(paths.feature_table)
+    targets = pl.read_parquet(paths.targets)
     windows = pl.read_parquet(paths.windows)
     w = params.features.window
     x_train, y_train = window_arrays(table, windows, "train", w)
     x_val, y_val = window_arrays(table, windows, "validation", w)
-    x_test, y_test = window_arrays(table, windows, "test", w)
+    x_test, y_test = window_arrays(table, windows, "test", w, targets=targets)
+    units, batch, lr = params.hyper(arch)
+    plan = plan_privacy(params, arch, seed, len(x_train), batch, file_md5(paths.feature_table),
+                        paths.ledger, paths.release_metadata)
     if params.features.scaling == "standard":
         scaler = Scaler.fit(x_train, y_train, n_counts=len(ZONES))
     else:
         scaler = Scaler.identity(len(FEATURES), len(ZONES))
 
-    units, batch, lr = params.hyper(arch)
     spec = ModelSpec(arch, units, params.train.activation, w, len(FEATURES), len(ZONES))
     seed_everything(seed)
     model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
@@ -82,13 +94,24 @@ def train_one(
         run = mlflow.start_run(run_name=f"{arch}-seed{seed}")
         run_id = run.info.run_id
         mlflow.log_params({**flat_params(params, arch), "seed": seed, "device": str(device)})
-        mlflow.set_tags({**lineage, "model": arch, "privacy": "none"})
+        mlflow.set_tags({**lineage, "model": arch, "privacy": params.privacy.mode,
+                         "privacy.guarantee": plan.report.summary()})
     try:
         on_epoch = None
         if track:
             on_epoch = lambda epoch, row: mlflow.log_metrics(row, step=epoch)  # noqa: E731
-        result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
-        errors = forecast_errors(y_test, predict(model, x_test, device))
+        if params.privacy.mode == "gp":
+            result, _ = fit_private(model, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm,
+                                    device, on_epoch=on_epoch, progress=progress)
+            charge(plan, params, paths.ledger, arch, lineage.get("data.dvc_md5", ""))
+        else:
+            result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
+        predictions = predict(model, x_test, device)
+        errors = forecast_errors(y_test, predictions)
+        if params.privacy.mode == "ip":
+            # The study scores IP models on raw targets; the error on the noisy ones too.
+            _, y_noisy = window_arrays(table, windows, "test", w)
+            errors["against_noisy_targets"] = forecast_errors(y_noisy, predictions)
         description = {
             "architecture": arch,
             "seed": seed,
@@ -104,16 +127,22 @@ def train_one(
             "train_seconds": round(result.seconds, 3),
             "mlflow_run_id": run_id,
             "lineage": lineage,
-            "privacy": {"mode": "none"},
+            "privacy": plan.report.to_json(),
         }
         with atomic_dir(out_dir) as tmp:
             save_forecaster(model.cpu(), tmp, description)
             write_json(tmp / "history.json", result.history)
             write_json(tmp / "metrics.json", errors)
+            write_json(tmp / "privacy.json", plan.report.to_json())
+            (tmp / "privacy.md").write_text(plan.report.to_markdown())
             if track:
                 from dpforecast.tracking.mlflow_tracking import log_forecaster
 
-                mlflow.log_metrics({f"test_{m}_{z}": v for m, per in errors.items() for z, v in per.items()})
+                mlflow.log_metrics({f"test_{m}_{z}": v for m in ("rmse", "mae") for z, v in errors[m].items()})
+                if plan.report.private:
+                    mlflow.log_metrics({"privacy_epsilon": plan.report.epsilon, "privacy_delta": plan.report.delta})
+                mlflow.log_dict(plan.report.to_json(), "privacy/privacy.json")
+                mlflow.log_text(plan.report.to_markdown(), "privacy/privacy.md")
                 mlflow.log_metrics({"train_seconds": result.seconds, "best_epoch": result.best_epoch})
                 log_forecaster(tmp, x_test[:2])
         if track:

@@ -1,0 +1,51 @@
+"""Stage ``release``: in ``ip`` mode, the noisy copy of the series the models train on.
+
+The release is charged to the data set's privacy ledger before any data is read; the
+same release (same data, mechanism, epsilon, delta and seed) is charged once, since
+regenerating it discloses nothing new. In other modes the stage records that no release
+was made, so the features stage reads the validated series.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from dpforecast.config import Params
+from dpforecast.io import write_json
+from dpforecast.paths import Paths
+from dpforecast.privacy.checks import check_privacy
+from dpforecast.privacy.ledger import PrivacyLedger
+from dpforecast.stages.perturb import perturb
+from dpforecast.tracking.lineage import file_md5
+
+
+def release_key(data_md5: str, params: Params) -> str:
+    spec = {"data": data_md5, "epsilon": params.privacy.epsilon, "delta": params.privacy.delta, **asdict(params.privacy.ip)}
+    return "ip:" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def release(paths: Paths, params: Params, data_version: str = "") -> dict[str, Any]:
+    if params.privacy.mode != "ip":
+        paths.release_series.unlink(missing_ok=True)
+        meta = {"private": False, "mode": params.privacy.mode, "note": "no input perturbation: models read the validated series"}
+        write_json(paths.release_metadata, meta)
+        return meta
+    check_privacy(params.privacy)
+    ip = params.privacy.ip
+    data_md5 = file_md5(paths.series)
+    ledger = PrivacyLedger(paths.ledger, params.privacy.budget_epsilon)
+    key = release_key(data_md5, params)
+    ledger.check(params.privacy.epsilon, ip.unit, key=key)
+    meta = perturb(paths.series, paths.release_series, paths.release_metadata, params, data_version=data_version)
+    ledger.charge(key, params.privacy.epsilon, params.privacy.delta if ip.mechanism != "laplace" else 0.0,
+                  ip.unit, "ip", f"{ip.mechanism} release of the series", data_version or data_md5)
+    return meta
+
+
+def training_series(paths: Paths, params: Params) -> Path:
+    """The series models train on: the release in ``ip`` mode, else the validated series."""
+    return paths.release_series if params.privacy.mode == "ip" else paths.series

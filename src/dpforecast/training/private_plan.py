@@ -1,0 +1,81 @@
+"""What a training run's privacy is, decided before it touches data.
+
+``plan_privacy`` checks the parameters, finds the DP-SGD noise multiplier (or takes the
+configured one), computes the guarantee with the accountants, and refuses a run the
+privacy ledger cannot pay for. The returned report is what the model ships with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dpforecast.config import Params
+from dpforecast.io import read_json
+from dpforecast.privacy import accounting
+from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
+from dpforecast.privacy.ledger import PrivacyLedger
+from dpforecast.privacy.report import PrivacyReport, gp_report, ip_report
+
+
+@dataclass(frozen=True)
+class PrivacyPlan:
+    report: PrivacyReport
+    noise_multiplier: float | None = None
+    max_grad_norm: float | None = None
+    ledger_key: str | None = None
+
+
+def _gp_key(params: Params, arch: str, seed: int, data_md5: str, sigma: float) -> str:
+    spec = {"data": data_md5, "arch": arch, "seed": seed, "sigma": sigma, "train": asdict(params.train),
+            "hyper": params.hyper(arch), "features": asdict(params.features), "gp": asdict(params.privacy.gp)}
+    return "gp:" + hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def plan_privacy(
+    params: Params, arch: str, seed: int, n_train: int, batch_size: int, data_md5: str,
+    ledger_path: Path, release_metadata: Path,
+) -> PrivacyPlan:
+    privacy = params.privacy
+    if privacy.mode == "none":
+        return PrivacyPlan(PrivacyReport.non_private())
+    if privacy.mode == "ip":
+        meta = read_json(release_metadata)
+        if meta.get("epsilon") != privacy.epsilon or meta.get("mechanism") != privacy.ip.mechanism:
+            raise PrivacyConfigError(
+                f"privacy: the release at {release_metadata} ({meta.get('mechanism')}, epsilon {meta.get('epsilon')}) "
+                f"does not match the parameters ({privacy.ip.mechanism}, epsilon {privacy.epsilon}); rerun the release stage"
+            )
+        report = ip_report(mechanism=meta["mechanism"], epsilon=meta["epsilon"], delta=meta["delta"],
+                           sensitivity=meta["sensitivity"], sigma=meta["noise_std"], unit=meta["unit"],
+                           n=int(meta["n_counts"]))
+        return PrivacyPlan(report)  # charged by the release stage; training is post-processing
+    check_privacy(privacy, n_train_windows=n_train)
+    if params.features.scaling == "standard":
+        raise PrivacyConfigError(
+            "features.scaling: 'standard' fits means and deviations on the private training windows, "
+            "which DP-SGD's guarantee does not cover; use 'none' for privacy.mode gp"
+        )
+    sample_rate = min(1.0, batch_size / n_train)
+    steps = max(1, round(1 / sample_rate)) * params.train.epochs
+    gp = privacy.gp
+    sigma = gp.noise_multiplier or accounting.noise_multiplier_for(
+        privacy.epsilon, privacy.delta, sample_rate, steps, gp.accountant)
+    report = gp_report(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=privacy.delta,
+                       max_grad_norm=gp.max_grad_norm, n=n_train, epochs=params.train.epochs,
+                       accountant=gp.accountant, window=params.features.window, study_comparison=True)
+    ledger = PrivacyLedger(ledger_path, privacy.budget_epsilon)
+    key = _gp_key(params, arch, seed, data_md5, sigma)
+    ledger.check(report.epsilon, report.unit, key=key)
+    return PrivacyPlan(report, sigma, gp.max_grad_norm, key)
+
+
+def charge(plan: PrivacyPlan, params: Params, ledger_path: Path, arch: str, data_version: str) -> None:
+    """Record a finished DP-SGD training in the ledger (its epsilon was checked beforehand)."""
+    if plan.ledger_key is None:
+        return
+    PrivacyLedger(ledger_path, params.privacy.budget_epsilon).charge(
+        plan.ledger_key, plan.report.epsilon, plan.report.delta, plan.report.unit, "gp",
+        f"DP-SGD training of {arch}", data_version)

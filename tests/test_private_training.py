@@ -1,0 +1,89 @@
+"""Private variants through the stages: IP trains on the release, GP with DP-SGD, both
+report their guarantee, charge the ledger, and refuse what they cannot pay for."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from project_roots import TINY, make_root
+
+from dpforecast.config import deep_merge
+from dpforecast.privacy import accounting
+from dpforecast.privacy.checks import PrivacyConfigError
+from dpforecast.privacy.ledger import BudgetExceededError
+from dpforecast.project import load_project
+from dpforecast.stages.features import build_features
+from dpforecast.stages.ingest import ingest
+from dpforecast.stages.release import release
+from dpforecast.stages.train import train_one
+from dpforecast.stages.validate import validate
+
+GP = deep_merge(TINY, {"train": {"epochs": 1, "model": "bigru"}, "features": {"scaling": "none"},
+                       "privacy": {"mode": "gp", "gp": {"noise_multiplier": 1.0, "max_grad_norm": 1.0}}})
+
+
+def _prepare(tmp_path, overrides):
+    root = make_root(tmp_path, overrides)
+    paths, params = load_project(root)
+    ingest(root / params.data.raw, paths.raw_table)
+    validate(paths.raw_table, paths.series, paths.validation_dir, params)
+    release(paths, params)
+    build_features(paths, params)
+    return paths, params
+
+
+def test_gp_training_reports_the_accountants_epsilon_and_charges_the_ledger(tmp_path):
+    paths, params = _prepare(tmp_path, GP)
+    result = train_one(paths, params, "bigru", track=False, progress=False)
+    report = json.loads((paths.model_dir("bigru") / "privacy.json").read_text())
+    n = 3102 - 330  # training windows before the validation block (gaps excluded)
+    units, batch, _ = params.hyper("bigru")
+    q = batch / n
+    expected = accounting.dp_sgd_epsilon(1.0, q, round(1 / q), params.privacy.delta, "rdp")
+    assert report["private"] and report["epsilon"] == pytest.approx(expected, rel=1e-9)
+    assert report["delta"] == params.privacy.delta and "window" in report["unit"]
+    assert result["test"]["rmse"]["mean"] > 0
+    ledger = json.loads(paths.ledger.read_text())
+    assert len(ledger["entries"]) == 1
+    # The same deterministic run is not a new disclosure: no second charge.
+    train_one(paths, params, "bigru", track=False, progress=False)
+    assert len(json.loads(paths.ledger.read_text())["entries"]) == 1
+
+
+def test_gp_noise_is_searched_to_meet_the_target_epsilon(tmp_path):
+    overrides = deep_merge(GP, {"privacy": {"epsilon": 2.0, "gp": {"noise_multiplier": None}}})
+    paths, params = _prepare(tmp_path, overrides)
+    train_one(paths, params, "bigru", track=False, progress=False)
+    report = json.loads((paths.model_dir("bigru") / "privacy.json").read_text())
+    assert 1.9 < report["epsilon"] <= 2.0 and report["noise_multiplier"] > 0
+
+
+def test_gp_refuses_a_scaler_fitted_on_private_data(tmp_path):
+    paths, params = _prepare(tmp_path, deep_merge(GP, {"features": {"scaling": "standard"}}))
+    with pytest.raises(PrivacyConfigError, match="features.scaling"):
+        train_one(paths, params, "bigru", track=False, progress=False)
+    assert not paths.model_dir("bigru").exists()
+
+
+def test_a_run_over_budget_is_refused_before_training(tmp_path):
+    paths, params = _prepare(tmp_path, deep_merge(GP, {"privacy": {"budget_epsilon": 0.001}}))
+    with pytest.raises(BudgetExceededError):
+        train_one(paths, params, "bigru", track=False, progress=False)
+    assert not paths.model_dir("bigru").exists() and not paths.ledger.exists()
+
+
+def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
+    overrides = deep_merge(TINY, {"train": {"epochs": 1, "model": "gru"},
+                                  "privacy": {"mode": "ip", "epsilon": 0.5}})
+    paths, params = _prepare(tmp_path, overrides)
+    assert paths.release_series.is_file()
+    entries = json.loads(paths.ledger.read_text())["entries"]
+    assert [e["mode"] for e in entries] == ["ip"]
+    result = train_one(paths, params, "gru", track=False, progress=False)
+    report = json.loads((paths.model_dir("gru") / "privacy.json").read_text())
+    assert report["mode"] == "ip" and report["epsilon"] == 0.5 and "zone" in report["unit"]
+    assert "against_noisy_targets" in result["test"]
+    # A second release of the same data and parameters costs nothing more.
+    release(paths, params)
+    assert len(json.loads(paths.ledger.read_text())["entries"]) == 1
