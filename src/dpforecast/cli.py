@@ -41,6 +41,15 @@ def _cmd_study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_frontier(args: argparse.Namespace) -> int:
+    from dpforecast.frontier import frontier, table
+    from dpforecast.project import project_root
+
+    rows = frontier(project_root(), args.model, tuple(args.epsilons), seed=args.seed)
+    print(table(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpforecast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a parameter over the profile, e.g. -S privacy.mode=ip")
     s.add_argument("--name", help="folder under artifacts/study/ (default: the profile)")
     s.set_defaults(func=_cmd_study)
+
+    f = sub.add_parser("frontier", help="test error against epsilon, input perturbation and DP-SGD")
+    f.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
+    f.add_argument("--epsilons", type=float, nargs="+", default=[0.1, 0.3, 1.0, 3.0, 10.0])
+    f.add_argument("--seed", type=int, default=0)
+    f.set_defaults(func=_cmd_frontier)
     return parser
 
 

@@ -1,0 +1,22 @@
+"""The frontier command trains real IP and DP-SGD models and reports their epsilons."""
+
+from __future__ import annotations
+
+import json
+
+from project_roots import TINY, make_root
+
+from dpforecast.config import deep_merge
+from dpforecast.frontier import frontier, table
+
+
+def test_frontier_has_a_point_per_mode_and_epsilon(tmp_path):
+    root = make_root(tmp_path, deep_merge(TINY, {"train": {"epochs": 1}}))
+    rows = frontier(root, "gru", (0.5, 4.0))
+    assert [(r["mode"], r["epsilon"]) for r in rows] == [("ip", 0.5), ("ip", 4.0), ("gp", 0.5), ("gp", 4.0)]
+    assert all(r["rmse"] > 0 for r in rows)
+    gp = [r for r in rows if r["mode"] == "gp"]
+    assert all("window" in r["guarantee"] for r in gp)
+    assert json.loads((root / "metrics" / "frontier.json").read_text()) == rows
+    assert (root / "plots" / "frontier.png").stat().st_size > 5000
+    assert "| gp | 4 |" in table(rows)
