@@ -19,7 +19,7 @@ PRIVACY_MODES = ("none", "ip", "gp")
 IP_MECHANISMS = ("analytic_gaussian", "gaussian", "laplace")
 ACCOUNTANTS = ("rdp", "prv")
 ACTIVATIONS = ("tanh", "relu")
-SCALINGS = ("standard", "none")
+SCALINGS = ("standard", "log", "none")
 LOSSES = ("mae", "mse")
 DEVICES = ("auto", "cpu", "cuda")
 

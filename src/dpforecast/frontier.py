@@ -21,7 +21,7 @@ from dpforecast.io import atomic_path, write_json  # noqa: E402
 from dpforecast.study import run_study  # noqa: E402
 
 EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
-MODES = {"ip": {"privacy": {"mode": "ip"}}, "gp": {"privacy": {"mode": "gp"}, "features": {"scaling": "none"}}}
+MODES = {"ip": {"privacy": {"mode": "ip"}}, "gp": {"privacy": {"mode": "gp"}, "features": {"scaling": "log"}}}
 
 
 def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPSILONS, seed: int = 0,

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 
+# log1p of people counts in urban zones spans about 4.6 (100) to 13.8 (10^6): generic
+# constants, not fitted on any data.
+LOG_CENTRE, LOG_SCALE = 9.0, 2.0
+
+
 @dataclass(frozen=True)
 class Scaler:
     x_mean: np.ndarray
@@ -22,6 +27,15 @@ class Scaler:
             np.zeros(n_targets, np.float32),
             np.ones(n_targets, np.float32),
         )
+
+    @staticmethod
+    def log_counts(n_features: int, n_targets: int) -> Scaler:
+        """Fixed centring and scale of log1p counts (``features.scaling: log``)."""
+        x_mean = np.zeros(n_features, np.float32)
+        x_std = np.ones(n_features, np.float32)
+        x_mean[:n_targets], x_std[:n_targets] = LOG_CENTRE, LOG_SCALE
+        y_mean = np.full(n_targets, LOG_CENTRE, np.float32)
+        return Scaler(x_mean, x_std, y_mean, np.full(n_targets, LOG_SCALE, np.float32))
 
     @staticmethod
     def fit(x_train: np.ndarray, y_train: np.ndarray, n_counts: int) -> Scaler:

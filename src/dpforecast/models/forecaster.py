@@ -26,6 +26,9 @@ class ModelSpec:
     window: int
     n_features: int
     n_targets: int
+    # log1p on counts and targets before the (fixed) affine scaling: a data-independent
+    # transform, so a DP-SGD model stores no statistic of the private data.
+    log_counts: bool = False
 
     @property
     def kind(self) -> str:
@@ -58,12 +61,20 @@ class Forecaster(nn.Module):
         return self(x, scaled=True)
 
     def scale_targets(self, y: torch.Tensor) -> torch.Tensor:
+        if self.spec.log_counts:
+            y = torch.log1p(torch.clamp(y, min=0.0))
         return (y - self.y_mean) / self.y_std
 
     def forward(self, x: torch.Tensor, scaled: bool = False) -> torch.Tensor:
         """Raw-count forecast of every zone, clipped at zero: ``(n, window, features) -> (n, zones)``;
         with ``scaled``, the unclipped prediction on the scaled target scale."""
+        if self.spec.log_counts:
+            k = self.spec.n_targets
+            x = torch.cat([torch.log1p(torch.clamp(x[..., :k], min=0.0)), x[..., k:]], dim=-1)
         out = self.head(self.rnn((x - self.x_mean) / self.x_std))
         if scaled:
             return out
-        return torch.clamp(out * self.y_std + self.y_mean, min=0.0)
+        y = out * self.y_std + self.y_mean
+        if self.spec.log_counts:
+            y = torch.expm1(torch.clamp(y, max=20.0))
+        return torch.clamp(y, min=0.0)

@@ -67,10 +67,13 @@ def train_one(
                         paths.ledger, paths.release_metadata)
     if params.features.scaling == "standard":
         scaler = Scaler.fit(x_train, y_train, n_counts=len(ZONES))
+    elif params.features.scaling == "log":
+        scaler = Scaler.log_counts(len(FEATURES), len(ZONES))
     else:
         scaler = Scaler.identity(len(FEATURES), len(ZONES))
 
-    spec = ModelSpec(arch, units, params.train.activation, w, len(FEATURES), len(ZONES))
+    spec = ModelSpec(arch, units, params.train.activation, w, len(FEATURES), len(ZONES),
+                     log_counts=params.features.scaling == "log")
     seed_everything(seed)
     model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
     loop = LoopConfig(

@@ -56,7 +56,7 @@ def plan_privacy(
     if params.features.scaling == "standard":
         raise PrivacyConfigError(
             "features.scaling: 'standard' fits means and deviations on the private training windows, "
-            "which DP-SGD's guarantee does not cover; use 'none' for privacy.mode gp"
+            "which DP-SGD's guarantee does not cover; use 'log' (fixed, data-independent) or 'none' for privacy.mode gp"
         )
     sample_rate = min(1.0, batch_size / n_train)
     steps = max(1, round(1 / sample_rate)) * params.train.epochs
