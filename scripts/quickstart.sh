@@ -11,6 +11,9 @@ PATH="$PWD/.venv/bin:$PATH" .venv/bin/dvc repro
 echo
 echo "Test-week metrics (dvc metrics show):"
 .venv/bin/dvc metrics show
+echo
+echo "BiGRU: non-private, input perturbation and DP-SGD at epsilon 1 (dpforecast variants):"
+.venv/bin/dpforecast variants --model bigru --epsilon 1
 cat <<MSG
 
 Done in $(( $(date +%s) - start )) s. Where to look:

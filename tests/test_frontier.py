@@ -20,3 +20,16 @@ def test_frontier_has_a_point_per_mode_and_epsilon(tmp_path):
     assert json.loads((root / "metrics" / "frontier.json").read_text()) == rows
     assert (root / "plots" / "frontier.png").stat().st_size > 5000
     assert "| gp | 4 |" in table(rows)
+
+
+def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
+    from dpforecast.frontier import variants
+
+    root = make_root(tmp_path, deep_merge(TINY, {"train": {"epochs": 1}}))
+    (root / "metrics").mkdir()
+    (root / "metrics" / "per_zone.json").write_text(json.dumps(
+        {"gru": {"rmse": {"mean": 1.0}, "mae": {"mean": 2.0}, "privacy": "not private"}}))
+    rows = variants(root, "gru", epsilon=2.0)
+    assert [r["mode"] for r in rows] == ["none", "ip", "gp"]
+    assert "| none | - | 1.0 | 2.0 | not private |" in table(rows)
+    assert all(r["rmse"] > 0 for r in rows[1:]) and "δ = 1e-7" in rows[2]["guarantee"]

@@ -50,6 +50,14 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_variants(args: argparse.Namespace) -> int:
+    from dpforecast.frontier import table, variants
+    from dpforecast.project import project_root
+
+    print(table(variants(project_root(), args.model, args.epsilon)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpforecast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--epsilons", type=float, nargs="+", default=[0.1, 0.3, 1.0, 3.0, 10.0])
     f.add_argument("--seed", type=int, default=0)
     f.set_defaults(func=_cmd_frontier)
+
+    v2 = sub.add_parser("variants", help="train one IP and one DP-SGD model; print model x privacy")
+    v2.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
+    v2.add_argument("--epsilon", type=float, default=1.0)
+    v2.set_defaults(func=_cmd_variants)
     return parser
 
 

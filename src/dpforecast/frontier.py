@@ -1,4 +1,4 @@
-"""The privacy-utility frontier: test error against epsilon, for IP and for DP-SGD.
+"""Private variants side by side, and the privacy-utility frontier (error against epsilon).
 
 One architecture (BiGRU by default), fixed seeds, the project's parameters otherwise;
 each point is a real private training whose epsilon comes from its privacy report.
@@ -40,6 +40,24 @@ def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPS
     return rows
 
 
+def variants(root: Path, model: str = "bigru", epsilon: float = 1.0, seed: int = 0) -> list[dict[str, Any]]:
+    """One IP and one DP-SGD training of ``model`` at ``epsilon`` beside the workspace's
+    non-private one (``metrics/per_zone.json``): the main job's privacy table."""
+    from dpforecast.io import read_json
+
+    rows = []
+    per_zone = root / "metrics" / "per_zone.json"
+    if per_zone.is_file() and model in (done := read_json(per_zone)):
+        rows.append({"mode": "none", "epsilon": None, "rmse": done[model]["rmse"]["mean"],
+                     "mae": done[model]["mae"]["mean"], "guarantee": done[model]["privacy"], "seed": seed})
+    for mode, overrides in MODES.items():
+        over = deep_merge(overrides, {"privacy": {"epsilon": epsilon}})
+        run = run_study(root, "default", model, [seed], overrides=over, name=f"variant-{mode}-{epsilon:g}")["runs"][0]
+        rows.append({"mode": mode, "epsilon": epsilon, "rmse": run["rmse"]["mean"], "mae": run["mae"]["mean"],
+                     "guarantee": run["privacy"], "seed": seed})
+    return rows
+
+
 def figure(rows: list[dict[str, Any]], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for mode, label in (("ip", "input perturbation (per count)"), ("gp", "DP-SGD (per window)")):
@@ -69,5 +87,7 @@ def _track(root: Path, rows: list[dict[str, Any]]) -> None:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| mode | epsilon | mean RMSE | mean MAE | guarantee |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['mode']} | {r['epsilon']:g} | {r['rmse']:.1f} | {r['mae']:.1f} | {r['guarantee']} |" for r in rows]
+    for r in rows:
+        eps = "-" if r["epsilon"] is None else f"{r['epsilon']:g}"
+        lines.append(f"| {r['mode']} | {eps} | {r['rmse']:.1f} | {r['mae']:.1f} | {r['guarantee']} |")
     return "\n".join(lines)
