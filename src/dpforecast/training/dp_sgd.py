@@ -17,6 +17,7 @@ needs the unmaintained torchcsprng): a formal release should state this.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -85,7 +86,10 @@ class OpacusHooks:
         if len(x) == 0:
             _empty_batch(model)
             return
-        loss(model.forward_scaled(x), model.scale_targets(y)).sum().backward()
+        with warnings.catch_warnings():
+            # Opacus's hooks fire on module outputs because inputs need no gradient: expected.
+            warnings.filterwarnings("ignore", message="Full backward hook is firing")
+            loss(model.forward_scaled(x), model.scale_targets(y)).sum().backward()
 
     def release(self, model: Forecaster) -> None:
         gsm = self._wrapped.pop(id(model), None)
