@@ -259,10 +259,14 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def params_from_dict(raw: dict[str, Any], profiles_dir: Path | None = None) -> Params:
-    """Build and check :class:`Params`; a ``profile`` other than ``default`` is merged on top."""
+def params_from_dict(
+    raw: dict[str, Any], profiles_dir: Path | None = None, overrides: dict[str, Any] | None = None
+) -> Params:
+    """Build and check :class:`Params`: ``raw``, then the profile it names (other than
+    ``default``), then ``overrides``, each winning over the one before."""
     raw = dict(raw or {})
-    profile = raw.get("profile", "default")
+    overrides = dict(overrides or {})
+    profile = overrides.pop("profile", raw.get("profile", "default"))
     if not isinstance(profile, str):
         raise ConfigError(f"profile: expected a name, got {profile!r}")
     if profile != "default":
@@ -272,7 +276,8 @@ def params_from_dict(raw: dict[str, Any], profiles_dir: Path | None = None) -> P
         if not path.is_file():
             raise ConfigError(f"profile: no profile file {path}")
         raw = deep_merge(raw, yaml.safe_load(path.read_text()) or {})
-        raw["profile"] = profile
+    raw = deep_merge(raw, overrides)
+    raw["profile"] = profile
     unknown = sorted(set(raw) - set(_SECTIONS) - {"profile", "architectures"})
     if unknown:
         raise ConfigError(f"unknown parameter section(s): {', '.join(unknown)}")
@@ -293,10 +298,10 @@ def params_from_dict(raw: dict[str, Any], profiles_dir: Path | None = None) -> P
 
 
 def load_params(path: str | Path = "params.yaml", **overrides: Any) -> Params:
-    """Read ``params.yaml`` (and the profile it names from ``profiles/`` beside it)."""
+    """Read ``params.yaml``, the profile it (or ``overrides``) names from ``profiles/``
+    beside it, then ``overrides``, which win over both."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"no parameter file at {path}")
     raw = yaml.safe_load(path.read_text()) or {}
-    raw = deep_merge(raw, overrides)
-    return params_from_dict(raw, path.parent / "profiles")
+    return params_from_dict(raw, path.parent / "profiles", overrides)
