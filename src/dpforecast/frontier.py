@@ -11,14 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from dpforecast.config import deep_merge  # noqa: E402
-from dpforecast.io import atomic_path, write_json  # noqa: E402
-from dpforecast.study import run_study  # noqa: E402
+from dpforecast.config import deep_merge
+from dpforecast.evaluation.plots import plt, save_png
+from dpforecast.io import write_json
+from dpforecast.study import run_study
 
 EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
 MODES = {"ip": {"privacy": {"mode": "ip"}}, "gp": {"privacy": {"mode": "gp"}, "features": {"scaling": "log"}}}
@@ -67,10 +63,7 @@ def figure(rows: list[dict[str, Any]], out: Path) -> None:
     ax.set_xlabel("epsilon (delta and unit in metrics/frontier.json)")
     ax.set_ylabel("test mean RMSE (people)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
+    save_png(fig, out)
 
 
 def _track(root: Path, rows: list[dict[str, Any]]) -> None:

@@ -14,6 +14,14 @@ from dpforecast.data.schema import ZONE_NAMES, ZONES  # noqa: E402
 from dpforecast.io import atomic_path  # noqa: E402
 
 
+def save_png(fig: plt.Figure, out: Path) -> None:
+    """Lay out, write atomically as PNG, and free the figure."""
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
 def forecast_figure(times: list, actual: np.ndarray, forecasts: dict[str, np.ndarray], out: Path) -> None:
     """One panel per zone: the actual test week and every model's forecast."""
     fig, axes = plt.subplots(len(ZONES), 1, figsize=(12, 2.2 * len(ZONES)), sharex=True)
@@ -25,10 +33,7 @@ def forecast_figure(times: list, actual: np.ndarray, forecasts: dict[str, np.nda
         ax.set_title(ZONE_NAMES[zone], fontsize=8, loc="left")
     axes[0].legend(ncol=len(forecasts) + 1, fontsize=7, loc="upper right")
     fig.suptitle("Test week: next-interval forecast against actual counts")
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
+    save_png(fig, out)
 
 
 def training_figure(histories: dict[str, list[dict[str, float]]], out: Path) -> None:
@@ -43,7 +48,4 @@ def training_figure(histories: dict[str, list[dict[str, float]]], out: Path) -> 
     ax.set_ylabel("loss (scaled targets)")
     ax.set_yscale("log")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
+    save_png(fig, out)
