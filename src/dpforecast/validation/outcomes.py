@@ -8,6 +8,7 @@ read back from our own Polars table, which keeps them exact and JSON-safe.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -20,7 +21,8 @@ COLUMNS_EXPECTATION = "expect_table_columns_to_match_ordered_list"
 ROW_COUNT_EXPECTATION = "expect_table_row_count_to_be_between"
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A JSON-safe example value (dates and times as ISO strings)."""
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     return value
@@ -36,7 +38,7 @@ def _examples(frame: pl.DataFrame, column: str | None, rows: list[Any], with_tim
     if column is not None and column in frame.columns and column not in wanted:
         wanted.append(column)
     found = {d[ROW]: d for d in frame.filter(pl.col(ROW).is_in(rows)).select(wanted).to_dicts()}
-    return [{k: _plain(v) for k, v in found.get(r, {ROW: r}).items()} for r in rows]
+    return [{k: plain_value(v) for k, v in found.get(r, {ROW: r}).items()} for r in rows]
 
 
 def semicolon_hint(columns: list[str]) -> str | None:
@@ -75,8 +77,28 @@ def _exception(result: dict[str, Any]) -> str | None:
     return "; ".join(str(m) for m in messages) if messages else None
 
 
-def outcomes(gx_json: dict[str, Any], frame: pl.DataFrame, phase: int) -> list[ExpectationOutcome]:
-    """One outcome per expectation, in suite order."""
+Details = Callable[[str, dict[str, Any], dict[str, Any], pl.DataFrame], str]
+Examples = Callable[[pl.DataFrame, dict[str, Any], list[Any]], list[dict[str, Any]]]
+
+
+def _raw_details(kind: str, cfg: dict[str, Any], res: dict[str, Any], frame: pl.DataFrame) -> str:
+    if kind == COLUMNS_EXPECTATION:
+        return columns_details(frame.columns)
+    if kind == ROW_COUNT_EXPECTATION:
+        return f"found {res.get('observed_value')} data row(s), at least {cfg['kwargs'].get('min_value')} expected"
+    return ""
+
+
+def outcomes(
+    gx_json: dict[str, Any], frame: pl.DataFrame, phase: int,
+    details: Details | None = None, examples: Examples | None = None,
+) -> list[ExpectationOutcome]:
+    """One outcome per expectation, in suite order. ``details`` (for a failure) and
+    ``examples`` default to the raw-table suite's; other suites pass their own."""
+    details = details or _raw_details
+    if examples is None:
+        def examples(f: pl.DataFrame, kwargs: dict[str, Any], index: list[Any]) -> list[dict[str, Any]]:
+            return _examples(f, kwargs.get("column"), index, phase == 2)
     results = sorted(
         gx_json.get("results", []),
         key=lambda r: (r["expectation_config"].get("meta") or {}).get("order", 0),
@@ -85,26 +107,23 @@ def outcomes(gx_json: dict[str, Any], frame: pl.DataFrame, phase: int) -> list[E
     for r in results:
         cfg = r["expectation_config"]
         kind = cfg["type"]
-        column = cfg.get("kwargs", {}).get("column")
+        kwargs = cfg.get("kwargs", {})
         res = r.get("result") or {}
-        details = ""
         error = _exception(r)
         if error:
-            details = f"could not be evaluated: {error}"
-        elif not r["success"] and kind == COLUMNS_EXPECTATION:
-            details = columns_details(frame.columns)
-        elif not r["success"] and kind == ROW_COUNT_EXPECTATION:
-            details = f"found {res.get('observed_value')} data row(s), at least {cfg['kwargs'].get('min_value')} expected"
+            detail = f"could not be evaluated: {error}"
+        else:
+            detail = "" if r["success"] else details(kind, cfg, res, frame)
         out.append(
             ExpectationOutcome(
                 expectation=kind,
-                column=column,
+                column=kwargs.get("column") or kwargs.get("column_A"),
                 success=bool(r["success"]),
                 unexpected_count=int(res.get("unexpected_count") or 0),
-                examples=_examples(frame, column, res.get("partial_unexpected_index_list") or [], phase == 2),
+                examples=examples(frame, kwargs, res.get("partial_unexpected_index_list") or []),
                 phase=phase,
                 problem=(cfg.get("meta") or {}).get("problem", ""),
-                details=details,
+                details=detail,
             )
         )
     return out

@@ -29,6 +29,7 @@ import polars as pl
 
 from dpforecast.data.ingest import ROW
 from dpforecast.data.schema import TIMESTAMP, ZONES
+from dpforecast.validation.outcomes import outcomes, plain_value
 from dpforecast.validation.report import MAX_EXAMPLES, ExpectationOutcome, ValidationReport
 
 RELEASED_COLUMNS: list[str] = [TIMESTAMP, *ZONES]
@@ -133,55 +134,24 @@ def released_suite(
     return out
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def _outcomes(gx_json: dict[str, Any], frame: pl.DataFrame, n_rows: int) -> list[ExpectationOutcome]:
-    results = sorted(
-        gx_json.get("results", []),
-        key=lambda r: (r["expectation_config"].get("meta") or {}).get("order", 0),
-    )
     found = [c for c in frame.columns if c not in (*DERIVED, ROW)]
-    out = []
-    for r in results:
-        cfg = r["expectation_config"]
-        kind = cfg["type"]
-        kwargs = cfg.get("kwargs", {})
-        column = kwargs.get("column") or kwargs.get("column_A")
-        res = r.get("result") or {}
-        info = r.get("exception_info") or {}
-        infos = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
-        errors = [str(i.get("exception_message")) for i in infos if i.get("raised_exception")]
-        details = ""
-        if errors:
-            details = "could not be evaluated: " + "; ".join(errors)
-        elif not r["success"] and kind == "expect_table_columns_to_match_ordered_list":
-            details = f"expected {RELEASED_COLUMNS}, found {found}"
-        elif not r["success"] and kind == "expect_table_row_count_to_equal":
-            details = f"found {res.get('observed_value')} row(s), the input has {n_rows}"
-        elif not r["success"] and "observed_value" in res:
-            details = f"observed {res.get('observed_value')}"
-        rows = [int(i) for i in (res.get("partial_unexpected_index_list") or [])[:MAX_EXAMPLES]]
-        shown = (TIMESTAMP, column, kwargs.get("column_B"))
-        wanted = [ROW] + [c for c in dict.fromkeys(shown) if c and c in frame.columns and c != ROW]
-        by_row = {d[ROW]: d for d in frame.filter(pl.col(ROW).is_in(rows)).select(wanted).to_dicts()}
-        examples = [{k: _plain(v) for k, v in by_row.get(i, {ROW: i}).items()} for i in rows]
-        out.append(
-            ExpectationOutcome(
-                expectation=kind,
-                column=column,
-                success=bool(r["success"]),
-                unexpected_count=int(res.get("unexpected_count") or 0),
-                examples=examples,
-                phase=1,
-                problem=(cfg.get("meta") or {}).get("problem", ""),
-                details=details,
-            )
-        )
-    return out
+
+    def details(kind: str, cfg: dict[str, Any], res: dict[str, Any], _: pl.DataFrame) -> str:
+        if kind == "expect_table_columns_to_match_ordered_list":
+            return f"expected {RELEASED_COLUMNS}, found {found}"
+        if kind == "expect_table_row_count_to_equal":
+            return f"found {res.get('observed_value')} row(s), the input has {n_rows}"
+        return f"observed {res.get('observed_value')}" if "observed_value" in res else ""
+
+    def examples(f: pl.DataFrame, kwargs: dict[str, Any], index: list[Any]) -> list[dict[str, Any]]:
+        rows = [int(i) for i in index[:MAX_EXAMPLES]]
+        shown = (TIMESTAMP, kwargs.get("column") or kwargs.get("column_A"), kwargs.get("column_B"))
+        wanted = [ROW] + [c for c in dict.fromkeys(shown) if c and c in f.columns and c != ROW]
+        by_row = {d[ROW]: d for d in f.filter(pl.col(ROW).is_in(rows)).select(wanted).to_dicts()}
+        return [{k: plain_value(v) for k, v in by_row.get(i, {ROW: i}).items()} for i in rows]
+
+    return outcomes(gx_json, frame, phase=1, details=details, examples=examples)
 
 
 def validate_released(
