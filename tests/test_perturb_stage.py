@@ -111,6 +111,21 @@ def test_same_parameters_give_the_same_release(release, series_file: Path, tmp_p
     assert pl.read_parquet(tmp_path / "s.parquet").equals(pl.read_parquet(out / "series.parquet"))
 
 
+def test_os_random_seed_is_unrecorded_and_never_repeats(series_file: Path, tmp_path: Path) -> None:
+    """``seed: null`` draws from OS entropy: two releases differ, neither records a seed,
+    and each gets its own ledger key (charged again, since fresh noise composes)."""
+    from dpforecast.stages.release import release_key
+
+    params = _params(ip={"seed": None})
+    a = perturb(series_file, tmp_path / "a.parquet", tmp_path / "a.json", params)
+    b = perturb(series_file, tmp_path / "b.parquet", tmp_path / "b.json", params)
+    assert a["seed"] is None and b["seed"] is None
+    assert json.loads((tmp_path / "a.json").read_text())["seed"] is None
+    assert not pl.read_parquet(tmp_path / "a.parquet").equals(pl.read_parquet(tmp_path / "b.parquet"))
+    assert release_key("md5", params) != release_key("md5", params)
+    assert release_key("md5", _params()) == release_key("md5", _params())
+
+
 def test_laplace_unrounded_clipped_release(series_file: Path, series: pl.DataFrame, tmp_path: Path) -> None:
     params = _params(ip={"mechanism": "laplace", "round": False, "clip_at_zero": True, "seed": 11})
     meta = perturb(series_file, tmp_path / "s.parquet", tmp_path / "m.json", params)

@@ -102,7 +102,9 @@ class InputPerturbationParams:
     unit: str = "one person's presence in one zone during one 30-minute interval"
     round: bool = True
     clip_at_zero: bool = False
-    seed: int = 0
+    # None: fresh OS entropy, never recorded, so nobody can regenerate and subtract the noise
+    # (each run is then a new release, charged again). An integer reproduces the release.
+    seed: int | None = 0
 
 
 @dataclass(frozen=True)

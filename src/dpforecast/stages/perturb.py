@@ -14,7 +14,8 @@ of ``sensitivity`` in it, i.e. for ``unit``. A person contributing to ``k`` coun
 ``k * epsilon`` by basic composition.
 
 The metadata records the noise ``seed``: whoever holds it can regenerate and subtract
-the noise, so a file carrying it must be handled like the raw data.
+the noise, so a file carrying it must be handled like the raw data. With
+``privacy.ip.seed: null`` the noise comes from OS entropy and the recorded seed is null.
 """
 
 from __future__ import annotations
