@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import pytest
 from project_roots import TINY, make_root
 
@@ -83,6 +84,11 @@ def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
     result = train_one(paths, params, "gru", track=False, progress=False)
     report = json.loads((paths.model_dir("gru") / "privacy.json").read_text())
     assert report["mode"] == "ip" and report["epsilon"] == 0.5 and "zone" in report["unit"]
+    # R1 contains R2-R6: a person present in every interval is in two counts per interval.
+    intervals = pl.read_parquet(paths.release_series).height
+    assert report["naive_person_units"] == 2 * intervals
+    assert report["naive_person_bound"] == pytest.approx(2 * intervals * 0.5)
+    assert any("R1 (the commune) contains R2-R6" in n for n in report["notes"])
     assert "against_noisy_targets" in result["test"]
     # A second release of the same data and parameters costs nothing more.
     release(paths, params)

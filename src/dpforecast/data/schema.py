@@ -19,6 +19,10 @@ ZONE_NAMES: dict[str, str] = {
     "r6": "IRIS 930480604",
 }
 ZONES: list[str] = list(ZONE_NAMES)
+# R1 is the whole commune and R2..R6 are IRIS inside it: one person present in an IRIS
+# during an interval is counted twice (in R1 and in that IRIS), in at most two counts.
+CONTAINING_ZONE = "r1"
+COUNTS_PER_PERSON_PER_INTERVAL = 2
 RAW_COLUMNS: list[str] = [DATE, HOUR, *ZONE_NAMES.values(), TOTAL]
 COUNT_COLUMNS: list[str] = [*ZONE_NAMES.values(), TOTAL]
 

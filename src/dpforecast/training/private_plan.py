@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dpforecast.config import Params
+from dpforecast.data.schema import COUNTS_PER_PERSON_PER_INTERVAL
 from dpforecast.io import read_json
 from dpforecast.privacy import accounting
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
@@ -48,9 +49,17 @@ def plan_privacy(
                 f"privacy: the release at {release_metadata} ({meta.get('mechanism')}, epsilon {meta.get('epsilon')}) "
                 f"does not match the parameters ({privacy.ip.mechanism}, epsilon {privacy.epsilon}); rerun the release stage"
             )
-        report = ip_report(mechanism=meta["mechanism"], epsilon=meta["epsilon"], delta=meta["delta"],
-                           sensitivity=meta["sensitivity"], sigma=meta["noise_std"], unit=meta["unit"],
-                           n=int(meta["n_counts"]))
+        per_interval = COUNTS_PER_PERSON_PER_INTERVAL
+        intervals = int(meta["n_rows"])
+        report = ip_report(
+            mechanism=meta["mechanism"], epsilon=meta["epsilon"], delta=meta["delta"],
+            sensitivity=meta["sensitivity"], sigma=meta["noise_std"], unit=meta["unit"],
+            n=int(meta["n_counts"]), person_units=per_interval * intervals,
+            notes=[f"R1 (the commune) contains R2-R6: a person is in at most {per_interval} counts per interval, "
+                   f"so one interval of one person costs at most {per_interval}·ε = "
+                   f"{per_interval * meta['epsilon']:.4g} (basic composition); the person bound assumes "
+                   f"presence in all {intervals:,} intervals of the release"],
+        )
         return PrivacyPlan(report)  # charged by the release stage; training is post-processing
     check_privacy(privacy, n_train_windows=n_train)
     if params.features.scaling == "standard":
