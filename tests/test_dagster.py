@@ -19,6 +19,7 @@ import yaml
 from dagster_project.definitions import defs
 from dagster_project.defs.resources import MlflowResource, ProjectResource
 from dpforecast.config import ARCHITECTURES
+from dpforecast.variants import SETTINGS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,8 +58,9 @@ def make_root(root: Path, csv_text: bytes | None = None) -> Path:
 
 
 def materialize(root: Path, **kwargs) -> dg.ExecuteInProcessResult:
+    """The unpartitioned graph (what ``full_pipeline`` runs)."""
     return dg.materialize(
-        [*defs.assets, *defs.asset_checks],
+        [*(a for a in defs.assets if a.partitions_def is None), *defs.asset_checks],
         resources={"project": ProjectResource(root=str(root)), "mlflow": MlflowResource()},
         **kwargs,
     )
@@ -73,12 +75,16 @@ def _tracking_in_root(monkeypatch):
 
 def test_definitions_load_assets_check_and_job():
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS | {"model_variant"}
     assert CHECK in graph.asset_check_keys
     assert all(spec.blocking for spec in defs.get_asset_checks_def(CHECK).check_specs)
 
     job = defs.resolve_job_def("full_pipeline")
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == ASSETS
+    variants = defs.resolve_job_def("privacy_variants")
+    assert {k.to_user_string() for k in variants.asset_layer.selected_asset_keys} == {"model_variant"}
+    keys = variants.partitions_def.get_partition_keys()
+    assert len(keys) == len(ARCHITECTURES) * len(SETTINGS) and "bigru|gp-eps1" in keys
     assert CHECK in job.asset_layer.asset_graph.asset_check_keys
     assert set(defs.resources) == {"project", "mlflow"}
     groups = {spec.key.to_user_string(): spec.group_name for spec in defs.resolve_all_asset_specs()}
@@ -141,3 +147,22 @@ def test_bad_raw_file_fails_the_blocking_check_and_stops_downstream(tmp_path):
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"raw_mobility"}
     assert not (root / "artifacts" / "validate" / "series.parquet").exists()
+
+
+def test_a_private_variant_partition_materializes_with_its_guarantee(tmp_path):
+    """One partition (DP-SGD GRU at epsilon 1): trained for real in its own folder, charged
+    to the ledger, with epsilon, its unit and delta in the metadata."""
+    root = make_root(tmp_path)
+    variant = next(a for a in defs.assets if a.key.to_user_string() == "model_variant")
+    key = dg.MultiPartitionKey({"model": "gru", "privacy": "gp-eps1"})
+    result = dg.materialize([variant], partition_key=key,
+                            resources={"project": ProjectResource(root=str(root)), "mlflow": MlflowResource()})
+    assert result.success
+    meta = result.asset_materializations_for_node("model_variant")[0].metadata
+    assert meta["private"].value is True
+    assert meta["privacy_epsilon"].value <= 1.0 and meta["privacy_delta"].value == 1e-7
+    assert "window" in meta["privacy_unit"].value
+    assert meta["test_rmse_mean"].value > 0 and len(meta["mlflow_run_id"].value) == 32
+    assert (root / "artifacts" / "study" / "variant-gp-eps1-gru" / "models" / "gru-seed0" / "privacy.json").is_file()
+    ledger = yaml.safe_load((root / "privacy_ledger.json").read_text())
+    assert [e["mode"] for e in ledger["entries"]] == ["gp"]

@@ -33,3 +33,17 @@ def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
     assert [r["mode"] for r in rows] == ["none", "ip", "gp"]
     assert "| none | - | 1.0 | 2.0 | not private |" in table(rows)
     assert all(r["rmse"] > 0 for r in rows[1:]) and "δ = 1e-7" in rows[2]["guarantee"]
+
+
+def test_privacy_setting_keys_round_trip_and_bad_keys_are_refused():
+    import pytest
+
+    from dpforecast.config import ConfigError
+    from dpforecast.variants import SETTINGS, PrivacySetting
+
+    assert [PrivacySetting.parse(k).key for k in SETTINGS] == list(SETTINGS)
+    assert PrivacySetting.parse("gp-eps0.1").overrides() == {
+        "privacy": {"mode": "gp", "epsilon": 0.1}, "features": {"scaling": "log"}}
+    for bad in ("gp", "ip-eps0", "dp-eps1", "ip-eps-1", "none-eps1"):
+        with pytest.raises(ConfigError, match="privacy setting"):
+            PrivacySetting.parse(bad)

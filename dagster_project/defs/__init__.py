@@ -5,7 +5,8 @@
 - ``checks.py``: the blocking data-validation check on ``raw_mobility``.
 - ``training.py``: one ``model_<arch>`` asset per architecture (group ``training``).
 - ``evaluation.py``: ``evaluation`` over the four models (group ``evaluation``).
-- ``jobs.py``: the ``full_pipeline`` job and the default (serial) executor.
+- ``variants.py``: ``model_variant``, partitioned over architecture x privacy setting (group ``variants``).
+- ``jobs.py``: ``full_pipeline``, ``privacy_variants`` and the default (serial) executor.
 
 Modules refer to each other's assets by key (strings), never by importing the asset
 objects: an imported asset would be found again in the importing module.

@@ -24,6 +24,19 @@ def errors_table(test: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def privacy_metadata(report: dict) -> dict[str, dg.MetadataValue]:
+    """A privacy report's guarantee as asset metadata: epsilon always beside its unit and delta."""
+    meta = {"privacy": dg.MetadataValue.text(report["summary"]), "private": dg.MetadataValue.bool(bool(report["private"]))}
+    if report["private"]:
+        meta.update({
+            "privacy_epsilon": dg.MetadataValue.float(float(report["epsilon"])),
+            "privacy_delta": dg.MetadataValue.float(float(report["delta"])),
+            "privacy_unit": dg.MetadataValue.text(str(report["unit"])),
+            "privacy_report": dg.MetadataValue.json(report),
+        })
+    return meta
+
+
 def build_model_asset(arch: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"model_{arch}",
@@ -47,18 +60,15 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
             f"train {arch}: {result['epochs_run']} epoch(s) in {result['train_seconds']:.1f} s, "
             f"test mean RMSE {test['rmse']['mean']:.1f}, MAE {test['mae']['mean']:.1f}"
         )
-        privacy = result["privacy"]
-        epsilon = {"privacy_epsilon": dg.MetadataValue.float(float(privacy["epsilon"]))} if privacy["private"] else {}
         return dg.MaterializeResult(
             metadata={
-                **epsilon,
+                **privacy_metadata(result["privacy"]),
                 "test_errors": dg.MetadataValue.md(errors_table(test)),
                 "test_rmse_mean": dg.MetadataValue.float(test["rmse"]["mean"]),
                 "test_mae_mean": dg.MetadataValue.float(test["mae"]["mean"]),
                 "best_epoch": dg.MetadataValue.int(int(result["best_epoch"])),
                 "epochs_run": dg.MetadataValue.int(int(result["epochs_run"])),
                 "device": dg.MetadataValue.text(str(result["device"])),
-                "privacy": dg.MetadataValue.text(result["privacy"]["summary"]),
                 "mlflow_run_id": dg.MetadataValue.text(str(result["mlflow_run_id"])),
                 "mlflow_run": run_link(uri, experiment_id, result["mlflow_run_id"]),
                 "path": dg.MetadataValue.path(str(paths.model_dir(arch))),

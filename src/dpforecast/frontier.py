@@ -2,7 +2,7 @@
 
 One architecture (BiGRU by default), fixed seeds, the project's parameters otherwise;
 each point is a real private training whose epsilon comes from its privacy report.
-DP-SGD points use ``features.scaling: none`` (a fitted scaler would leak). The table and
+DP-SGD points use ``features.scaling: log`` (a fitted scaler would leak). The table and
 the plot go to ``metrics/frontier.json`` and ``plots/frontier.png`` and to one MLflow run.
 """
 
@@ -11,25 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dpforecast.config import deep_merge
 from dpforecast.evaluation.plots import plt, save_png
 from dpforecast.io import write_json
-from dpforecast.study import run_study
+from dpforecast.variants import PrivacySetting, train_variant
 
 EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
-MODES = {"ip": {"privacy": {"mode": "ip"}}, "gp": {"privacy": {"mode": "gp"}, "features": {"scaling": "log"}}}
+MODES = ("ip", "gp")
 
 
 def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPSILONS, seed: int = 0,
              profile: str = "default", extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    rows = []
-    for mode, overrides in MODES.items():
-        for eps in epsilons:
-            over = deep_merge(deep_merge(overrides, {"privacy": {"epsilon": eps}}), extra or {})
-            summary = run_study(root, profile, model, [seed], overrides=over, name=f"frontier-{mode}-{eps:g}")
-            run = summary["runs"][0]
-            rows.append({"mode": mode, "epsilon": eps, "rmse": run["rmse"]["mean"], "mae": run["mae"]["mean"],
-                         "guarantee": run["privacy"], "seed": seed})
+    rows = [train_variant(root, model, PrivacySetting(mode, eps), seed, profile, extra, name=f"frontier-{mode}-{eps:g}")
+            for mode in MODES for eps in epsilons]
     write_json(root / "metrics" / "frontier.json", rows)
     figure(rows, root / "plots" / "frontier.png")
     _track(root, rows)
@@ -46,11 +39,8 @@ def variants(root: Path, model: str = "bigru", epsilon: float = 1.0, seed: int =
     if per_zone.is_file() and model in (done := read_json(per_zone)):
         rows.append({"mode": "none", "epsilon": None, "rmse": done[model]["rmse"]["mean"],
                      "mae": done[model]["mae"]["mean"], "guarantee": done[model]["privacy"], "seed": seed})
-    for mode, overrides in MODES.items():
-        over = deep_merge(overrides, {"privacy": {"epsilon": epsilon}})
-        run = run_study(root, "default", model, [seed], overrides=over, name=f"variant-{mode}-{epsilon:g}")["runs"][0]
-        rows.append({"mode": mode, "epsilon": epsilon, "rmse": run["rmse"]["mean"], "mae": run["mae"]["mean"],
-                     "guarantee": run["privacy"], "seed": seed})
+    for mode in MODES:
+        rows.append(train_variant(root, model, PrivacySetting(mode, epsilon), seed, name=f"variant-{mode}-{epsilon:g}"))
     return rows
 
 

@@ -47,7 +47,8 @@ def run_study(
         runs.append({"seed": seed, "rmse": result["test"]["rmse"], "mae": result["test"]["mae"],
                      "privacy": result["privacy"]["summary"],
                      "train_seconds": result["train_seconds"], "epochs_run": result["epochs_run"],
-                     "mlflow_run_id": result["mlflow_run_id"]})
+                     "mlflow_run_id": result["mlflow_run_id"],
+                     "model_dir": str(work.model_dir(f"{model}-seed{seed}"))})
     best = min(runs, key=lambda r: r["rmse"]["mean"])
     summary = {
         "profile": profile,
