@@ -106,3 +106,33 @@ def test_exp_run_trains_the_chosen_model(repo):
     metrics = json.loads((repo / "metrics" / "evaluate.json").read_text())
     assert set(metrics) == {"persistence", "bilstm"}
     assert yaml.safe_load((repo / "params.yaml").read_text())["train"]["model"] == "bilstm"
+
+
+def test_queued_privacy_grid_charges_and_tracks_in_the_workspace(repo):
+    """``dvc exp run --queue`` over two IP epsilons, run by DVC's queue workers in temporary
+    copies: each experiment reports its epsilon as a metric, and both are charged to the
+    workspace's privacy ledger and tracked in its MLflow store (DVC_ROOT)."""
+    for eps in ("0.5", "2"):
+        dvc("exp", "run", "--queue", "--name", f"ip-{eps}", "-S", "train.model=gru",
+            "-S", "privacy.mode=ip", "-S", f"privacy.epsilon={eps}", cwd=repo)
+    dvc("exp", "run", "--run-all", "--jobs", "1", cwd=repo)
+    listing = subprocess.run([str(Path(sys.executable).parent / "dvc"), "exp", "show", "--json"],
+                             cwd=repo, env=_env(), capture_output=True, text=True, check=True)
+    shown = json.loads(listing.stdout)
+    epsilons = set()
+    for baseline in shown:
+        for exp in baseline.get("experiments") or []:
+            for rev in exp["revs"]:
+                metrics = rev["data"]["metrics"]["metrics/privacy.json"]["data"]
+                epsilons.add(metrics["gru"]["epsilon"])
+                assert metrics["gru"]["unit"].startswith("one person's presence in one zone")
+    assert {0.5, 2.0} <= epsilons
+    ledger = json.loads((repo / "privacy_ledger.json").read_text())
+    assert sorted(e["epsilon"] for e in ledger["entries"] if e["mode"] == "ip") == [0.5, 2.0]
+
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              filter_string="tags.privacy = 'ip'")
+    assert sorted(r.data.params["privacy.epsilon"] for r in runs) == ["0.5", "2.0"]

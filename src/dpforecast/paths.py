@@ -70,6 +70,11 @@ class Paths:
         return self.root / "metrics" / "evaluate.json"
 
     @property
+    def privacy_metrics(self) -> Path:
+        """Each evaluated model's guarantee: mode, epsilon, delta, unit, accountant."""
+        return self.root / "metrics" / "privacy.json"
+
+    @property
     def per_zone(self) -> Path:
         return self.root / "metrics" / "per_zone.json"
 

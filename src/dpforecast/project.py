@@ -15,9 +15,23 @@ def project_root() -> Path:
     return Path(os.environ.get("DPFORECAST_ROOT", ".")).resolve()
 
 
+def state_root(root: Path) -> Path | None:
+    """Where MLflow's embedded store and the privacy ledger live, when not in ``root``.
+
+    ``dvc exp run --queue`` runs each experiment in a temporary copy of the workspace and
+    sets ``DVC_ROOT`` to the workspace it came from: its runs must be tracked in, and
+    charged to, that workspace's store and ledger, or a queued grid would spend a fresh
+    budget per experiment and its tracking would vanish with the copy.
+    """
+    dvc_root = os.environ.get("DVC_ROOT")
+    if dvc_root and Path(dvc_root).resolve() != root.resolve():
+        return Path(dvc_root).resolve()
+    return None
+
+
 def load_project(root: Path | None = None) -> tuple[Paths, Params]:
     root = root or project_root()
-    return Paths(root), load_params(root / "params.yaml")
+    return Paths(root, tracking_root=state_root(root)), load_params(root / "params.yaml")
 
 
 def lineage(paths: Paths, params: Params) -> dict[str, str]:

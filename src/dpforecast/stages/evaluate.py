@@ -22,6 +22,12 @@ from dpforecast.paths import Paths
 from dpforecast.training.loop import predict
 
 
+# What ``metrics/privacy.json`` keeps of each model's report, so ``dvc exp show`` and
+# ``dvc metrics diff`` put the guarantee (with its unit and delta) beside the errors.
+PRIVACY_METRICS = ("private", "mode", "mechanism", "epsilon", "delta", "unit", "accountant",
+                   "noise_multiplier", "max_grad_norm", "sample_rate", "steps", "sigma")
+
+
 def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str, str] | None = None) -> dict[str, Any]:
     """Write the test metrics (means, and per zone) and the plots; log the baseline to MLflow."""
     table = pl.read_parquet(paths.feature_table)
@@ -32,13 +38,17 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
     forecasts: dict[str, np.ndarray] = {"persistence": persistence_forecast(x_test)}
     histories: dict[str, list[dict[str, float]]] = {}
     guarantees: dict[str, str] = {"persistence": "not private"}
+    reports: dict[str, dict[str, Any]] = {"persistence": {"private": False, "mode": "none"}}
     for arch in params.models():
         folder = paths.model_dir(arch)
         forecasts[arch] = predict(load_forecaster(folder), x_test, device="cpu")
         histories[arch] = read_json(folder / "history.json")
-        guarantees[arch] = read_json(folder / "privacy.json")["summary"]
+        report = read_json(folder / "privacy.json")
+        guarantees[arch] = report["summary"]
+        reports[arch] = {k: report[k] for k in PRIVACY_METRICS if report.get(k) is not None}
     metrics = {name: {**forecast_errors(y_test, pred), "privacy": guarantees[name]} for name, pred in forecasts.items()}
     write_json(paths.per_zone, metrics)
+    write_json(paths.privacy_metrics, reports)
     write_json(paths.evaluation, {n: {"rmse": m["rmse"]["mean"], "mae": m["mae"]["mean"]} for n, m in metrics.items()})
     forecast_figure(times, y_test, forecasts, paths.plots_dir / "forecast.png")
     training_figure(histories, paths.plots_dir / "training_curves.png")
