@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from project_roots import TINY, make_root
 
+from dpforecast.data.schema import ZONES
 from dpforecast.features.windows import window_arrays
 from dpforecast.io import read_json
 from dpforecast.models.store import load_forecaster
@@ -61,7 +62,9 @@ def test_runs_record_params_epochs_lineage_and_metrics(trained):
     assert [m.step for m in history] == list(range(1, params.train.epochs + 1))
 
 
-def test_logged_model_loads_back_with_the_same_predictions(trained):
+def test_logged_model_serves_recent_counts_with_the_same_predictions(trained):
+    """The pyfunc takes recent counts (timestamp + zones), builds the features itself, and
+    forecasts what the saved model forecasts on the matching test windows."""
     paths, params, results, _ = trained
     mlflow.set_tracking_uri(f"sqlite:///{paths.mlflow_db}")
     result = next(r for r in results if r["architecture"] == "bigru")
@@ -69,11 +72,17 @@ def test_logged_model_loads_back_with_the_same_predictions(trained):
     table = pl.read_parquet(paths.feature_table)
     windows = pl.read_parquet(paths.windows)
     x, _ = window_arrays(table, windows, "test", params.features.window)
-    served = pyfunc.predict(x[:16]).to_numpy()
+    series = pl.read_parquet(paths.series)
+    first = windows.filter(pl.col("split") == "test")["start_row"][0]
+    recent = series.slice(first, params.features.window + 15).select(
+        pl.col("timestamp").dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *ZONES)
+    served = pyfunc.predict(recent.to_pandas())
     local = predict(load_forecaster(paths.model_dir("bigru")), x[:16], device="cpu")
-    np.testing.assert_allclose(served, local, rtol=1e-6)
+    np.testing.assert_allclose(served[ZONES].to_numpy(), local, rtol=1e-5)
+    targets = windows.filter(pl.col("split") == "test")["target_time"][:16]
+    assert served["target_time"].tolist() == [t.isoformat() for t in targets]
     assert pyfunc.metadata.signature is not None
-    assert list(pyfunc.metadata.get_output_schema().input_names()) == ["r1", "r2", "r3", "r4", "r5", "r6"]
+    assert list(pyfunc.metadata.get_output_schema().input_names()) == ["target_time", *ZONES]
 
 
 def test_tracking_follows_the_project_root_and_honours_the_users_uri(tmp_path, monkeypatch):

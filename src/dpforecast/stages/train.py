@@ -6,10 +6,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.data.schema import ZONES
+from dpforecast.data.schema import TIMESTAMP, ZONES
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import FEATURES, window_arrays
@@ -32,6 +33,7 @@ def flat_params(params: Params, arch: str) -> dict[str, Any]:
         for key, value in asdict(getattr(params, section)).items():
             flat[f"{section}.{key}"] = value
     flat["data.contiguous"] = params.data.contiguous
+    flat["data.timezone"] = params.data.timezone
     privacy = asdict(params.privacy)
     for key in ("mode", "epsilon", "delta"):
         flat[f"privacy.{key}"] = privacy[key]
@@ -40,6 +42,15 @@ def flat_params(params: Params, arch: str) -> dict[str, Any]:
             flat.update({f"privacy.{group}.{k}": v for k, v in privacy[group].items()})
     flat.update({"units": units, "batch_size": batch, "learning_rate": lr})
     return flat
+
+
+def served_example(paths: Paths, window: int) -> pd.DataFrame:
+    """An input example in the served format: the series' last ``window`` timestamps with
+    zero counts. Never real counts: the example is stored in the artifact store beside
+    the model, and a private model must not carry raw data with it."""
+    tail = pl.read_parquet(paths.series, columns=[TIMESTAMP]).tail(window)
+    return tail.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"),
+                       *(pl.lit(0, dtype=pl.Int64).alias(z) for z in ZONES)).to_pandas()
 
 
 def train_one(
@@ -147,7 +158,7 @@ def train_one(
                 mlflow.log_dict(plan.report.to_json(), "privacy/privacy.json")
                 mlflow.log_text(plan.report.to_markdown(), "privacy/privacy.md")
                 mlflow.log_metrics({"train_seconds": result.seconds, "best_epoch": result.best_epoch})
-                log_forecaster(tmp, x_test[:2])
+                log_forecaster(tmp, served_example(paths, w))
         if track:
             mlflow.end_run()
     except BaseException:

@@ -11,12 +11,13 @@ import os
 from pathlib import Path
 
 import mlflow
-import numpy as np
+import pandas as pd
 from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, Schema, TensorSpec
+from mlflow.types import ColSpec, Schema
 
-from dpforecast.data.schema import ZONES
+from dpforecast.data.schema import TIMESTAMP, ZONES
 from dpforecast.paths import Paths
+from dpforecast.serving.window import TARGET_TIME
 
 
 # Embedded stores this process pointed MLflow at. ``mlflow.set_tracking_uri`` also writes
@@ -46,15 +47,18 @@ def configure(paths: Paths, experiment: str) -> str:
     return exp_id
 
 
-def signature(window: int, n_features: int) -> ModelSignature:
+def signature() -> ModelSignature:
+    """Recent counts in (see :mod:`dpforecast.tracking.pyfunc_model`), one forecast per window out."""
     return ModelSignature(
-        inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, window, n_features))]),
-        outputs=Schema([ColSpec("float", z) for z in ZONES]),
+        inputs=Schema([ColSpec("string", TIMESTAMP), *(ColSpec("long", z) for z in ZONES)]),
+        outputs=Schema([ColSpec("string", TARGET_TIME), *(ColSpec("double", z) for z in ZONES)]),
     )
 
 
-def log_forecaster(model_dir: Path, example: np.ndarray) -> str:
-    """Log a saved model folder as the active run's ``model``; return its URI."""
+def log_forecaster(model_dir: Path, example: pd.DataFrame) -> str:
+    """Log a saved model folder as the active run's ``model``; return its URI.
+
+    ``example``: a few rows of recent counts in the served format (the input example)."""
     import dpforecast
 
     package = Path(dpforecast.__file__).parent
@@ -63,8 +67,8 @@ def log_forecaster(model_dir: Path, example: np.ndarray) -> str:
         python_model=str(Path(__file__).with_name("pyfunc_model.py")),
         artifacts={"forecaster": str(model_dir)},
         code_paths=[str(package)],
-        signature=signature(example.shape[1], example.shape[2]),
-        input_example=example.astype(np.float32),
+        signature=signature(),
+        input_example=example,
         pip_requirements=["torch==2.13.0", "numpy", "pandas", "polars", "pyyaml"],
     )
     return info.model_uri

@@ -1,0 +1,1 @@
+"""Serving: forecasts from a registered model and a window of recent counts."""
