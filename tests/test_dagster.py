@@ -24,7 +24,8 @@ from dpforecast.variants import SETTINGS
 REPO = Path(__file__).resolve().parents[1]
 
 RAW = REPO / "data" / "montreuil" / "ML_final_df_real.csv"
-ASSETS = {"raw_mobility", "validated_series", "released_series", "features", *(f"model_{a}" for a in ARCHITECTURES), "evaluation"}
+ASSETS = {"raw_mobility", "validated_series", "released_series", "features", *(f"model_{a}" for a in ARCHITECTURES), "evaluation",
+          "registered_models"}
 CHECK = dg.AssetCheckKey(dg.AssetKey("raw_mobility"), "raw_mobility_is_valid")
 DATA_FILES = [
     "artifacts/ingest/raw.parquet",

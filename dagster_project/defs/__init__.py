@@ -1,9 +1,11 @@
 """Definitions found by ``dg.load_from_defs_folder``: one small module per concern.
 
 - ``resources.py``: the project root and parameters, and MLflow tracking.
+- ``arrivals.py``: ``incoming_data``, its sensor and the ``daily_retraining`` schedule.
 - ``data.py``: ``raw_mobility``, ``validated_series``, ``features`` (group ``data``).
 - ``checks.py``: the blocking data-validation check on ``raw_mobility``.
 - ``training.py``: one ``model_<arch>`` asset per architecture (group ``training``).
+- ``registry.py``: ``registered_models`` (MLflow registry, champion decision).
 - ``evaluation.py``: ``evaluation`` over the four models (group ``evaluation``).
 - ``variants.py``: ``model_variant``, partitioned over architecture x privacy setting (group ``variants``).
 - ``jobs.py``: ``full_pipeline``, ``privacy_variants`` and the default (serial) executor.

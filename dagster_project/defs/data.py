@@ -10,6 +10,7 @@ import polars as pl
 
 import dagster as dg
 from dagster_project.defs.resources import ProjectResource
+from dpforecast.data.ingest import increments
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
@@ -19,18 +20,20 @@ from dpforecast.validation import DataValidationError
 GROUP = "data"
 
 
-@dg.asset(group_name=GROUP, kinds={"polars", "parquet"})
+@dg.asset(group_name=GROUP, deps=["incoming_data"], kinds={"polars", "parquet"})
 def raw_mobility(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """The operator's CSV, every cell as written, in ``artifacts/ingest/raw.parquet``."""
     paths, params = project.load()
     source = paths.root / params.data.raw
     context.log.info(f"ingest: reading {source}")
-    raw = ingest(source, paths.raw_table)
-    context.log.info(f"ingest: {raw.height} rows written to {paths.raw_table}")
+    added = increments(paths.root / params.data.increments)
+    raw = ingest(source, paths.raw_table, added)
+    context.log.info(f"ingest: {raw.height} rows ({len(added)} increment(s)) written to {paths.raw_table}")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(raw.height),
             "source": dg.MetadataValue.path(str(source)),
+            "increments": dg.MetadataValue.int(len(added)),
             "path": dg.MetadataValue.path(str(paths.raw_table)),
         }
     )

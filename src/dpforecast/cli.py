@@ -58,6 +58,57 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from dpforecast.project import load_project
+    from dpforecast.serving.predict import forecast_csv, next_interval_table
+    from dpforecast.serving.window import WindowInputError
+    from dpforecast.tracking.mlflow_tracking import configure
+
+    paths, params = load_project()
+    configure(paths, params.tracking.experiment)
+    try:
+        forecasts = forecast_csv(args.model, args.input, params.data.timezone)
+    except WindowInputError as exc:
+        print(f"dpforecast: bad input: {exc}", file=sys.stderr)
+        return 2
+    except MlflowException as exc:
+        print(f"dpforecast: cannot load {args.model} from {mlflow.get_tracking_uri()}: {exc.message}", file=sys.stderr)
+        return 2
+    print(next_interval_table(forecasts))
+    return 0
+
+
+def _cmd_restore_data(args: argparse.Namespace) -> int:
+    import mlflow
+
+    from dpforecast.data.versioning import DVC_FILE, dvc_md5, restore_data
+    from dpforecast.project import load_project
+    from dpforecast.tracking.mlflow_tracking import configure
+
+    paths, params = load_project()
+    configure(paths, params.tracking.experiment)
+    run_id = mlflow.models.get_model_info(args.model).run_id
+    text = mlflow.artifacts.load_text(f"runs:/{run_id}/lineage/{DVC_FILE}")
+    before = dvc_md5(paths.root)
+    after = restore_data(paths.root, text)
+    print(f"data: {before} -> {after} (the data {args.model} was trained on, run {run_id})")
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from dpforecast.data.replay import deliver_next, init_replay
+
+    if args.action == "init":
+        days = init_replay(args.root, args.days)
+        print(f"{args.root}: base data ends the day before {days[0]}; held back: {', '.join(days)}")
+    else:
+        print(deliver_next(args.root, corrupt=args.bad))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpforecast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +137,24 @@ def build_parser() -> argparse.ArgumentParser:
     v2.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
     v2.add_argument("--epsilon", type=float, default=1.0)
     v2.set_defaults(func=_cmd_variants)
+
+    p = sub.add_parser("predict", help="forecast the next interval from a registered model and recent counts")
+    p.add_argument("--model", required=True, help="MLflow model URI, e.g. models:/mobility-bigru@champion")
+    p.add_argument("--input", required=True, type=Path,
+                   help="CSV of the last consecutive 30-minute intervals (at least the model's window): "
+                        "the operator's format (Date, Hour, zones, Total) or timestamp,r1..r6")
+    p.set_defaults(func=_cmd_predict)
+
+    r = sub.add_parser("restore-data", help="dvc checkout the data version a registered model was trained on")
+    r.add_argument("--model", required=True, help="MLflow model URI, e.g. models:/mobility-bigru@champion")
+    r.set_defaults(func=_cmd_restore_data)
+
+    rp = sub.add_parser("replay", help="simulate deliveries: hold back the last days, then deliver them one by one")
+    rp.add_argument("action", choices=["init", "next"], help="init: make a demo project; next: deliver one day")
+    rp.add_argument("root", type=Path, help="the demo project's folder")
+    rp.add_argument("--days", type=int, default=3, help="init: days held back from the end of the series")
+    rp.add_argument("--bad", action="store_true", help="next: deliver the day with one negative count")
+    rp.set_defaults(func=_cmd_replay)
     return parser
 
 

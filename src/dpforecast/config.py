@@ -8,6 +8,7 @@ are refused with the parameter's dotted name, before any stage touches data.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ ACTIVATIONS = ("tanh", "relu")
 SCALINGS = ("standard", "log", "none")
 LOSSES = ("mae", "mse")
 DEVICES = ("auto", "cpu", "cuda")
+REGISTRY_METRICS = ("rmse", "mae")
 
 
 class ConfigError(ValueError):
@@ -40,6 +42,11 @@ class DeclaredGap:
 @dataclass(frozen=True)
 class DataParams:
     raw: str = "data/montreuil/ML_final_df_real.csv"
+    # Accepted deliveries after the base file (one operator CSV each), read in name order.
+    increments: str = "data/montreuil/increments"
+    # Where new deliveries arrive (watched by the Dagster sensor) and where refused ones go.
+    incoming: str = "data/incoming"
+    rejected: str = "data/rejected"
     timezone: str = "Europe/Paris"
     # The study treated the series as contiguous across its gaps; by default we do not.
     contiguous: bool = False
@@ -135,6 +142,26 @@ class TrackingParams:
 
 
 @dataclass(frozen=True)
+class RegistryParams:
+    """MLflow registry names and the rule that moves the ``champion`` alias."""
+
+    # Registered model per task and variant: <name_prefix>-<arch>, with -ip or -gp if private.
+    name_prefix: str = "mobility"
+    # Mean over zones on the raw test targets, lower is better: rmse or mae.
+    metric: str = "rmse"
+    # The challenger replaces the champion only if its error is below (1 - margin) times
+    # the champion's, both scored on the same (current) test windows.
+    margin: float = 0.01
+
+
+@dataclass(frozen=True)
+class RetrainingParams:
+    """When Dagster's ``daily_retraining`` schedule runs (cron, in ``data.timezone``)."""
+
+    cron: str = "0 3 * * *"
+
+
+@dataclass(frozen=True)
 class Params:
     profile: str = "default"
     data: DataParams = field(default_factory=DataParams)
@@ -147,6 +174,8 @@ class Params:
     )
     tracking: TrackingParams = field(default_factory=TrackingParams)
     privacy: PrivacyParams = field(default_factory=PrivacyParams)
+    registry: RegistryParams = field(default_factory=RegistryParams)
+    retraining: RetrainingParams = field(default_factory=RetrainingParams)
 
     def models(self) -> list[str]:
         """The architectures the ``train`` stage trains: one, or all four."""
@@ -185,6 +214,8 @@ _SECTIONS = {
     "train": TrainParams,
     "tracking": TrackingParams,
     "privacy": PrivacyParams,
+    "registry": RegistryParams,
+    "retraining": RetrainingParams,
 }
 
 
@@ -241,6 +272,11 @@ def _check(p: Params) -> None:
     need(p.train.batch_size >= 1, "train.batch_size", "must be at least 1")
     need(p.train.learning_rate > 0, "train.learning_rate", "must be positive")
     need(p.train.patience >= 0, "train.patience", "must be 0 (off) or more")
+    need(p.registry.metric in REGISTRY_METRICS, "registry.metric", f"must be one of {REGISTRY_METRICS}")
+    need(0 <= p.registry.margin < 1, "registry.margin", "must be in [0, 1)")
+    need(bool(re.fullmatch(r"[a-z0-9][a-z0-9-]*", p.registry.name_prefix)), "registry.name_prefix",
+         "lower-case letters, digits and dashes only")
+    need(len(p.retraining.cron.split()) == 5, "retraining.cron", f"expected 5 cron fields, got {p.retraining.cron!r}")
     need(p.validate.min_count <= p.validate.max_count, "validate.min_count", "exceeds max_count")
     for arch, a in p.architectures.items():
         need(arch in ARCHITECTURES, f"architectures.{arch}", f"unknown; use one of {ARCHITECTURES}")

@@ -83,6 +83,16 @@ class Paths:
         return self.root / "plots"
 
     @property
+    def promotions(self) -> Path:
+        """Every champion decision, one JSON line each, beside the MLflow store."""
+        return (self.tracking_root or self.root) / "promotions.jsonl"
+
+    @property
+    def promotion_metrics(self) -> Path:
+        """The last registration's decisions, per model (what ``dvc metrics show`` lists)."""
+        return self.root / "metrics" / "promotion.json"
+
+    @property
     def mlflow_db(self) -> Path:
         return (self.tracking_root or self.root) / "mlflow.db"
 

@@ -6,6 +6,7 @@ empty cell) with their row numbers instead of failing inside a CSV parser.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -32,6 +33,28 @@ def read_raw(path: str | Path) -> pl.DataFrame:
         raise RawFormatError(f"{path}: not a readable comma-separated file: {exc}") from exc
     frame = frame.rename({c: c.strip() for c in frame.columns})
     return frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
+
+
+def read_raw_files(paths: Sequence[str | Path]) -> pl.DataFrame:
+    """The delivered files in order (the base file, then each accepted increment), as one
+    table of strings. ``row`` numbers the concatenation as if it were one file (header = 1);
+    each file must have the first file's header."""
+    if not paths:
+        raise RawFormatError("no raw data file given")
+    frames = [read_raw(paths[0])]
+    for path in paths[1:]:
+        frame = read_raw(path)
+        if frame.columns != frames[0].columns:
+            raise RawFormatError(f"{path}: header {frame.columns[:-1]} differs from {paths[0]}'s {frames[0].columns[:-1]}")
+        frames.append(frame)
+    table = pl.concat(frames).drop(ROW)
+    return table.with_columns(pl.int_range(2, table.height + 2, dtype=pl.Int64).alias(ROW))
+
+
+def increments(folder: str | Path) -> list[Path]:
+    """Accepted increments (one operator file per delivery), in name order (``YYYY-MM-DD.csv``)."""
+    folder = Path(folder)
+    return sorted(folder.glob("*.csv")) if folder.is_dir() else []
 
 
 def parse_timestamps(raw: pl.DataFrame, timezone: str) -> pl.Series:

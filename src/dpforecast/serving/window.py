@@ -37,7 +37,8 @@ def recent_counts(frame: pl.DataFrame, timezone: str, source: str = "input") -> 
             raise WindowInputError(f"{source}: operator format without column(s) {missing}")
         local = (pl.col(DATE).cast(pl.String) + " " + pl.col(HOUR).cast(pl.String)).str.strptime(
             pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
-        stamps = frame.select(local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null"))
+        stamps = frame.select(
+            local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null").alias(TIMESTAMP))
         counts = frame.select([pl.col(name).alias(zone) for zone, name in ZONE_NAMES.items()])
     elif {TIMESTAMP, *ZONES} <= set(columns):
         text = frame[TIMESTAMP].cast(pl.String)
@@ -86,15 +87,19 @@ def window_inputs(
             f"{source}: {counts.height} row(s); the model needs at least {window} consecutive "
             f"{INTERVAL_MINUTES}-minute intervals")
     step = timedelta(minutes=INTERVAL_MINUTES)
-    times = counts[TIMESTAMP].to_list()
+    local = counts[TIMESTAMP].to_list()
+    # Arithmetic in UTC: aware datetimes sharing a zone subtract as wall-clock times, which
+    # is wrong across a change of time.
+    times = counts[TIMESTAMP].dt.convert_time_zone("UTC").to_list()
     for i in range(1, len(times)):
         if times[i] - times[i - 1] != step:
             raise WindowInputError(
-                f"{source}: rows {i} and {i + 1} ({times[i - 1]} then {times[i]}) are not "
+                f"{source}: rows {i} and {i + 1} ({local[i - 1]} then {local[i]}) are not "
                 f"{INTERVAL_MINUTES} minutes apart: a window must be consecutive intervals")
     table = add_calendar_features(counts, week_period_days)
     values = table.select(FEATURES).to_numpy().astype(np.float32)
     ends = np.arange(window - 1, counts.height)
     x = values[ends[:, None] - np.arange(window - 1, -1, -1)[None, :]]
-    targets = [times[e] + horizon * step for e in ends]
+    zone = local[0].tzinfo
+    targets = [(times[e] + horizon * step).astimezone(zone) for e in ends]
     return x, targets

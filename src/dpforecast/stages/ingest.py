@@ -1,17 +1,22 @@
-"""Stage ``ingest``: copy the operator's CSV into a Parquet table, every cell as written."""
+"""Stage ``ingest``: the operator's files into one Parquet table, every cell as written.
+
+The base file and the accepted increments (``data.increments``, one file per delivered
+day) are read in order; none of them is ever modified.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
-from dpforecast.data.ingest import read_raw
+from dpforecast.data.ingest import read_raw_files
 from dpforecast.io import write_parquet
 
 
-def ingest(raw_csv: str | Path, out: str | Path) -> pl.DataFrame:
-    """Read ``raw_csv`` as text and write it to ``out``; the source file is never modified."""
-    raw = read_raw(raw_csv)
+def ingest(raw_csv: str | Path, out: str | Path, increments: Sequence[str | Path] = ()) -> pl.DataFrame:
+    """Read ``raw_csv`` then ``increments`` as text and write them to ``out`` as one table."""
+    raw = read_raw_files([raw_csv, *increments])
     write_parquet(out, raw)
     return raw

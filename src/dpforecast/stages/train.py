@@ -10,13 +10,14 @@ import pandas as pd
 import polars as pl
 
 from dpforecast.config import Params
+from dpforecast.data.versioning import DVC_FILE
 from dpforecast.data.schema import TIMESTAMP, ZONES
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import FEATURES, window_arrays
 from dpforecast.io import atomic_dir, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
-from dpforecast.models.store import save_forecaster
+from dpforecast.models.store import DESCRIPTION, save_forecaster
 from dpforecast.paths import Paths
 from dpforecast.training.device import seed_everything, select_device
 from dpforecast.tracking.lineage import file_md5
@@ -156,9 +157,13 @@ def train_one(
                 if plan.report.private:
                     mlflow.log_metrics({"privacy_epsilon": plan.report.epsilon, "privacy_delta": plan.report.delta})
                 mlflow.log_dict(plan.report.to_json(), "privacy/privacy.json")
+                dvc_file = next((r / DVC_FILE for r in (paths.root, paths.tracking_root) if r and (r / DVC_FILE).is_file()), None)
+                if dvc_file is not None:  # what `dpforecast restore-data` checks out again
+                    mlflow.log_artifact(str(dvc_file), "lineage")
                 mlflow.log_text(plan.report.to_markdown(), "privacy/privacy.md")
                 mlflow.log_metrics({"train_seconds": result.seconds, "best_epoch": result.best_epoch})
-                log_forecaster(tmp, served_example(paths, w))
+                description["mlflow_model_uri"] = log_forecaster(tmp, served_example(paths, w))
+                write_json(tmp / DESCRIPTION, {"spec": model.spec.to_dict(), **description})
         if track:
             mlflow.end_run()
     except BaseException:

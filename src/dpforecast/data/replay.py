@@ -1,0 +1,94 @@
+"""Simulate deliveries on the real series, so the retraining loop can be shown and tested.
+
+``init_replay`` makes a demo project (git + DVC) whose base file is the real series
+without its last ``days`` days; those days wait in ``replay/`` as one operator CSV each.
+``deliver_next`` moves the next one into ``data/incoming/``, where the Dagster sensor sees
+it; with ``corrupt`` it delivers a copy with one negative count instead (refused by
+validation) and keeps the good file for the next delivery.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+from dpforecast.config import load_params
+from dpforecast.data.versioning import dvc_executable
+from dpforecast.io import write_text
+from dpforecast.project import project_root
+
+REPLAY = "replay"
+
+
+def _split_by_day(raw_csv: Path) -> tuple[str, list[str], dict[str, list[str]]]:
+    lines = raw_csv.read_text().splitlines(keepends=True)
+    header, body = lines[0], lines[1:]
+    by_day: dict[str, list[str]] = {}
+    for line in body:
+        day = next(csv.reader(io.StringIO(line)))[0]
+        by_day.setdefault(day, []).append(line)
+    return header, body, by_day
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=dpforecast replay", "-c", "user.email=replay@dpforecast.invalid", *args],
+                   cwd=root, check=True, capture_output=True, text=True)
+
+
+def init_replay(demo: Path, days: int, source: Path | None = None) -> list[str]:
+    """Create the demo project at ``demo``; return the held-back days in delivery order."""
+    source = (source or project_root()).resolve()
+    demo = Path(demo).resolve()
+    if days < 1:
+        raise ValueError("replay: --days must be at least 1")
+    if demo.exists() and any(demo.iterdir()):
+        raise FileExistsError(f"replay: {demo} exists and is not empty")
+    params = load_params(source / "params.yaml")
+    raw = source / params.data.raw
+    header, _, by_day = _split_by_day(raw)
+    ordered = sorted(by_day)
+    if days >= len(ordered):
+        raise ValueError(f"replay: the series has {len(ordered)} days; cannot hold back {days}")
+    kept, held = ordered[:-days], ordered[-days:]
+    base = demo / params.data.raw
+    base.parent.mkdir(parents=True)
+    write_text(base, header + "".join(line for day in kept for line in by_day[day]))
+    for extra in ("LICENSE.upstream", "README.md"):
+        if (raw.parent / extra).is_file():
+            shutil.copyfile(raw.parent / extra, base.parent / extra)
+    for day in held:
+        write_text(demo / REPLAY / f"{day}.csv", header + "".join(by_day[day]))
+    shutil.copyfile(source / "params.yaml", demo / "params.yaml")
+    shutil.copytree(source / "profiles", demo / "profiles")
+    shutil.copyfile(source / ".dvcignore", demo / ".dvcignore")
+    write_text(demo / ".gitignore", "/mlflow.db\n/mlartifacts/\n/artifacts/\n/models/\n/metrics/\n/plots/\n/reports/\n"
+               "/privacy_ledger.json*\n/promotions.jsonl\n/replay/\n/data\n/dagster_home/\n")
+    _git(demo, "init", "-q")
+    subprocess.run([dvc_executable(), "init", "-q"], cwd=demo, check=True, capture_output=True, text=True)
+    subprocess.run([dvc_executable(), "add", "-q", "data"], cwd=demo, check=True, capture_output=True, text=True)
+    _git(demo, "add", "-A")
+    _git(demo, "commit", "-qm", f"replay demo: the series up to {kept[-1]}")
+    return held
+
+
+def deliver_next(demo: Path, corrupt: bool = False) -> str:
+    """Move the next held-back day into ``data/incoming/`` (or a corrupted copy of it)."""
+    demo = Path(demo).resolve()
+    params = load_params(demo / "params.yaml")
+    waiting = sorted((demo / REPLAY).glob("*.csv"))
+    if not waiting:
+        return "replay: nothing left to deliver"
+    day = waiting[0]
+    target = demo / params.data.incoming / day.name
+    if corrupt:
+        lines = day.read_text().splitlines(keepends=True)
+        cells = lines[10].split(",")
+        cells[2] = "-" + cells[2]  # the commune's count in the tenth interval
+        write_text(target, "".join(lines[:10]) + ",".join(cells) + "".join(lines[11:]))
+        return f"delivered a corrupted {day.name} (negative count on line 11) to {target.parent}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(day), target)
+    return f"delivered {day.name} to {target.parent}"

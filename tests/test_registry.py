@@ -1,0 +1,131 @@
+"""Registry, promotion and serving on real (tiny) trainings tracked in a temporary MLflow store.
+
+One GRU is trained untrained-bad first (learning rate 1e-7), then properly, then bad
+again: the first becomes champion because there is none, the second beats it, the third
+is kept as challenger. Predict serves the champion from a CSV window.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import polars as pl
+import pytest
+from project_roots import TINY, make_root
+
+from dpforecast.config import deep_merge, load_params
+from dpforecast.data.schema import TIMESTAMP, ZONE_NAMES, ZONES
+from dpforecast.paths import Paths
+from dpforecast.project import lineage
+from dpforecast.stages.features import build_features
+from dpforecast.stages.ingest import ingest
+from dpforecast.stages.register import register
+from dpforecast.stages.release import release
+from dpforecast.stages.train import train_one
+from dpforecast.stages.validate import validate
+
+BAD = {"architectures": {"gru": {"learning_rate": 1e-7}}}
+
+
+def _train(root: Path, overrides: dict) -> tuple[Paths, dict]:
+    params = load_params(root / "params.yaml", **deep_merge({"train": {"model": "gru"}}, overrides))
+    paths = Paths(root)
+    ingest(root / params.data.raw, paths.raw_table)
+    validate(paths.raw_table, paths.series, paths.validation_dir, params)
+    release(paths, params)
+    build_features(paths, params)
+    tags = lineage(paths, params)
+    train_one(paths, params, "gru", progress=False, lineage=tags)
+    return paths, register(paths, params, lineage=tags)["gru"]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    root = make_root(tmp_path_factory.mktemp("registry"), TINY)
+    first = _train(root, BAD)[1]
+    second = _train(root, {})[1]
+    paths, third = _train(root, BAD)
+    client = mlflow.MlflowClient(f"sqlite:///{paths.mlflow_db}")
+    return root, paths, client, (first, second, third)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_store(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+def test_champion_moves_only_to_a_better_model(registry):
+    _, _, client, (first, second, third) = registry
+    assert [d["version"] for d in (first, second, third)] == [1, 2, 3]
+    assert first["promoted"] and first["reason"] == "no champion yet"
+    assert second["promoted"] and second["rmse"] < 0.99 * second["champion_rmse"]
+    assert not third["promoted"] and "does not beat" in third["reason"]
+    assert str(client.get_model_version_by_alias("mobility-gru", "champion").version) == "2"
+    assert str(client.get_model_version_by_alias("mobility-gru", "challenger").version) == "3"
+
+
+def test_versions_carry_lineage_guarantee_and_decision(registry):
+    _, paths, client, _ = registry
+    tags = client.get_model_version("mobility-gru", "3").tags
+    assert tags["data.dvc_md5"].endswith(".dir") and "git_commit" in tags
+    assert tags["privacy.private"] == "false" and json.loads(tags["privacy.report"])["mode"] == "none"
+    assert tags["promotion.decision"] == "kept champion" and tags["promotion.champion_version"] == "2"
+    log = [json.loads(line) for line in paths.promotions.read_text().splitlines()]
+    assert [(e["version"], e["promote"], e["champion_after"]) for e in log] == [("1", True, "1"), ("2", True, "2"), ("3", False, "2")]
+
+
+def test_a_looser_private_model_does_not_replace_a_stricter_champion(registry):
+    root, _, client, _ = registry
+    gp = {"privacy": {"mode": "gp"}, "features": {"scaling": "log"}, "train": {"epochs": 1}}
+    strict = _train(root, deep_merge(gp, {"privacy": {"epsilon": 0.5}}))[1]
+    loose = _train(root, deep_merge(gp, {"privacy": {"epsilon": 50.0}}))[1]
+    assert strict["registered_model"] == "mobility-gru-gp" and strict["promoted"]
+    assert not loose["promoted"] and "looser" in loose["reason"]
+    assert str(client.get_model_version_by_alias("mobility-gru-gp", "champion").version) == "1"
+
+
+def _window_csv(paths: Paths, out: Path, rows: int = 6) -> Path:
+    """The last ``rows`` intervals in the operator's format (what a user would cut)."""
+    tail = pl.read_parquet(paths.series).tail(rows)
+    frame = tail.select(
+        pl.col(TIMESTAMP).dt.strftime("%Y-%m-%d").alias("Date"),
+        pl.col(TIMESTAMP).dt.strftime("%H:%M:%S").alias("Hour"),
+        *(pl.col(z).alias(name) for z, name in ZONE_NAMES.items()),
+    ).with_columns(pl.sum_horizontal(list(ZONE_NAMES.values())).alias("Total"))
+    frame.write_csv(out)
+    return out
+
+
+def _predict(root: Path, *args: str) -> subprocess.CompletedProcess:
+    cli = Path(sys.executable).with_name("dpforecast")
+    env = {"PATH": str(Path(sys.executable).parent), "DPFORECAST_ROOT": str(root), "HOME": str(root)}
+    return subprocess.run([str(cli), "predict", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_predict_serves_the_champion_from_a_csv_window(registry, tmp_path):
+    root, paths, _, _ = registry
+    window = _window_csv(paths, tmp_path / "window.csv")
+    done = _predict(root, "--model", "models:/mobility-gru@champion", "--input", str(window))
+    assert done.returncode == 0, done.stderr
+    last = pl.read_parquet(paths.series)[TIMESTAMP].dt.convert_time_zone("UTC")[-1]
+    expected = (last + timedelta(minutes=30)).astimezone(ZoneInfo("Europe/Paris")).isoformat()
+    assert f"forecast for {expected}" in done.stdout
+    assert all(f"{z} " in done.stdout for z in ZONES)
+
+    served = mlflow.pyfunc.load_model("models:/mobility-gru@champion")
+    assert served.metadata.run_id == mlflow.MlflowClient().get_model_version("mobility-gru", "2").run_id
+
+
+def test_predict_refuses_a_short_or_broken_window(registry, tmp_path):
+    root, paths, _, _ = registry
+    short = _window_csv(paths, tmp_path / "short.csv", rows=4)
+    done = _predict(root, "--model", "models:/mobility-gru@champion", "--input", str(short))
+    assert done.returncode == 2 and "4 row(s); the model needs at least 6" in done.stderr
+    missing = _predict(root, "--model", "models:/no-such-model@champion", "--input", str(short))
+    assert missing.returncode == 2 and "cannot load models:/no-such-model@champion" in missing.stderr
