@@ -24,8 +24,8 @@ queue_ip() {
   while read -r eps units batch lr; do
     "$dvc" exp run --queue --name "ip-eps${eps}" "${base[@]}" -S privacy.mode=ip \
       -S privacy.ip.mechanism=gaussian -S "privacy.epsilon=${eps}" \
-      -S "architectures.bigru.units=${units}" -S "architectures.bigru.batch_size=${batch}" \
-      -S "architectures.bigru.learning_rate=${lr}"
+      -S "architectures.bigru.units=${units}" -S "++architectures.bigru.batch_size=${batch}" \
+      -S "++architectures.bigru.learning_rate=${lr}"
   done <<'GRID'
 0.065 200 5 0.001993
 0.0399 275 5 0.001182
