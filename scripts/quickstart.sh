@@ -14,11 +14,15 @@ echo "Test-week metrics (dvc metrics show):"
 echo
 echo "BiGRU: non-private, input perturbation and DP-SGD at epsilon 1 (dpforecast variants):"
 .venv/bin/dpforecast variants --model bigru --epsilon 1
+echo
+echo "Registry decisions (metrics/promotion.json) and the champion's forecast for the interval after examples/window.csv:"
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/dpforecast predict --model models:/mobility-bigru@champion --input examples/window.csv
 cat <<MSG
 
 Done in $(( $(date +%s) - start )) s. Where to look:
   metrics and plots:  .venv/bin/dvc metrics show; .venv/bin/dvc plots show (writes dvc_plots/index.html)
   MLflow UI:          .venv/bin/mlflow ui --backend-store-uri sqlite:///$PWD/mlflow.db   (http://127.0.0.1:5000)
-  Dagster UI:         DAGSTER_HOME=$PWD/.dagster_home .venv/bin/dagster dev   (http://127.0.0.1:3000)
+  Dagster UI:         DAGSTER_HOME=$PWD/dagster_home .venv/bin/dagster dev   (http://127.0.0.1:3000)
   trained models:     models/<architecture>/ (weights, description, history, test metrics)
+  registered models:  mobility-<architecture> in MLflow, aliases champion and challenger
 MSG

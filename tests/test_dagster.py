@@ -24,7 +24,7 @@ from dpforecast.variants import SETTINGS
 REPO = Path(__file__).resolve().parents[1]
 
 RAW = REPO / "data" / "montreuil" / "ML_final_df_real.csv"
-ASSETS = {"raw_mobility", "validated_series", "released_series", "features", *(f"model_{a}" for a in ARCHITECTURES), "evaluation",
+ASSETS = {"incoming_data", "raw_mobility", "validated_series", "released_series", "features", *(f"model_{a}" for a in ARCHITECTURES), "evaluation",
           "registered_models"}
 CHECK = dg.AssetCheckKey(dg.AssetKey("raw_mobility"), "raw_mobility_is_valid")
 DATA_FILES = [
@@ -146,7 +146,7 @@ def test_bad_raw_file_fails_the_blocking_check_and_stops_downstream(tmp_path):
     assert "data validation failed" in checks[0].description
 
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialized == {"raw_mobility"}
+    assert materialized == {"incoming_data", "raw_mobility"}
     assert not (root / "artifacts" / "validate" / "series.parquet").exists()
 
 
