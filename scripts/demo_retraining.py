@@ -62,7 +62,8 @@ def main() -> int:
     env = {**os.environ, "DPFORECAST_ROOT": str(demo), "DAGSTER_HOME": str(demo / "dagster_home"),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    subprocess.run([BIN / "dpforecast", "replay", "init", str(demo), "--days", "3"], check=True, env=env)
+    source_env = {k: v for k, v in env.items() if k != "DPFORECAST_ROOT"}  # replay from this repository
+    subprocess.run([BIN / "dpforecast", "replay", "init", str(demo), "--days", "3"], check=True, env=source_env, cwd=REPO)
     (demo / "dagster_home").mkdir()
     shutil.copyfile(REPO / "dagster_home" / "dagster.yaml", demo / "dagster_home" / "dagster.yaml")
     os.environ.update({k: env[k] for k in ("DPFORECAST_ROOT", "DAGSTER_HOME")})

@@ -54,6 +54,7 @@ def process_incoming(root: Path, params: Params) -> list[Arrival]:
                                     f"# Refused: {path.name}\n\nA delivery of that name was already accepted.\n"))
             break
         report = validate_csv(path, alone)
+        rows = report.rows
         if report.passed:
             sources = [root / params.data.raw, *increments(increments_dir), path]
             report = validate_raw(read_raw_files(sources), params, source=f"the accepted data followed by {path.name}")
@@ -63,5 +64,5 @@ def process_incoming(root: Path, params: Params) -> list[Arrival]:
         with atomic_path(increments_dir / path.name) as tmp:
             shutil.copyfile(path, tmp)
         path.unlink()
-        arrivals.append(Arrival(path.name, True, f"{path.name}: {report.rows} rows accepted"))
+        arrivals.append(Arrival(path.name, True, f"{path.name}: {rows} rows accepted"))
     return arrivals
