@@ -5,8 +5,6 @@ Calls :func:`dpforecast.stages.evaluate.evaluate` (the DVC ``evaluate`` stage) w
 ``params.yaml`` selects. Writes ``metrics/evaluate.json`` and ``plots/``.
 """
 
-from dataclasses import replace
-
 import dagster as dg
 from dagster_project.defs.resources import MlflowResource, ProjectResource
 from dpforecast.config import ARCHITECTURES
@@ -22,8 +20,7 @@ def evaluation(context: dg.AssetExecutionContext, project: ProjectResource, mlfl
     """Test-week RMSE and MAE of every model reloaded from its folder, and of persistence."""
     from dpforecast.stages.evaluate import evaluate, summary_table
 
-    paths, params = project.load()
-    params = replace(params, train=replace(params.train, model="all"))
+    paths, params = project.load_all_models()
     context.log.info(f"evaluate: persistence and {', '.join(params.models())}")
     with mlflow.tracking(paths, params) as (params, uri, _):
         metrics = evaluate(paths, params, lineage=lineage(paths, params))

@@ -6,8 +6,6 @@ test week) is in the metadata, on the model version's tags in MLflow, and in
 ``promotions.jsonl``.
 """
 
-from dataclasses import replace
-
 import dagster as dg
 from dagster_project.defs.resources import MlflowResource, ProjectResource
 from dpforecast.config import ARCHITECTURES
@@ -20,8 +18,7 @@ def registered_models(context: dg.AssetExecutionContext, project: ProjectResourc
     the ``champion`` alias moved only where the promotion rule says so."""
     from dpforecast.stages.register import decisions_table, register
 
-    paths, params = project.load()
-    params = replace(params, train=replace(params.train, model="all"))
+    paths, params = project.load_all_models()
     with mlflow.tracking(paths, params) as (params, uri, _):
         decisions = register(paths, params, lineage=lineage(paths, params))
     table = decisions_table(decisions)

@@ -63,6 +63,12 @@ class ProjectResource(dg.ConfigurableResource):
             params_path = root / params_path
         return Paths(root), load_params(params_path)
 
+    def load_all_models(self) -> tuple[Paths, Params]:
+        """As :meth:`load`, with ``train.model = "all"``: Dagster always builds the four model
+        assets, so the assets downstream of them cover all four whatever params.yaml selects."""
+        paths, params = self.load()
+        return paths, replace(params, train=replace(params.train, model="all"))
+
 
 class MlflowResource(dg.ConfigurableResource):
     """MLflow tracking for the training and evaluation assets.
