@@ -8,6 +8,7 @@
 - ``registry.py``: ``registered_models`` (MLflow registry, champion decision).
 - ``evaluation.py``: ``evaluation`` over the four models (group ``evaluation``).
 - ``variants.py``: ``model_variant``, partitioned over architecture x privacy setting (group ``variants``).
+- ``production.py``: ``full_pipeline_parallel`` and ``full_pipeline_celery`` (the ``infra/`` profile).
 - ``jobs.py``: ``full_pipeline``, ``privacy_variants`` and the default (serial) executor.
 
 Modules refer to each other's assets by key (strings), never by importing the asset

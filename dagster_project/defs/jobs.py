@@ -10,10 +10,13 @@ Expectations once instead of once per step.
 import dagster as dg
 
 VARIANTS = dg.AssetSelection.groups("variants")
+# Runs that write the project root's outputs; the production profile lets one run at a time.
+PIPELINE_TAGS = {"dpforecast/pipeline": "full"}
 
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
     selection=dg.AssetSelection.all() - VARIANTS,
+    tags=PIPELINE_TAGS,
     description="ingest -> validate (blocking check) -> features -> 4 models -> evaluation",
 )
 

@@ -11,8 +11,8 @@ Why named jobs rather than one ``full_pipeline`` whose executor follows an envir
 variable: a Celery worker rebuilds the job by name from this code location and checks the
 run's config against that job's executor, so a job whose executor depended on the
 environment would break on any process started with another one. Here every process
-(webserver, daemon, run worker, Celery worker) sees the same three jobs, and the choice is
-made at launch. ``full_pipeline`` keeps the in-process executor, for the embedded SQLite
+(webserver, daemon, run worker, Celery worker) sees the same jobs, and the choice is made
+at launch. ``full_pipeline`` keeps the in-process executor, for the embedded SQLite
 stores; these two need the profile's MLflow server, since four concurrent writers make
 SQLite answer "database is locked".
 
@@ -28,9 +28,10 @@ from dagster_celery import celery_executor
 
 from dagster_project.defs import jobs
 
-PIPELINE_TAGS = {"dpforecast/pipeline": "full"}
+PIPELINE_TAGS = jobs.PIPELINE_TAGS
 
-# The module, not the job object: a job imported by name would be found again here.
+# The same selection as full_pipeline, read through its module: as defs/__init__.py says, a
+# definition object imported into another module of the folder would be found there again.
 _SELECTION = jobs.full_pipeline.selection
 
 full_pipeline_parallel = dg.define_asset_job(

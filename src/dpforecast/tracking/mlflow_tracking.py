@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
@@ -40,7 +41,13 @@ def configure(paths: Paths, experiment: str) -> str:
         location = None
         if uri.startswith("sqlite:"):
             location = paths.mlflow_artifacts.resolve().as_uri()
-        exp_id = mlflow.create_experiment(experiment, artifact_location=location)
+        try:
+            exp_id = mlflow.create_experiment(experiment, artifact_location=location)
+        except MlflowException as exc:
+            # A training step running beside this one (production profile) created it since we looked.
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            exp_id = mlflow.get_experiment_by_name(experiment).experiment_id
     else:
         exp_id = found.experiment_id
     mlflow.set_experiment(experiment_id=exp_id)
