@@ -93,6 +93,11 @@ def main() -> int:
         run = wait_for_run(instance, seen, "schedule")
         print(f"  schedule run {run.run_id[:8]}: {run.status.value}", flush=True)
 
+    # A tick that came while the schedule run was running waits in the queue: the demo is over.
+    from dagster import DagsterRunStatus, RunsFilter
+
+    for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.QUEUED])):
+        instance.report_run_canceled(run, message="demo over: the daemon was stopped")
     print("\nruns:")
     for run in reversed(instance.get_runs()):
         print(f"  {run.run_id[:8]}  {run.tags.get('dpforecast/trigger', 'manual'):<14} {run.status.value}")
