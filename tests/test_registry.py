@@ -129,3 +129,18 @@ def test_predict_refuses_a_short_or_broken_window(registry, tmp_path):
     assert done.returncode == 2 and "4 row(s); the model needs at least 6" in done.stderr
     missing = _predict(root, "--model", "models:/no-such-model@champion", "--input", str(short))
     assert missing.returncode == 2 and "cannot load models:/no-such-model@champion" in missing.stderr
+
+
+def test_a_model_tracked_in_another_store_is_refused_clearly(registry, tmp_path, monkeypatch):
+    """Models restored by DVC into a workspace whose MLflow store never saw them."""
+    import shutil
+
+    from dpforecast.stages.register import register as register_stage
+
+    _, paths, _, _ = registry
+    other = make_root(tmp_path / "other", TINY)
+    shutil.copytree(paths.root / "artifacts", other / "artifacts")
+    shutil.copytree(paths.model_dir("gru"), Paths(other).model_dir("gru"))
+    params = load_params(other / "params.yaml", train={"model": "gru"})
+    with pytest.raises(ValueError, match="is not in the MLflow store"):
+        register_stage(Paths(other), params)

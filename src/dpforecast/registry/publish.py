@@ -64,6 +64,13 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
     model_uri = read_json(folder / DESCRIPTION).get("mlflow_model_uri")
     if not model_uri:
         raise ValueError(f"{folder}: the model was trained without tracking; there is no logged MLflow model to register")
+    try:
+        mlflow.models.get_model_info(model_uri)
+    except Exception as exc:  # MlflowException or OSError, depending on the store
+        raise ValueError(
+            f"{folder}: its logged model {model_uri} is not in the MLflow store at {mlflow.get_tracking_uri()} "
+            f"(trained against another store, or restored by DVC from a cache); retrain it here "
+            f"(dvc repro --force train) or set MLFLOW_TRACKING_URI to the store that holds it") from exc
     report = read_json(folder / "privacy.json")
     name = registered_name(params.registry.name_prefix, arch, params.privacy.mode)
     series, targets = scoring_targets(paths)
