@@ -14,6 +14,7 @@ from dpforecast.privacy import accounting
 from dpforecast.privacy.checks import PrivacyConfigError
 from dpforecast.privacy.ledger import BudgetExceededError
 from dpforecast.project import load_project
+from dpforecast.stages.evaluate import evaluate
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
 from dpforecast.stages.release import release
@@ -90,6 +91,9 @@ def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
     assert report["naive_person_bound"] == pytest.approx(2 * intervals * 0.5)
     assert any("R1 (the commune) contains R2-R6" in n for n in report["notes"])
     assert "against_noisy_targets" in result["test"]
+    # The evaluate stage scores the reloaded model on the raw targets too, as training did.
+    evaluated = evaluate(paths, params, track=False)
+    assert evaluated["gru"]["rmse"]["mean"] == pytest.approx(result["test"]["rmse"]["mean"], rel=1e-6)
     # A second release of the same data and parameters costs nothing more.
     release(paths, params)
     assert len(json.loads(paths.ledger.read_text())["entries"]) == 1

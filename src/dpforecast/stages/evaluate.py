@@ -32,7 +32,10 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
     """Write the test metrics (means, and per zone) and the plots; log the baseline to MLflow."""
     table = pl.read_parquet(paths.feature_table)
     windows = pl.read_parquet(paths.windows)
-    x_test, y_test = window_arrays(table, windows, "test", params.features.window)
+    # Raw targets: in ``ip`` mode the table holds the noisy release, and the study scores
+    # every model (and the baseline) against what really happened.
+    targets = pl.read_parquet(paths.targets)
+    x_test, y_test = window_arrays(table, windows, "test", params.features.window, targets=targets)
     times = windows.filter(pl.col("split") == "test")["target_time"].to_list()
 
     forecasts: dict[str, np.ndarray] = {"persistence": persistence_forecast(x_test)}
