@@ -48,5 +48,5 @@ case "$what" in
   *) echo "usage: $0 ip|gp|all" >&2; exit 2 ;;
 esac
 "$dvc" exp run --run-all --jobs 1
-"$dvc" exp show --only-changed --drop 'Created|State|Executor' \
-  --keep 'privacy.mode|privacy.epsilon|privacy.gp.noise_multiplier|bigru.rmse.mean|bigru.mae.mean'
+"$dvc" exp show --no-pager --drop '.*' \
+  --keep 'Experiment|^privacy\.(mode|epsilon)$|^privacy\.gp\.noise_multiplier$|bigru\.(rmse|mae|epsilon|delta)$'
