@@ -165,5 +165,10 @@ def test_a_private_variant_partition_materializes_with_its_guarantee(tmp_path):
     assert "window" in meta["privacy_unit"].value
     assert meta["test_rmse_mean"].value > 0 and len(meta["mlflow_run_id"].value) == 32
     assert (root / "artifacts" / "study" / "variant-gp-eps1-gru" / "models" / "gru-seed0" / "privacy.json").is_file()
+    assert meta["registry"].value.startswith("v1: champion")
+    import mlflow
+
+    version = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}").get_model_version_by_alias("mobility-gru-gp", "champion")
+    assert version.tags["variant"] == "gp-eps1" and version.tags["privacy.mode"] == "gp"
     ledger = yaml.safe_load((root / "privacy_ledger.json").read_text())
     assert [e["mode"] for e in ledger["entries"]] == ["gp"]

@@ -33,6 +33,8 @@ def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
     assert [r["mode"] for r in rows] == ["none", "ip", "gp"]
     assert "| none | - | 1.0 | 2.0 | not private |" in table(rows)
     assert all(r["rmse"] > 0 for r in rows[1:]) and "δ = 1e-7" in rows[2]["guarantee"]
+    # Both private variants are registered under their own names, each its first champion.
+    assert [r["decision"]["promote"] for r in rows[1:]] == [True, True]
 
 
 def test_privacy_setting_keys_round_trip_and_bad_keys_are_refused():

@@ -5,7 +5,8 @@ are a second, partitioned asset over ``model`` x ``privacy`` (:data:`dpforecast.
 so any combination is materialized from the UI (or a backfill) without editing parameters.
 Each partition trains through :func:`dpforecast.variants.train_variant` in its own folder,
 ``artifacts/study/variant-<privacy>-<model>/``, charges the privacy ledger as any private
-run does, and shows its epsilon with its unit and delta in the metadata.
+run does, is registered as a version of ``<prefix>-<model>[-ip|-gp]`` (the promotion rule
+decides its alias), and shows its epsilon with its unit and delta in the metadata.
 """
 
 import dagster as dg
@@ -33,7 +34,7 @@ def model_variant(context: dg.AssetExecutionContext, project: ProjectResource, m
     context.log.info(f"variant {model} / {setting.key}: profile {params.profile}, seed {params.train.seed}")
     with mlflow.tracking(paths, params) as (params, uri, experiment_id):
         row = train_variant(paths.root, model, setting, seed=params.train.seed, profile=params.profile,
-                            extra={"tracking": {"experiment": params.tracking.experiment}})
+                            extra={"tracking": {"experiment": params.tracking.experiment}}, register=True)
     test = read_json(f"{row['model_dir']}/metrics.json")
     context.log.info(f"variant {model} / {setting.key}: mean RMSE {row['rmse']:.1f}; {row['guarantee']}")
     return dg.MaterializeResult(
@@ -45,5 +46,8 @@ def model_variant(context: dg.AssetExecutionContext, project: ProjectResource, m
             "mlflow_run_id": dg.MetadataValue.text(str(row["mlflow_run_id"])),
             "mlflow_run": run_link(uri, experiment_id, row["mlflow_run_id"]),
             "path": dg.MetadataValue.path(row["model_dir"]),
+            "registry": dg.MetadataValue.text(
+                f"v{row['decision']['challenger']['version']}: "
+                f"{'champion' if row['decision']['promote'] else 'challenger'} ({row['decision']['reason']})"),
         }
     )

@@ -40,7 +40,8 @@ def variants(root: Path, model: str = "bigru", epsilon: float = 1.0, seed: int =
         rows.append({"mode": "none", "epsilon": None, "rmse": done[model]["rmse"]["mean"],
                      "mae": done[model]["mae"]["mean"], "guarantee": done[model]["privacy"], "seed": seed})
     for mode in MODES:
-        rows.append(train_variant(root, model, PrivacySetting(mode, epsilon), seed, name=f"variant-{mode}-{epsilon:g}"))
+        rows.append(train_variant(root, model, PrivacySetting(mode, epsilon), seed, name=f"variant-{mode}-{epsilon:g}",
+                                  register=True))
     return rows
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dpforecast.config import ConfigError, deep_merge
+from dpforecast.config import ConfigError, deep_merge, load_params
 from dpforecast.io import read_json
+from dpforecast.paths import Paths
 from dpforecast.study import run_study
 
 MODE_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -57,14 +58,28 @@ SETTINGS: tuple[str, ...] = ("none", "ip-eps0.1", "ip-eps1", "ip-eps10", "gp-eps
 
 def train_variant(
     root: Path, model: str, setting: PrivacySetting, seed: int = 0, profile: str = "default",
-    extra: dict[str, Any] | None = None, name: str | None = None,
+    extra: dict[str, Any] | None = None, name: str | None = None, register: bool = False,
 ) -> dict[str, Any]:
     """Train ``model`` under ``setting`` in ``artifacts/study/<name>/``; return one table row
-    (mode, epsilon, mean RMSE and MAE, the guarantee sentence) with the full privacy report."""
+    (mode, epsilon, mean RMSE and MAE, the guarantee sentence) with the full privacy report.
+
+    ``register``: also publish it to the registry (``<prefix>-<model>-<mode>``), where the
+    promotion rule decides whether it becomes that variant's champion (``row["decision"]``)."""
     overrides = deep_merge(setting.overrides(), extra or {})
     name = name or f"variant-{setting.key}-{model}"
     run = run_study(root, profile, model, [seed], overrides=overrides, name=name)["runs"][0]
-    return {"model": model, "mode": setting.mode, "epsilon": setting.epsilon, "rmse": run["rmse"]["mean"],
-            "mae": run["mae"]["mean"], "guarantee": run["privacy"], "seed": seed,
-            "report": read_json(Path(run["model_dir"]) / "privacy.json"),
-            "mlflow_run_id": run["mlflow_run_id"], "model_dir": run["model_dir"]}
+    row = {"model": model, "mode": setting.mode, "epsilon": setting.epsilon, "rmse": run["rmse"]["mean"],
+           "mae": run["mae"]["mean"], "guarantee": run["privacy"], "seed": seed,
+           "report": read_json(Path(run["model_dir"]) / "privacy.json"),
+           "mlflow_run_id": run["mlflow_run_id"], "model_dir": run["model_dir"]}
+    if register:
+        from dpforecast.project import lineage
+        from dpforecast.registry.publish import publish
+
+        params = load_params(root / "params.yaml", profile=profile,
+                             **deep_merge({"train": {"model": model}}, overrides))
+        work = Paths(root / "artifacts" / "study" / name, tracking_root=root)
+        decision = publish(work, params, model, {**lineage(Paths(root), params), "variant": setting.key},
+                           folder=Path(run["model_dir"]))
+        row["decision"] = decision.to_json()
+    return row

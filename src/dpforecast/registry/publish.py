@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from dpforecast.config import Params
@@ -52,15 +53,17 @@ def _champion(client: Any, name: str) -> Any | None:
         return None
 
 
-def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | None = None) -> Decision:
-    """Register ``models/<arch>`` (already tracked), decide on the champion, log the decision."""
+def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | None = None,
+            folder: Path | None = None) -> Decision:
+    """Register ``folder`` (default ``models/<arch>``; already tracked), decide on the
+    champion, log the decision."""
     import mlflow
 
     from dpforecast.tracking.mlflow_tracking import configure
 
     configure(paths, params.tracking.experiment)
     client = mlflow.MlflowClient()
-    folder = paths.model_dir(arch)
+    folder = folder or paths.model_dir(arch)
     model_uri = read_json(folder / DESCRIPTION).get("mlflow_model_uri")
     if not model_uri:
         raise ValueError(f"{folder}: the model was trained without tracking; there is no logged MLflow model to register")
