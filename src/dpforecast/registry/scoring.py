@@ -30,8 +30,8 @@ def scoring_targets(paths: Paths) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def _segments(counts: pl.DataFrame) -> list[pl.DataFrame]:
     """Runs of consecutive 30-minute rows (a served window never spans a gap)."""
-    step = pl.duration(minutes=INTERVAL_MINUTES)
-    breaks = (counts[TIMESTAMP].diff() != counts.select(step).item()).fill_null(True)
+    # Polars subtracts the instants, so a change of time is no break.
+    breaks = (counts[TIMESTAMP].diff() != timedelta(minutes=INTERVAL_MINUTES)).fill_null(True)
     run_id = breaks.cum_sum().alias("segment")
     return [part.drop("segment") for part in counts.with_columns(run_id).partition_by("segment", maintain_order=True)]
 
