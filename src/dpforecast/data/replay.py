@@ -16,21 +16,21 @@ import subprocess
 from pathlib import Path
 
 from dpforecast.config import load_params
-from dpforecast.data.versioning import dvc_executable
+from dpforecast.data.versioning import run_dvc
 from dpforecast.io import write_text
 from dpforecast.project import project_root
 
 REPLAY = "replay"
 
 
-def _split_by_day(raw_csv: Path) -> tuple[str, list[str], dict[str, list[str]]]:
+def _split_by_day(raw_csv: Path) -> tuple[str, dict[str, list[str]]]:
+    """The header line, and the data lines by their ``Date`` cell, verbatim."""
     lines = raw_csv.read_text().splitlines(keepends=True)
-    header, body = lines[0], lines[1:]
     by_day: dict[str, list[str]] = {}
-    for line in body:
+    for line in lines[1:]:
         day = next(csv.reader(io.StringIO(line)))[0]
         by_day.setdefault(day, []).append(line)
-    return header, body, by_day
+    return lines[0], by_day
 
 
 def _git(root: Path, *args: str) -> None:
@@ -48,7 +48,7 @@ def init_replay(demo: Path, days: int, source: Path | None = None) -> list[str]:
         raise FileExistsError(f"replay: {demo} exists and is not empty")
     params = load_params(source / "params.yaml")
     raw = source / params.data.raw
-    header, _, by_day = _split_by_day(raw)
+    header, by_day = _split_by_day(raw)
     ordered = sorted(by_day)
     if days >= len(ordered):
         raise ValueError(f"replay: the series has {len(ordered)} days; cannot hold back {days}")
@@ -67,8 +67,8 @@ def init_replay(demo: Path, days: int, source: Path | None = None) -> list[str]:
     write_text(demo / ".gitignore", "/mlflow.db\n/mlartifacts/\n/artifacts/\n/models/\n/metrics/\n/plots/\n/reports/\n"
                "/privacy_ledger.json*\n/promotions.jsonl\n/replay/\n/data\n/dagster_home/\n")
     _git(demo, "init", "-q")
-    subprocess.run([dvc_executable(), "init", "-q"], cwd=demo, check=True, capture_output=True, text=True)
-    subprocess.run([dvc_executable(), "add", "-q", "data"], cwd=demo, check=True, capture_output=True, text=True)
+    run_dvc(demo, "init", "-q")
+    run_dvc(demo, "add", "-q", "data")
     _git(demo, "add", "-A")
     _git(demo, "commit", "-qm", f"replay demo: the series up to {kept[-1]}")
     return held

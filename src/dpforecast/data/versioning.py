@@ -37,7 +37,8 @@ def dvc_md5(root: Path) -> str | None:
     return str((yaml.safe_load(path.read_text()) or {}).get("outs", [{}])[0].get("md5", "")) or None
 
 
-def _run(root: Path, *args: str) -> str:
+def run_dvc(root: Path, *args: str) -> str:
+    """``dvc ARGS`` in ``root`` (the venv's dvc); raises with DVC's output on failure."""
     done = subprocess.run([dvc_executable(), *args], cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"dvc {' '.join(args)} failed in {root}:\n{done.stdout}{done.stderr}")
@@ -49,7 +50,7 @@ def commit_data(root: Path) -> str:
     if not is_dvc_repo(root):
         raise RuntimeError(f"{root} is not a DVC repository (no .dvc/): the new data cannot be versioned")
     out = (yaml.safe_load((root / DVC_FILE).read_text()) or {})["outs"][0]["path"]
-    _run(root, "add", out)
+    run_dvc(root, "add", out)
     md5 = dvc_md5(root)
     assert md5 is not None
     return md5
@@ -60,7 +61,7 @@ def restore_data(root: Path, dvc_file_text: str) -> str:
     if not is_dvc_repo(root):
         raise RuntimeError(f"{root} is not a DVC repository (no .dvc/)")
     write_text(root / DVC_FILE, dvc_file_text)
-    _run(root, "checkout", "--force", DVC_FILE)
+    run_dvc(root, "checkout", "--force", DVC_FILE)
     md5 = dvc_md5(root)
     assert md5 is not None
     return md5

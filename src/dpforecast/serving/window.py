@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from dpforecast.data.ingest import ROW, RawFormatError, read_raw
 from dpforecast.data.schema import COUNT_COLUMNS, DATE, HOUR, INTERVAL_MINUTES, TIMESTAMP, ZONE_NAMES, ZONES
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import FEATURES
@@ -67,13 +68,11 @@ def recent_counts(frame: pl.DataFrame, timezone: str, source: str = "input") -> 
 
 
 def read_window_csv(path: str | Path, timezone: str) -> pl.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise WindowInputError(f"{path}: no such file")
+    """A CSV window, read as text by the raw reader, then typed by :func:`recent_counts`."""
     try:
-        frame = pl.read_csv(path, infer_schema=False)
-    except pl.exceptions.PolarsError as exc:
-        raise WindowInputError(f"{path}: not a readable comma-separated file: {exc}") from exc
+        frame = read_raw(path).drop(ROW)
+    except RawFormatError as exc:
+        raise WindowInputError(str(exc)) from exc
     return recent_counts(frame, timezone, source=str(path))
 
 
