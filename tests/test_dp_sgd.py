@@ -1,8 +1,10 @@
 """DP-SGD fails loudly if it is not private: per-sample gradients, clipping and noise.
 
 - The Opacus-hooks engine and an independent ``torch.func`` engine give the same
-  per-sample gradients for all four architectures (relu included).
-- A clipped per-sample gradient never exceeds ``max_grad_norm``.
+  per-sample gradients for all four architectures (relu included); the default
+  cell-gradient engine is checked against both in ``test_cell_gradients.py``.
+- A clipped per-sample gradient never exceeds ``max_grad_norm`` (both the default engine
+  and Opacus's hooks feed the clipping and noise tests).
 - For a fixed seed the DP update differs from the clipped non-private update by noise
   of standard deviation ``noise_multiplier * max_grad_norm / expected_batch_size``:
   tested on every coordinate of the model's gradient (thousands of draws), tolerance 5%
@@ -17,6 +19,7 @@ import pytest
 import torch
 
 from dpforecast.models.forecaster import Forecaster, ModelSpec
+from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.dp_sgd import (
     FunctorchEngine,
     OpacusHooks,
@@ -53,38 +56,43 @@ def test_opacus_and_torch_func_agree_on_per_sample_gradients(arch):
         torch.testing.assert_close(g, grads["torch-func"][k], rtol=1e-4, atol=1e-6)
 
 
-def _clipped_and_noisy(model, x, y, sigma, clip, batch, seed):
+ENGINES = [CellGradients, OpacusHooks]
+
+
+def _clipped_and_noisy(engine, model, x, y, sigma, clip, batch, seed):
     """One DP step's gradient before and after noise (summed_grad / batch and p.grad)."""
     opt = private_optimizer(torch.optim.SGD(model.parameters(), lr=0.0), sigma, clip, batch,
                             torch.Generator().manual_seed(seed))
-    OpacusHooks().per_sample_gradients(model, sample_loss("mae"), x, y)
+    engine().per_sample_gradients(model, sample_loss("mae"), x, y)
     opt.pre_step()
     clipped = torch.cat([p.summed_grad.flatten() for p in model.parameters()]) / batch
     noisy = torch.cat([p.grad.flatten() for p in model.parameters()])
     return clipped, noisy
 
 
-def test_clipped_gradient_of_one_window_never_exceeds_the_bound():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_clipped_gradient_of_one_window_never_exceeds_the_bound(engine):
     for seed in range(5):
         model = _model("bigru", seed=seed)
         x, y = _batch(1, seed)
-        clipped, _ = _clipped_and_noisy(model, x * 1000, y * 1000, 1.0, 0.5, 1, seed)
+        clipped, _ = _clipped_and_noisy(engine, model, x * 1000, y * 1000, 1.0, 0.5, 1, seed)
         assert clipped.norm() <= 0.5 + 1e-5
 
 
-def test_dp_update_is_the_clipped_update_plus_noise_of_the_expected_scale():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dp_update_is_the_clipped_update_plus_noise_of_the_expected_scale(engine):
     sigma, clip, batch = 2.0, 1.0, 8
     model = _model("bigru", units=16)
     x, y = _batch(batch)
-    clipped, noisy = _clipped_and_noisy(model, x, y, sigma, clip, batch, seed=7)
+    clipped, noisy = _clipped_and_noisy(engine, model, x, y, sigma, clip, batch, seed=7)
     noise = (noisy - clipped).numpy()
     assert noise.size > 2500
     expected = sigma * clip / batch
     assert np.std(noise) == pytest.approx(expected, rel=0.05)
     assert abs(np.mean(noise)) < 4 * expected / np.sqrt(noise.size)
     # Same seed, same noise; another seed, other noise.
-    _, again = _clipped_and_noisy(_model("bigru", units=16), x, y, sigma, clip, batch, seed=7)
-    _, other = _clipped_and_noisy(_model("bigru", units=16), x, y, sigma, clip, batch, seed=8)
+    _, again = _clipped_and_noisy(engine, _model("bigru", units=16), x, y, sigma, clip, batch, seed=7)
+    _, other = _clipped_and_noisy(engine, _model("bigru", units=16), x, y, sigma, clip, batch, seed=8)
     assert torch.equal(noisy, again) and not torch.equal(noisy, other)
 
 

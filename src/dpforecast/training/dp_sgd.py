@@ -3,10 +3,11 @@
 The step is split at one seam: a *per-sample gradient engine* fills ``p.grad_sample``
 (shape ``(batch, *p.shape)``) for every parameter, and Opacus's ``DPOptimizer`` clips each
 sample's gradient to ``max_grad_norm``, sums, adds ``N(0, (noise_multiplier *
-max_grad_norm)^2)`` and divides by the expected batch size. Today's engine is Opacus's
-hooks (:class:`OpacusHooks`); a faster exact engine for recurrent layers only has to
-implement :class:`PerSampleGradientEngine`. :class:`FunctorchEngine` (``torch.func``) is a
-second, independent engine that the tests check the first against.
+max_grad_norm)^2)`` and divides by the expected batch size. The default engine is
+:class:`~dpforecast.training.cell_gradients.CellGradients` (exact, one forward and one
+backward pass, per-sample gradients as contractions over time); Opacus's hooks
+(:class:`OpacusHooks`) and ``torch.func`` (:class:`FunctorchEngine`) are kept as two
+independent references that the tests check it against.
 
 Batches are Poisson-sampled (each window joins a step with probability ``q``), the
 sampling the accountants assume; a batch may be empty and the step is then pure noise.
@@ -30,6 +31,7 @@ from torch.optim import Optimizer
 from tqdm.auto import tqdm
 
 from dpforecast.models.forecaster import Forecaster
+from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.loop import EpochCallback, LoopConfig, TrainResult
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def fit_private(
     ``batch_size / n``. No validation data is used: choosing an epoch on data outside the
     accountant's view would leak, so the last epoch's weights are kept.
     """
-    engine = engine or OpacusHooks()
+    engine = engine or CellGradients()
     start = time.perf_counter()
     model.to(device).train()
     x = torch.as_tensor(train[0], device=device)
