@@ -60,6 +60,14 @@ class Forecaster(nn.Module):
         """Prediction on the scaled target scale, from raw inputs (what training fits)."""
         return self(x, scaled=True)
 
+    def scale_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw windows on the scale the recurrent layer reads (one definition, shared with
+        :class:`~dpforecast.models.fused.FusedForecaster`)."""
+        if self.spec.log_counts:
+            k = self.spec.n_targets
+            x = torch.cat([torch.log1p(torch.clamp(x[..., :k], min=0.0)), x[..., k:]], dim=-1)
+        return (x - self.x_mean) / self.x_std
+
     def scale_targets(self, y: torch.Tensor) -> torch.Tensor:
         if self.spec.log_counts:
             y = torch.log1p(torch.clamp(y, min=0.0))
@@ -68,10 +76,7 @@ class Forecaster(nn.Module):
     def forward(self, x: torch.Tensor, scaled: bool = False) -> torch.Tensor:
         """Raw-count forecast of every zone, clipped at zero: ``(n, window, features) -> (n, zones)``;
         with ``scaled``, the unclipped prediction on the scaled target scale."""
-        if self.spec.log_counts:
-            k = self.spec.n_targets
-            x = torch.cat([torch.log1p(torch.clamp(x[..., :k], min=0.0)), x[..., k:]], dim=-1)
-        out = self.head(self.rnn((x - self.x_mean) / self.x_std))
+        out = self.head(self.rnn(self.scale_inputs(x)))
         if scaled:
             return out
         y = out * self.y_std + self.y_mean

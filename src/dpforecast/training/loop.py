@@ -2,6 +2,10 @@
 
 The test set never reaches this module: early stopping and the best-epoch choice use the
 validation block only; with no validation block the last epoch's weights are kept.
+
+A tanh model trains on a fused ``nn.GRU``/``nn.LSTM`` copy of itself (the same function in
+PyTorch's kernels instead of a Python loop over time steps) and gets the kept weights back
+at the end; relu has no fused kernel and trains our cells directly.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from dpforecast.models.forecaster import Forecaster
+from dpforecast.models.fused import FusedForecaster
 
 EpochCallback = Callable[[int, dict[str, float]], None]
+# What the loop optimises: the model itself, or its fused copy (same forward_scaled/scale_targets).
+Trainee = Forecaster | FusedForecaster
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ def _loss_fn(name: str) -> nn.Module:
 
 
 @torch.no_grad()
-def _evaluate_loss(model: Forecaster, x: torch.Tensor, y: torch.Tensor, loss: nn.Module, batch: int) -> float:
+def _evaluate_loss(model: Trainee, x: torch.Tensor, y: torch.Tensor, loss: nn.Module, batch: int) -> float:
     model.eval()
     total = 0.0
     for i in range(0, len(x), batch):
@@ -66,6 +73,7 @@ def fit(
     """Train ``model`` in place; return the per-epoch history and the epoch kept."""
     start = time.perf_counter()
     model.to(device)
+    trainee: Trainee = FusedForecaster.from_forecaster(model) if model.spec.activation == "tanh" else model
     x = torch.as_tensor(train[0], device=device)
     y = torch.as_tensor(train[1], device=device)
     has_val = validation is not None and len(validation[0]) > 0
@@ -73,26 +81,26 @@ def fit(
         xv = torch.as_tensor(validation[0], device=device)
         yv = torch.as_tensor(validation[1], device=device)
     loss_fn = _loss_fn(cfg.loss)
-    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    optimiser = torch.optim.Adam([p for p in trainee.parameters() if p.requires_grad], lr=cfg.learning_rate)
     order_gen = torch.Generator().manual_seed(cfg.seed)
     result = TrainResult()
     best_val, best_state, since_best = float("inf"), None, 0
     bar = tqdm(range(1, cfg.epochs + 1), desc=model.spec.architecture, unit="epoch", disable=not progress)
     for epoch in bar:
-        model.train()
+        trainee.train()
         order = torch.randperm(len(x), generator=order_gen) if cfg.shuffle else torch.arange(len(x))
         running = 0.0
         for i in range(0, len(x), cfg.batch_size):
             idx = order[i : i + cfg.batch_size].to(device)
             xb, yb = x[idx], y[idx]
             optimiser.zero_grad(set_to_none=True)
-            loss = loss_fn(model.forward_scaled(xb), model.scale_targets(yb))
+            loss = loss_fn(trainee.forward_scaled(xb), trainee.scale_targets(yb))
             loss.backward()
             optimiser.step()
             running += float(loss.detach()) * len(idx)
         row = {"train_loss": running / len(x)}
         if has_val:
-            row["val_loss"] = _evaluate_loss(model, xv, yv, loss_fn, 1024)
+            row["val_loss"] = _evaluate_loss(trainee, xv, yv, loss_fn, 1024)
         result.history.append(row)
         bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()})
         if on_epoch is not None:
@@ -100,16 +108,18 @@ def fit(
         if has_val:
             if row["val_loss"] < best_val:
                 best_val, since_best, result.best_epoch = row["val_loss"], 0, epoch
-                best_state = copy.deepcopy(model.state_dict())
+                best_state = copy.deepcopy(trainee.state_dict())
             else:
                 since_best += 1
                 if cfg.patience and since_best >= cfg.patience:
                     result.stopped_early = True
                     break
     if best_state is not None:
-        model.load_state_dict(best_state)
+        trainee.load_state_dict(best_state)
     else:
         result.best_epoch = len(result.history)
+    if isinstance(trainee, FusedForecaster):
+        trainee.copy_to(model)
     model.eval()
     result.seconds = time.perf_counter() - start
     return result
