@@ -1,5 +1,6 @@
 """DVC stage ``validate``: the Great Expectations suite; a failure stops the pipeline."""
 
+from dpforecast.interrupts import terminate_as_interrupt
 import sys
 
 from dpforecast.project import load_project
@@ -7,6 +8,7 @@ from dpforecast.stages.validate import validate
 from dpforecast.validation import DataValidationError
 
 if __name__ == "__main__":
+    terminate_as_interrupt()
     paths, params = load_project()
     try:
         report = validate(paths.raw_table, paths.series, paths.validation_dir, params)

@@ -159,7 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dpforecast.interrupts import terminate_as_interrupt
+
     args = build_parser().parse_args(argv)
+    terminate_as_interrupt()
     try:
         return args.func(args)
     except ConfigError as exc:

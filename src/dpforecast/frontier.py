@@ -61,10 +61,10 @@ def _track(root: Path, rows: list[dict[str, Any]]) -> None:
     import mlflow
 
     from dpforecast.paths import Paths
-    from dpforecast.tracking.mlflow_tracking import configure
+    from dpforecast.tracking.mlflow_tracking import configure, start_run
 
     configure(Paths(root), "dpforecast")
-    with mlflow.start_run(run_name="privacy-utility-frontier"):
+    with start_run("privacy-utility-frontier"):
         mlflow.log_dict({"rows": rows}, "frontier.json")
         mlflow.log_artifact(str(root / "plots" / "frontier.png"))
 

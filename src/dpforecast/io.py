@@ -1,7 +1,9 @@
-"""Atomic file output: a stage's result appears whole or not at all.
+"""Atomic, durable file output: a stage's result appears whole or not at all.
 
-Every writer goes through a temporary file in the target's folder, then ``os.replace``,
-so an interrupted or failed stage never leaves a truncated output for the next stage.
+Every writer goes through a temporary file in the target's folder, flushed to disk, then
+``os.replace`` and a flush of the folder, so an interrupted, killed or powered-off stage
+never leaves a truncated output for the next stage, and a ledger entry that was written
+is still there after a power loss.
 """
 
 from __future__ import annotations
@@ -28,9 +30,20 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _fsync(tmp_path)
         os.replace(tmp_path, target)
+        _fsync(target.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_with(target: str | Path, writer: Callable[[Path], Any]) -> Path:
@@ -60,15 +73,20 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; swap it in only on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a killed writer
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     old = target.with_name(f".{target.name}.old")
     try:
         yield tmp
+        for path in (p for p in tmp.rglob("*") if p.is_file()):
+            _fsync(path)
         if old.exists():
             shutil.rmtree(old)
         if target.exists():
             os.replace(target, old)
         os.replace(tmp, target)
+        _fsync(target.parent)
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

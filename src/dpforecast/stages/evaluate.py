@@ -58,10 +58,10 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
     if track:
         import mlflow
 
-        from dpforecast.tracking.mlflow_tracking import configure
+        from dpforecast.tracking.mlflow_tracking import configure, start_run
 
         configure(paths, params.tracking.experiment)
-        with mlflow.start_run(run_name="persistence"):
+        with start_run("persistence"):
             mlflow.log_params({"architecture": "persistence", "features.window": params.features.window,
                                "features.horizon": params.features.horizon, "profile": params.profile})
             mlflow.set_tags({**(lineage or {}), "model": "persistence", "privacy": "none"})

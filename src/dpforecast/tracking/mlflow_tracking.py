@@ -2,7 +2,8 @@
 
 ``MLFLOW_TRACKING_URI`` overrides the backend (the production profile points it at a
 PostgreSQL-backed server); otherwise ``mlflow.db`` and ``mlartifacts/`` sit at the
-project root, both git-ignored and never DVC outputs.
+project root, both git-ignored and never DVC outputs. Runs are started by
+:func:`start_run`, and :func:`configure` closes those a killed process left RUNNING.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mlflow.types import ColSpec, Schema
 
 from dpforecast.data.schema import TIMESTAMP, ZONES
 from dpforecast.paths import Paths
+from dpforecast.tracking.run_owner import close_orphaned_runs, owner_tags
 from dpforecast.serving.window import TARGET_TIME
 
 
@@ -51,7 +53,14 @@ def configure(paths: Paths, experiment: str) -> str:
     else:
         exp_id = found.experiment_id
     mlflow.set_experiment(experiment_id=exp_id)
+    close_orphaned_runs(mlflow.MlflowClient())
     return exp_id
+
+
+def start_run(run_name: str) -> mlflow.ActiveRun:
+    """``mlflow.start_run`` with the owner tags that let a later stage close it if this
+    process dies before ending it (:mod:`dpforecast.tracking.run_owner`)."""
+    return mlflow.start_run(run_name=run_name, tags=owner_tags())
 
 
 def signature() -> ModelSignature:
