@@ -8,10 +8,12 @@ The ledger is a JSON file beside the data (the project uses ``<root>/privacy_led
 
 Rules
 -----
-* **Check before touching data.** :meth:`PrivacyLedger.check` raises
-  :class:`BudgetExceededError` if a charge would exceed the total; callers call it before
-  reading the data, then :meth:`PrivacyLedger.charge` once the release exists (``charge``
-  checks again, under the lock, so two runs cannot both take the last of the budget).
+* **Charge before touching data.** :meth:`PrivacyLedger.check` raises
+  :class:`BudgetExceededError` if a charge would exceed the total; callers check while
+  planning, then :meth:`PrivacyLedger.charge` before the mechanism reads the data (``charge``
+  checks again, under the lock, so two runs cannot both take the last of the budget). A
+  release or training killed after its charge keeps it: whatever it had disclosed is paid
+  for, and repeating it (same key) costs nothing more.
 * **Idempotent per key.** The caller derives ``key`` from the data version, the
   configuration and the seed: running the same deterministic release again discloses
   nothing new, so charging an existing key costs nothing and returns the first entry.

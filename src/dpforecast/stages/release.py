@@ -1,7 +1,7 @@
 """Stage ``release``: in ``ip`` mode, the noisy copy of the series the models train on.
 
-The release is charged to the data set's privacy ledger before any data is read; the
-same release (same data, mechanism, epsilon, delta and seed) is charged once, since
+The release is charged to the data set's privacy ledger before the mechanism reads the
+data (a release killed after that keeps its charge); the same release (same data, mechanism, epsilon, delta and seed) is charged once, since
 regenerating it discloses nothing new. In other modes the stage records that no release
 was made, so the features stage reads the validated series.
 """
@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from dpforecast.config import Params
-from dpforecast.io import write_json
+from dpforecast.faults import crash_point
+from dpforecast.io import atomic_dir, write_json
 from dpforecast.paths import Paths
 from dpforecast.privacy.checks import check_privacy
 from dpforecast.privacy.ledger import PrivacyLedger
@@ -35,20 +36,24 @@ def release_key(data_md5: str, params: Params) -> str:
 
 
 def release(paths: Paths, params: Params, data_version: str = "") -> dict[str, Any]:
+    """Write ``artifacts/release/`` as one folder (series and metadata swapped in together,
+    so a release killed half-way is no release)."""
     if params.privacy.mode != "ip":
-        paths.release_series.unlink(missing_ok=True)
         meta = {"private": False, "mode": params.privacy.mode, "note": "no input perturbation: models read the validated series"}
-        write_json(paths.release_metadata, meta)
+        with atomic_dir(paths.release_dir) as tmp:
+            write_json(tmp / paths.release_metadata.name, meta)
         return meta
     check_privacy(params.privacy)
     ip = params.privacy.ip
     data_md5 = file_md5(paths.series)
-    ledger = PrivacyLedger(paths.ledger, params.privacy.budget_epsilon)
     key = release_key(data_md5, params)
-    ledger.check(params.privacy.epsilon, ip.unit, key=key)
-    meta = perturb(paths.series, paths.release_series, paths.release_metadata, params, data_version=data_version)
-    ledger.charge(key, params.privacy.epsilon, params.privacy.delta if ip.mechanism != "laplace" else 0.0,
-                  ip.unit, "ip", f"{ip.mechanism} release of the series", data_version or data_md5)
+    PrivacyLedger(paths.ledger, params.privacy.budget_epsilon).charge(
+        key, params.privacy.epsilon, params.privacy.delta if ip.mechanism != "laplace" else 0.0,
+        ip.unit, "ip", f"{ip.mechanism} release of the series", data_version or data_md5)
+    with atomic_dir(paths.release_dir) as tmp:
+        meta = perturb(paths.series, tmp / paths.release_series.name, tmp / paths.release_metadata.name, params,
+                       data_version=data_version)
+        crash_point("release:written")
     return meta
 
 

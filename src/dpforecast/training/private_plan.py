@@ -82,7 +82,8 @@ def plan_privacy(
 
 
 def charge(plan: PrivacyPlan, params: Params, ledger_path: Path, arch: str, data_version: str) -> None:
-    """Record a finished DP-SGD training in the ledger (its epsilon was checked beforehand)."""
+    """Record a DP-SGD training in the ledger before it reads its first window (the plan
+    checked the budget); an identical run charged before costs nothing."""
     if plan.ledger_key is None:
         return
     PrivacyLedger(ledger_path, params.privacy.budget_epsilon).charge(
