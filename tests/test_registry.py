@@ -144,3 +144,51 @@ def test_a_model_tracked_in_another_store_is_refused_clearly(registry, tmp_path,
     params = load_params(other / "params.yaml", train={"model": "gru"})
     with pytest.raises(ValueError, match="is not in the MLflow store"):
         register_stage(Paths(other), params)
+
+
+class _Killed(BaseException):
+    """Stands for the SIGKILL a crash point sends (the slow kill test sends the real one)."""
+
+
+def _crash_at(monkeypatch, name: str) -> None:
+    import dpforecast.registry.publish as publish_module
+
+    def crash(point: str) -> None:
+        if point == name:
+            raise _Killed(point)
+
+    monkeypatch.setattr(publish_module, "crash_point", crash)
+
+
+def test_a_register_killed_half_way_is_completed_not_repeated(tmp_path, monkeypatch):
+    """Killed after the version exists: the rerun reuses it. Killed after the decision is
+    logged: the rerun applies that decision instead of taking a second one."""
+    root = make_root(tmp_path, TINY)
+    params = load_params(root / "params.yaml", train={"model": "gru"})
+    paths = Paths(root)
+    _crash_at(monkeypatch, "register:version")
+    with pytest.raises(_Killed):
+        _train(root, {})
+    client = mlflow.MlflowClient(f"sqlite:///{paths.mlflow_db}")
+    assert [str(v.version) for v in client.search_model_versions("name='mobility-gru'")] == ["1"]
+    assert not paths.promotions.exists()
+    monkeypatch.undo()
+    first = register(paths, params, lineage=lineage(paths, params))["gru"]
+    assert first["version"] == 1 and first["promoted"]
+    assert [str(v.version) for v in client.search_model_versions("name='mobility-gru'")] == ["1"]
+
+    _crash_at(monkeypatch, "register:logged")
+    with pytest.raises(_Killed):
+        _train(root, BAD)
+    pending = client.get_model_version("mobility-gru", "2")
+    assert "promotion.recorded" not in pending.tags and "promotion.decision" not in pending.tags
+    assert str(client.get_model_version_by_alias("mobility-gru", "challenger").version) == "1"
+    monkeypatch.undo()
+    second = register(paths, params, lineage=lineage(paths, params))["gru"]
+    log = [json.loads(line) for line in paths.promotions.read_text().splitlines()]
+    assert [(e["version"], e["promote"]) for e in log] == [("1", True), ("2", False)]  # decided once each
+    assert second["version"] == 2 and second["reason"] == log[1]["reason"]
+    tags = client.get_model_version("mobility-gru", "2").tags
+    assert tags["promotion.recorded"] == "true" and tags["promotion.decision"] == "kept champion"
+    assert str(client.get_model_version_by_alias("mobility-gru", "challenger").version) == "2"
+    assert str(client.get_model_version_by_alias("mobility-gru", "champion").version) == "1"

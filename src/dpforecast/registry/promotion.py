@@ -70,6 +70,17 @@ class Decision:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Decision:
+        """The decision :meth:`to_json` wrote (as read back from the decisions log)."""
+
+        def scored(d: dict[str, Any] | None) -> Scored | None:
+            return None if d is None else Scored(str(d["version"]), float(d["score"]), Guarantee(**d["guarantee"]))
+
+        challenger = scored(data["challenger"])
+        assert challenger is not None
+        return cls(bool(data["promote"]), data["reason"], data["metric"], challenger, scored(data["champion"]))
+
 
 def decide(challenger: Scored, champion: Scored | None, metric: str, margin: float) -> Decision:
     """Promote when there is no champion, or when the challenger's guarantee is at least as

@@ -4,17 +4,21 @@ Every trained model becomes a new version of ``<prefix>-<arch>[-ip|-gp]`` with t
 ``challenger`` alias, tagged with its data version, git commit, privacy guarantee and the
 test windows it was scored on. The promotion rule (:mod:`dpforecast.registry.promotion`)
 then decides whether it takes the ``champion`` alias; the decision and its reason are
-written on the version's tags and appended to the decisions log beside the MLflow store.
+appended to the decisions log beside the MLflow store (``promotions.jsonl``, the
+decision's commit point), then written on the version's tags and aliases. A register
+killed between those steps is completed by the next one, never decided twice.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from dpforecast.config import Params
+from dpforecast.faults import crash_point
 from dpforecast.io import read_json
 from dpforecast.models.store import DESCRIPTION
 from dpforecast.paths import Paths
@@ -24,6 +28,9 @@ from dpforecast.serving.window import TARGET_TIME
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# The logged model a version was registered from, and the mark that its decision is applied.
+MODEL_URI_TAG = "model.uri"
+APPLIED_TAG = "promotion.recorded"
 
 
 def registered_name(prefix: str, arch: str, mode: str) -> str:
@@ -56,7 +63,11 @@ def _champion(client: Any, name: str) -> Any | None:
 def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | None = None,
             folder: Path | None = None) -> Decision:
     """Register ``folder`` (default ``models/<arch>``; already tracked), decide on the
-    champion, log the decision."""
+    champion, log the decision.
+
+    Safe to repeat after a crash: the model's version is found again instead of registered
+    twice, a decision already in the log is applied rather than taken again, and decisions
+    a killed register left unapplied are completed first."""
     import mlflow
 
     from dpforecast.tracking.mlflow_tracking import configure
@@ -76,39 +87,105 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
             f"(dvc repro --force train) or set MLFLOW_TRACKING_URI to the store that holds it") from exc
     report = read_json(folder / "privacy.json")
     name = registered_name(params.registry.name_prefix, arch, params.privacy.mode)
+    _complete_pending(client, paths, name)
     series, targets = scoring_targets(paths)
-    tags = {**(lineage or {}), **_guarantee_tags(report), "architecture": arch,
-            "test.first_target": targets[TARGET_TIME].min().isoformat(),
-            "test.last_target": targets[TARGET_TIME].max().isoformat(), "test.windows": str(targets.height)}
-    version = mlflow.register_model(model_uri, name, tags=tags).version
-    client.set_registered_model_alias(name, CHALLENGER, version)
+    version = _version_of(client, name, model_uri)
+    if version is None:
+        tags = {**(lineage or {}), **_guarantee_tags(report), "architecture": arch, MODEL_URI_TAG: model_uri,
+                "test.first_target": targets[TARGET_TIME].min().isoformat(),
+                "test.last_target": targets[TARGET_TIME].max().isoformat(), "test.windows": str(targets.height)}
+        version = str(mlflow.register_model(model_uri, name, tags=tags).version)
+        crash_point("register:version")
+    logged = _logged_decision(paths, name, version, model_uri)
+    if logged is not None:
+        decision = Decision.from_json(logged)
+    else:
+        metric, margin = params.registry.metric, params.registry.margin
+        challenger = Scored(version, score_version(f"models:/{name}/{version}", series, targets)[metric]["mean"],
+                            Guarantee.from_report(report))
+        current = _champion(client, name)
+        champion = None
+        if current is not None:
+            champion = Scored(str(current.version),
+                              score_version(f"models:/{name}/{current.version}", series, targets)[metric]["mean"],
+                              _guarantee(current.tags))
+        decision = decide(challenger, champion, metric, margin)
+        # The log line is the decision's commit point: once it is on disk, the aliases and
+        # tags below follow from it, now or in the next register.
+        _log(paths, {"time": datetime.now(timezone.utc).isoformat(), "registered_model": name, "version": version,
+                     "model_uri": model_uri,
+                     "champion_after": version if decision.promote else (champion.version if champion else None),
+                     **decision.to_json()})
+        crash_point("register:logged")
+    _apply(client, name, decision)
+    return decision
 
-    metric, margin = params.registry.metric, params.registry.margin
-    challenger = Scored(str(version), score_version(f"models:/{name}/{version}", series, targets)[metric]["mean"],
-                        Guarantee.from_report(report))
-    current = _champion(client, name)
-    champion = None
-    if current is not None:
-        champion = Scored(str(current.version),
-                          score_version(f"models:/{name}/{current.version}", series, targets)[metric]["mean"],
-                          _guarantee(current.tags))
-    decision = decide(challenger, champion, metric, margin)
+
+def _version_of(client: Any, name: str, model_uri: str) -> str | None:
+    """The version already registered for ``model_uri`` (by a register that was killed), if any."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = client.search_model_versions(f"name='{name}'")
+    except MlflowException:
+        return None
+    found = [v for v in versions if v.tags.get(MODEL_URI_TAG) == model_uri]
+    return str(min(int(v.version) for v in found)) if found else None
+
+
+def _decisions(paths: Paths, name: str) -> list[dict[str, Any]]:
+    """Entries of the decisions log for ``name`` written by this publisher (they name their model)."""
+    if not paths.promotions.is_file():
+        return []
+    entries = []
+    for line in paths.promotions.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:  # a line cut short by a crash: never a decision
+            continue
+        if entry.get("registered_model") == name and "model_uri" in entry:
+            entries.append(entry)
+    return entries
+
+
+def _logged_decision(paths: Paths, name: str, version: str, model_uri: str) -> dict[str, Any] | None:
+    return next((e for e in _decisions(paths, name) if e["version"] == version and e["model_uri"] == model_uri), None)
+
+
+def _complete_pending(client: Any, paths: Paths, name: str) -> None:
+    """Apply, in log order, the decisions for ``name`` whose aliases and tags a killed
+    register did not finish."""
+    from mlflow.exceptions import MlflowException
+
+    for entry in _decisions(paths, name):
+        try:
+            version = client.get_model_version(name, entry["version"])
+        except MlflowException:  # a version of another store (MLFLOW_TRACKING_URI changed)
+            continue
+        if version.tags.get(MODEL_URI_TAG) == entry["model_uri"] and APPLIED_TAG not in version.tags:
+            _apply(client, name, Decision.from_json(entry))
+
+
+def _apply(client: Any, name: str, decision: Decision) -> None:
+    """Move the aliases and write the decision's tags; the last tag marks it applied.
+    Every step may be repeated."""
+    version, metric, champion = decision.challenger.version, decision.metric, decision.champion
+    client.set_registered_model_alias(name, CHALLENGER, version)
     if decision.promote:
         client.set_registered_model_alias(name, CHAMPION, version)
     outcome = {"promotion.decision": "promoted" if decision.promote else "kept champion",
-               "promotion.reason": decision.reason, f"promotion.{metric}": f"{challenger.score:.4f}",
+               "promotion.reason": decision.reason, f"promotion.{metric}": f"{decision.challenger.score:.4f}",
                "promotion.champion_version": champion.version if champion else "",
                f"promotion.champion_{metric}": f"{champion.score:.4f}" if champion else ""}
     for key, value in outcome.items():
         client.set_model_version_tag(name, version, key, value)
-    _log(paths, {"time": datetime.now(timezone.utc).isoformat(), "registered_model": name, "version": str(version),
-                 "champion_after": str(version) if decision.promote else (champion.version if champion else None),
-                 **decision.to_json()})
-    return decision
+    client.set_model_version_tag(name, version, APPLIED_TAG, "true")
 
 
 def _log(paths: Paths, entry: dict[str, Any]) -> None:
-    """One JSON line per decision; a single ``write`` of one line, appended."""
+    """One JSON line per decision: a single ``write`` of one line, appended and flushed to disk."""
     paths.promotions.parent.mkdir(parents=True, exist_ok=True)
     with open(paths.promotions, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
