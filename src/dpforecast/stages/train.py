@@ -13,6 +13,7 @@ from dpforecast.config import Params
 from dpforecast.data.versioning import DVC_FILE
 from dpforecast.data.schema import TIMESTAMP, ZONES
 from dpforecast.evaluation.metrics import forecast_errors
+from dpforecast.faults import crash_point
 from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import FEATURES, window_arrays
 from dpforecast.io import atomic_dir, write_json
@@ -75,7 +76,8 @@ def train_one(
     x_val, y_val = window_arrays(table, windows, "validation", w)
     x_test, y_test = window_arrays(table, windows, "test", w, targets=targets)
     units, batch, lr = params.hyper(arch)
-    plan = plan_privacy(params, arch, seed, len(x_train), batch, file_md5(paths.feature_table),
+    features_md5 = file_md5(paths.feature_table)
+    plan = plan_privacy(params, arch, seed, len(x_train), batch, features_md5,
                         paths.ledger, paths.release_metadata)
     if params.features.scaling == "standard":
         scaler = Scaler.fit(x_train, y_train, n_counts=len(ZONES))
@@ -103,22 +105,27 @@ def train_one(
     if track:
         import mlflow
 
-        from dpforecast.tracking.mlflow_tracking import configure
+        from dpforecast.tracking.mlflow_tracking import configure, start_run
 
         configure(paths, params.tracking.experiment)
-        run = mlflow.start_run(run_name=f"{arch}-seed{seed}")
+        run = start_run(f"{arch}-seed{seed}")
         run_id = run.info.run_id
         mlflow.log_params({**flat_params(params, arch), "seed": seed, "device": str(device)})
         mlflow.set_tags({**lineage, "model": arch, "privacy": params.privacy.mode,
                          "privacy.guarantee": plan.report.summary()})
     try:
-        on_epoch = None
-        if track:
-            on_epoch = lambda epoch, row: mlflow.log_metrics(row, step=epoch)  # noqa: E731
+
+        def on_epoch(epoch: int, row: dict[str, float]) -> None:
+            if track:
+                mlflow.log_metrics(row, step=epoch)
+            crash_point(f"train:{params.privacy.mode}")
+
         if params.privacy.mode == "gp":
+            # Charged before the first noisy step reads a window: a run killed half-way has
+            # spent its budget; the same run repeated (same ledger key) is not charged again.
+            charge(plan, params, paths.ledger, arch, lineage.get("data.dvc_md5", ""))
             result, _ = fit_private(model, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm,
                                     device, on_epoch=on_epoch, progress=progress)
-            charge(plan, params, paths.ledger, arch, lineage.get("data.dvc_md5", ""))
         else:
             result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
         predictions = predict(model, x_test, device)
@@ -136,6 +143,7 @@ def train_one(
             "horizon": params.features.horizon,
             "scaling": params.features.scaling,
             "params": flat_params(params, arch),
+            "features_md5": features_md5,  # with params: is models/ what DVC's train stage builds now
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
             "stopped_early": result.stopped_early,
