@@ -3,7 +3,8 @@
 Each asset calls the stage function its DVC script calls, with the same arguments taken
 from :class:`dpforecast.paths.Paths`, so the files it writes are the DVC stage's files.
 Assets hand data on through those files (no IO manager): downstream assets are ordered
-by ``deps`` and read the paths themselves, as the stages do.
+by ``deps`` and read the paths themselves, as the stages do. Each records its stage in
+``dvc.lock`` (``ProjectResource.record``; the ``dvc`` metadata entry says how it went).
 """
 
 import polars as pl
@@ -35,6 +36,7 @@ def raw_mobility(context: dg.AssetExecutionContext, project: ProjectResource) ->
             "source": dg.MetadataValue.path(str(source)),
             "increments": dg.MetadataValue.int(len(added)),
             "path": dg.MetadataValue.path(str(paths.raw_table)),
+            **project.record("ingest", context.log),
         }
     )
 
@@ -66,6 +68,7 @@ def validated_series(context: dg.AssetExecutionContext, project: ProjectResource
             "expectations_met": dg.MetadataValue.int(len(report.results)),
             "path": dg.MetadataValue.path(str(paths.series)),
             "report": dg.MetadataValue.path(str(paths.validation_dir)),
+            **project.record("validate", context.log),
         }
     )
 
@@ -89,7 +92,7 @@ def released_series(context: dg.AssetExecutionContext, project: ProjectResource)
             "unit": dg.MetadataValue.text(str(meta["unit"])),
             "mechanism": dg.MetadataValue.text(str(meta["mechanism"])),
         })
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata={**metadata, **project.record("release", context.log)})
 
 
 @dg.asset(group_name=GROUP, deps=["released_series"], kinds={"polars", "parquet"})
@@ -106,5 +109,6 @@ def features(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.
             "horizon": dg.MetadataValue.int(params.features.horizon),
             "table": dg.MetadataValue.path(str(paths.feature_table)),
             "windows": dg.MetadataValue.path(str(paths.windows)),
+            **project.record("features", context.log),
         }
     )

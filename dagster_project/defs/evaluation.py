@@ -2,7 +2,8 @@
 
 Calls :func:`dpforecast.stages.evaluate.evaluate` (the DVC ``evaluate`` stage) with
 ``train.model = "all"``, since this asset depends on all four model assets whatever
-``params.yaml`` selects. Writes ``metrics/evaluate.json`` and ``plots/``.
+``params.yaml`` selects. Writes ``metrics/evaluate.json`` and ``plots/``; recorded in
+``dvc.lock`` only when ``train.model`` is ``all`` (else DVC's stage evaluates one model).
 """
 
 import dagster as dg
@@ -33,5 +34,6 @@ def evaluation(context: dg.AssetExecutionContext, project: ProjectResource, mlfl
             "metrics": dg.MetadataValue.path(str(paths.evaluation)),
             "forecast_plot": dg.MetadataValue.path(str(paths.plots_dir / "forecast.png")),
             "tracking_uri": dg.MetadataValue.text(uri),
+            **project.record("evaluate", context.log),
         }
     )

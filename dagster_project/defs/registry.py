@@ -29,5 +29,6 @@ def registered_models(context: dg.AssetExecutionContext, project: ProjectResourc
             "promoted": dg.MetadataValue.int(sum(d["promoted"] for d in decisions.values())),
             **{f"{arch}_version": dg.MetadataValue.int(d["version"]) for arch, d in decisions.items()},
             "tracking_uri": dg.MetadataValue.text(uri),
+            **project.record("register", context.log),
         }
     )

@@ -51,17 +51,35 @@ class ProjectResource(dg.ConfigurableResource):
         default="params.yaml",
         description="Parameter file, relative to root (or absolute); its profile is read from profiles/ beside it.",
     )
+    record_in_dvc: bool = Field(
+        default=True,
+        description="After an asset that is a DVC stage, `dvc commit` that stage when DVC would have built "
+        "the same, so `dvc status` sees Dagster's outputs up to date (dpforecast.stages.record).",
+    )
 
     def root_path(self) -> Path:
         return Path(self.root).resolve()
 
+    def params_path(self) -> Path:
+        params_path = Path(self.params_file)
+        return params_path if params_path.is_absolute() else self.root_path() / params_path
+
     def load(self) -> tuple[Paths, Params]:
         """The root's :class:`Paths` and its parameters, exactly as ``load_project`` reads them."""
-        root = self.root_path()
-        params_path = Path(self.params_file)
-        if not params_path.is_absolute():
-            params_path = root / params_path
-        return Paths(root), load_params(params_path)
+        return Paths(self.root_path()), load_params(self.params_path())
+
+    def record(self, stage: str, log=None) -> dict[str, dg.MetadataValue]:
+        """Record DVC stage ``stage`` in ``dvc.lock`` after its asset wrote its outputs; the
+        outcome (or why it was not recorded) as the ``dvc`` metadata entry. Never raises."""
+        if not self.record_in_dvc:
+            outcome = "not recorded: record_in_dvc is off"
+        else:
+            from dpforecast.stages.record import record_stage
+
+            outcome = record_stage(self.root_path(), stage, self.params_path())
+        if log is not None:
+            log.info(f"dvc {stage}: {outcome}")
+        return {"dvc": dg.MetadataValue.text(outcome)}
 
     def load_all_models(self) -> tuple[Paths, Params]:
         """As :meth:`load`, with ``train.model = "all"``: Dagster always builds the four model

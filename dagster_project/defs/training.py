@@ -3,7 +3,10 @@
 Each calls :func:`dpforecast.stages.train.train_one`, the function the DVC ``train`` stage
 loops over, and writes ``models/<arch>/`` as that stage does. The run is tracked in MLflow
 (see :class:`MlflowResource`). The DVC stage trains what ``train.model`` selects; Dagster
-always offers all four assets, and ``train.model`` does not restrict them.
+always offers all four assets, and ``train.model`` does not restrict them. The ``train``
+stage's out is the whole ``models/`` folder: each asset tries to record it in ``dvc.lock``,
+which succeeds once all four folders come from the current features and parameters and
+``train.model`` is ``all`` (the last model asset to finish records it).
 """
 
 import dagster as dg
@@ -72,6 +75,8 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                 "mlflow_run_id": dg.MetadataValue.text(str(result["mlflow_run_id"])),
                 "mlflow_run": run_link(uri, experiment_id, result["mlflow_run_id"]),
                 "path": dg.MetadataValue.path(str(paths.model_dir(arch))),
+                # One DVC stage for the four: recorded once all of models/ is what it would build.
+                **project.record("train", context.log),
             }
         )
 

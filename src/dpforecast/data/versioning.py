@@ -37,9 +37,10 @@ def dvc_md5(root: Path) -> str | None:
     return str((yaml.safe_load(path.read_text()) or {}).get("outs", [{}])[0].get("md5", "")) or None
 
 
-def run_dvc(root: Path, *args: str) -> str:
-    """``dvc ARGS`` in ``root`` (the venv's dvc); raises with DVC's output on failure."""
-    done = subprocess.run([dvc_executable(), *args], cwd=root, capture_output=True, text=True)
+def run_dvc(root: Path, *args: str, timeout: float | None = None) -> str:
+    """``dvc ARGS`` in ``root`` (the venv's dvc); raises with DVC's output on failure
+    (``subprocess.TimeoutExpired`` after ``timeout`` seconds)."""
+    done = subprocess.run([dvc_executable(), *args], cwd=root, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"dvc {' '.join(args)} failed in {root}:\n{done.stdout}{done.stderr}")
     return done.stdout
