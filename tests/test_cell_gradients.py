@@ -9,6 +9,14 @@ float32 the largest such difference measured was 2e-9 on an entry of 1e-4 (relat
 which ``rtol`` alone does not cover; ``atol=1e-8`` is about 0.1 ulp at 1. float64 passed with
 ``atol=0``; 1e-16 (0.5 ulp at 1) leaves room for the same effect. Opacus's hooks work in
 float64, so both references are checked in both precisions.
+
+Ghost clipping (``clipped_gradient_sum``) is checked against Opacus's own ``DPOptimizer``
+clipping of both references' per-sample gradients, at a clip bound that clips at least all
+but one sample and at one that clips none: norms with the tolerances above; a clipped sum
+with ``rtol`` 1e-5 / 1e-10 and ``atol`` that same fraction of the tensor's largest entry. A
+sum over the batch and time of terms of that size cancels to entries far below it (float32:
+2.7e-8 off on an entry of 5e-4 in a tensor reaching 2.2, whose largest difference was 3.6e-7),
+so only a bound relative to the tensor's scale is meaningful.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import copy
 
 import pytest
 import torch
+from opacus.optimizers import DPOptimizer
 
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.training.cell_gradients import CellGradients
@@ -66,6 +75,72 @@ def test_log_counts_and_the_mae_loss(arch):
     _check_against_references(ModelSpec(arch, 5, "relu", 6, 10, 6, log_counts=True), 3, torch.float32, "mae")
 
 
+def _reference_clipped_sum(reference, model, x, y, clip, loss_name):
+    """Each sample's norm from a reference's per-sample gradients, and Opacus's
+    ``DPOptimizer`` clipped sum of them."""
+    reference.per_sample_gradients(model, sample_loss(loss_name), x, y)
+    norms = torch.stack([p.grad_sample.flatten(1).norm(2, dim=1) for p in model.parameters()], dim=1).norm(2, dim=1)
+    opt = DPOptimizer(torch.optim.SGD(model.parameters(), lr=0.0), noise_multiplier=0.0, max_grad_norm=clip,
+                      expected_batch_size=1)
+    opt.clip_and_accumulate()
+    sums = {k: p.summed_grad.clone() for k, p in model.named_parameters()}
+    reference.release(model)
+    return norms, sums
+
+
+def _check_ghost_clipping(spec, n, dtype, clipping, loss_name="mse"):
+    torch.manual_seed(0)
+    model = Forecaster(spec).to(dtype)
+    g = torch.Generator().manual_seed(1)
+    x = (torch.randn(n, spec.window, spec.n_features, generator=g, dtype=dtype) * 3).abs()
+    y = (torch.randn(n, spec.n_targets, generator=g, dtype=dtype) * 3).abs()
+    for reference in (FunctorchEngine(), OpacusHooks()):
+        norms, _ = _reference_clipped_sum(reference, copy.deepcopy(model), x, y, 1.0, loss_name)
+        if clipping == "most":  # all samples but perhaps the smallest
+            clip = 0.5 * float(norms.sort().values[1])
+            assert int((norms > clip).sum()) >= n - 1
+        else:
+            clip = 1e6
+            assert bool((norms < clip).all())
+        _, expected = _reference_clipped_sum(reference, copy.deepcopy(model), x, y, clip, loss_name)
+        for engine in (CellGradients(), reference):
+            ours = copy.deepcopy(model)
+            our_norms = engine.clipped_gradient_sum(ours, sample_loss(loss_name), x, y, clip)
+            torch.testing.assert_close(our_norms, norms, **TOLERANCE[dtype])
+            for k, p in ours.named_parameters():
+                assert p.grad.shape == p.shape and p.grad.dtype == dtype
+                rtol = TOLERANCE[dtype]["rtol"]
+                torch.testing.assert_close(p.grad, expected[k], rtol=rtol, atol=rtol * float(expected[k].abs().max()),
+                                           msg=lambda m: f"{engine.name} vs {reference.name}, {k}: {m}")
+            engine.release(ours)
+
+
+@pytest.mark.parametrize("clipping", ["most", "none"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("window", [6, 1])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_ghost_clipped_sum_equals_opacus_clipping_of_the_references(arch, activation, window, dtype, clipping):
+    _check_ghost_clipping(ModelSpec(arch, 6, activation, window, 10, 6), 5, dtype, clipping)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_ghost_clipping_with_log_counts_and_the_mae_loss(arch):
+    _check_ghost_clipping(ModelSpec(arch, 5, "relu", 6, 10, 6, log_counts=True), 5, torch.float32, "most", "mae")
+
+
+@pytest.mark.parametrize("engine", [CellGradients, OpacusHooks, FunctorchEngine])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_an_empty_batch_gives_a_zero_clipped_sum(arch, engine):
+    model = Forecaster(ModelSpec(arch, 6, "relu", 6, 10, 6))
+    e = engine()
+    norms = e.clipped_gradient_sum(model, sample_loss("mae"), torch.zeros(0, 6, 10), torch.zeros(0, 6), 1.0)
+    assert norms.shape == (0,)
+    for p in model.parameters():
+        assert p.grad.shape == p.shape and not p.grad.any()
+    e.release(model)
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_an_empty_batch_gives_empty_per_sample_gradients(arch):
     model = Forecaster(ModelSpec(arch, 6, "relu", 6, 10, 6))
@@ -92,9 +167,11 @@ def test_one_engine_over_batches_of_changing_size_stays_exact():
 
 
 def test_fit_private_uses_the_cell_gradient_engine_by_default(monkeypatch):
+    """... and its ghost clipping: no per-sample gradient is formed on the default path."""
     calls = []
-    original = CellGradients.per_sample_gradients
-    monkeypatch.setattr(CellGradients, "per_sample_gradients", lambda self, *args: calls.append(1) or original(self, *args))
+    original = CellGradients.clipped_gradient_sum
+    monkeypatch.setattr(CellGradients, "clipped_gradient_sum", lambda self, *args: calls.append(1) or original(self, *args))
+    monkeypatch.setattr(CellGradients, "per_sample_gradients", lambda self, *args: pytest.fail("materialised"))
     model = Forecaster(ModelSpec("gru", 4, "relu", 6, 10, 6))
     x, y = torch.randn(20, 6, 10).numpy(), torch.randn(20, 6).numpy()
     fit_private(model, (x, y), LoopConfig(epochs=1, batch_size=5, learning_rate=1e-3, seed=0),

@@ -3,13 +3,15 @@
 - The Opacus-hooks engine and an independent ``torch.func`` engine give the same
   per-sample gradients for all four architectures (relu included); the default
   cell-gradient engine is checked against both in ``test_cell_gradients.py``.
-- A clipped per-sample gradient never exceeds ``max_grad_norm`` (both the default engine
-  and Opacus's hooks feed the clipping and noise tests).
+- A clipped per-sample gradient never exceeds ``max_grad_norm``, and a batch's clipped sum
+  never exceeds ``batch * max_grad_norm`` (the default engine's ghost clipping and the two
+  references' clipping of materialised gradients all feed the clipping and noise tests).
 - For a fixed seed the DP update differs from the clipped non-private update by noise
   of standard deviation ``noise_multiplier * max_grad_norm / expected_batch_size``:
   tested on every coordinate of the model's gradient (thousands of draws), tolerance 5%
   (relative standard error of a std over m draws is about 1/sqrt(2m) < 1.5% here).
-- A "private" optimiser without noise is refused.
+- A "private" optimiser without noise is refused, and the noise is really added: a step
+  with the noise multiplier forced to a tiny value is the clipped step, the real one is not.
 """
 
 from __future__ import annotations
@@ -56,14 +58,14 @@ def test_opacus_and_torch_func_agree_on_per_sample_gradients(arch):
         torch.testing.assert_close(g, grads["torch-func"][k], rtol=1e-4, atol=1e-6)
 
 
-ENGINES = [CellGradients, OpacusHooks]
+ENGINES = [CellGradients, OpacusHooks, FunctorchEngine]
 
 
 def _clipped_and_noisy(engine, model, x, y, sigma, clip, batch, seed):
     """One DP step's gradient before and after noise (summed_grad / batch and p.grad)."""
     opt = private_optimizer(torch.optim.SGD(model.parameters(), lr=0.0), sigma, clip, batch,
                             torch.Generator().manual_seed(seed))
-    engine().per_sample_gradients(model, sample_loss("mae"), x, y)
+    engine().clipped_gradient_sum(model, sample_loss("mae"), x, y, clip)
     opt.pre_step()
     clipped = torch.cat([p.summed_grad.flatten() for p in model.parameters()]) / batch
     noisy = torch.cat([p.grad.flatten() for p in model.parameters()])
@@ -77,6 +79,25 @@ def test_clipped_gradient_of_one_window_never_exceeds_the_bound(engine):
         x, y = _batch(1, seed)
         clipped, _ = _clipped_and_noisy(engine, model, x * 1000, y * 1000, 1.0, 0.5, 1, seed)
         assert clipped.norm() <= 0.5 + 1e-5
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_clipped_per_sample_norm_and_the_clipped_sum_are_bounded(engine):
+    """On the per-sample norms the engine computes (checked against torch.func's materialised
+    gradients), every sample is clipped here and each clipped norm is at most C."""
+    clip, batch = 0.5, 8
+    for seed in range(3):
+        x, y = _batch(batch, seed)
+        model = _model("bigru", seed=seed)
+        norms = engine().clipped_gradient_sum(model, sample_loss("mae"), x * 1000, y * 1000, clip)
+        twin = _model("bigru", seed=seed)
+        FunctorchEngine().per_sample_gradients(twin, sample_loss("mae"), x * 1000, y * 1000)
+        expected = torch.stack([p.grad_sample.flatten(1).norm(dim=1) for p in twin.parameters()], dim=1).norm(dim=1)
+        torch.testing.assert_close(norms, expected, rtol=1e-5, atol=1e-6)
+        assert bool((norms > clip).all())
+        assert bool((torch.clamp(clip / (norms + 1e-6), max=1.0) * norms <= clip).all())
+        total = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
+        assert total <= batch * clip + 1e-5
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -94,6 +115,29 @@ def test_dp_update_is_the_clipped_update_plus_noise_of_the_expected_scale(engine
     _, again = _clipped_and_noisy(engine, _model("bigru", units=16), x, y, sigma, clip, batch, seed=7)
     _, other = _clipped_and_noisy(engine, _model("bigru", units=16), x, y, sigma, clip, batch, seed=8)
     assert torch.equal(noisy, again) and not torch.equal(noisy, other)
+
+
+def test_a_dp_step_adds_noise_to_the_clipped_update():
+    """Through the default engine, the private optimiser and SGD's step: with the noise
+    multiplier forced to 1e-12 the update is the clipped one, with 1.0 it is not."""
+    clip, batch = 1.0, 8
+    x, y = _batch(batch)
+    weights = {}
+    for sigma in (1e-12, 1.0):
+        model = _model("bigru", units=16)
+        opt = private_optimizer(torch.optim.SGD(model.parameters(), lr=1.0), sigma, clip, batch,
+                                torch.Generator().manual_seed(0))
+        opt.zero_grad(set_to_none=True)
+        CellGradients().clipped_gradient_sum(model, sample_loss("mae"), x, y, clip)
+        clipped = [p.grad.clone() / batch for p in model.parameters()]
+        before = [p.detach().clone() for p in model.parameters()]
+        opt.step()
+        weights[sigma] = torch.cat([p.detach().flatten() for p in model.parameters()])
+        if sigma == 1e-12:  # SGD with lr 1: the step is minus the averaged clipped sum
+            for b, g, p in zip(before, clipped, model.parameters()):
+                torch.testing.assert_close(p.detach(), b - g, rtol=0, atol=1e-9)
+    difference = (weights[1.0] - weights[1e-12]).numpy()
+    assert np.std(difference) == pytest.approx(clip / batch, rel=0.05)
 
 
 @pytest.mark.parametrize("sigma,clip", [(0.0, 1.0), (-1.0, 1.0), (1.0, 0.0)])

@@ -2,8 +2,9 @@
 
 PyTorch's ``nn.LSTM``/``nn.GRU`` fix the activation to tanh; the study used relu (Keras
 ``activation="relu"``). Writing the cells from linear maps gives both, follows Keras's
-equations (GRU with ``reset_after=True``), and leaves per-sample gradients to Opacus's
-``nn.Linear`` support when a run is differentially private.
+equations (GRU with ``reset_after=True``), and makes every weight a map read at each step,
+which DP-SGD's per-sample gradients and ghost clipping exploit
+(:mod:`dpforecast.training.cell_gradients`; Opacus's ``nn.Linear`` hooks are the reference).
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ gradient of ``W`` is ``sum_t d_t a_t^T``, with ``a_t`` what the map read at step
 weights, with the input projections of all steps computed at once and zero-valued probes
 added to the hidden projections; one backward (to those tensors only, never to the
 weights) yields every ``d_t``, and per-sample gradients are then batched contractions over
-time. Opacus's hooks do the same sum one ``nn.Linear`` call at a time and also compute the
-batch gradients of every step, which the DP optimiser discards.
+time. DP-SGD needs only their clipped sum, which ghost clipping computes from the same
+``d_t`` and ``a_t`` without forming them. Opacus's hooks do the sum one ``nn.Linear`` call
+at a time and also compute the batch gradients of every step, which the DP optimiser
+discards.
 
 The equations are those of :mod:`dpforecast.models.recurrent` (Keras's, GRU with
 ``reset_after``); the tests check the result against Opacus and ``torch.func``.
@@ -22,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dpforecast.models.recurrent import GRUCell, LSTMCell
+from dpforecast.training.ghost_clipping import LinearFactors, clipped_sum
 
 if TYPE_CHECKING:
     from dpforecast.models.forecaster import Forecaster
@@ -74,25 +77,23 @@ class _Trace:
     def leaves(self) -> list[torch.Tensor]:
         return [self.input_side] if self.probe is None else [self.input_side, self.probe]
 
-    def assign(self, grads: list[torch.Tensor], buffers: _Buffers, out: dict[nn.Parameter, torch.Tensor]) -> None:
+    def factors(self, grads: list[torch.Tensor]) -> dict[nn.Parameter, LinearFactors]:
         d_in = grads[0]
         d_hidden = grads[1] if self.probe is not None else d_in
         input_map, hidden_map = self.cell.input_map, self.cell.hidden_map
-        # sum_t d_t a_t^T per sample: (batch, gates, time) @ (batch, time, inputs).
-        out[input_map.weight] = torch.bmm(d_in.transpose(1, 2), self.x, out=buffers.get(input_map.weight, len(d_in)))
-        out[input_map.bias] = d_in.sum(dim=1)
-        out[hidden_map.weight] = torch.bmm(d_hidden.transpose(1, 2), self.states,
-                                           out=buffers.get(hidden_map.weight, len(d_in)))
+        out = {input_map.weight: LinearFactors(d_in, self.x), input_map.bias: LinearFactors(d_in, None),
+               hidden_map.weight: LinearFactors(d_hidden, self.states)}
         if hidden_map.bias is not None:
-            out[hidden_map.bias] = d_hidden.sum(dim=1)
+            out[hidden_map.bias] = LinearFactors(d_hidden, None)
+        return out
 
 
 class _Buffers:
     """Per-sample weight gradients written into memory kept across steps: a fresh
     ``(batch, *weight.shape)`` tensor per step is mostly page faults (on our CPU, one
     BiLSTM-500 recurrent map at batch 10, 38 MB: 25 ms into a fresh tensor, 6 ms into a
-    kept one). Each step's ``grad_sample`` is a view that the next step overwrites; the DP
-    optimiser has consumed it by then."""
+    kept one). Each step's ``grad_sample`` is a view that the next step overwrites; its
+    reader (the materialised clipping) has consumed it by then."""
 
     def __init__(self) -> None:
         self._store: dict[nn.Parameter, torch.Tensor] = {}
@@ -110,14 +111,17 @@ class _Buffers:
 
 class CellGradients:
     """Per-sample gradients of every parameter of a :class:`Forecaster` (LSTM or GRU, one or
-    two directions, tanh or relu), exact, with no hooks left on the model."""
+    two directions, tanh or relu), exact, with no hooks left on the model; or, for DP-SGD,
+    only their clipped sum (:mod:`~dpforecast.training.ghost_clipping`)."""
 
     name = "cell-gradients"
 
     def __init__(self) -> None:
         self._buffers = _Buffers()
 
-    def per_sample_gradients(self, model: Forecaster, loss: SampleLoss, x: torch.Tensor, y: torch.Tensor) -> None:
+    def factors(self, model: Forecaster, loss: SampleLoss, x: torch.Tensor, y: torch.Tensor
+                ) -> dict[nn.Parameter, LinearFactors]:
+        """Every parameter's per-step factors for the batch ``(x, y)``, in the model's order."""
         rnn = model.rnn
         with torch.no_grad():
             inputs = model.scale_inputs(x)
@@ -129,17 +133,27 @@ class CellGradients:
         pred = F.linear(features, model.head.weight.detach(), model.head.bias.detach())
         leaves = [pred] + [leaf for t in traces for leaf in t.leaves()]
         grads = list(torch.autograd.grad(loss(pred, target).sum(), leaves))
-        d_pred, features = grads.pop(0), features.detach()
-        head = model.head.weight
-        per_sample = {head: torch.bmm(d_pred[:, :, None], features[:, None, :], out=self._buffers.get(head, len(x))),
-                      model.head.bias: d_pred}
+        d_pred = grads.pop(0)[:, None]  # the head is read once: a one-step map
+        found = {model.head.weight: LinearFactors(d_pred, features.detach()[:, None]),
+                 model.head.bias: LinearFactors(d_pred, None)}
         for trace in traces:
             n = len(trace.leaves())
-            trace.assign(grads[:n], self._buffers, per_sample)
+            found.update(trace.factors(grads[:n]))
             grads = grads[n:]
-        for p in model.parameters():
+        return {p: found[p] for p in model.parameters()}
+
+    def per_sample_gradients(self, model: Forecaster, loss: SampleLoss, x: torch.Tensor, y: torch.Tensor) -> None:
+        for p, (d, a) in self.factors(model, loss, x, y).items():
             p.grad = None
-            p.grad_sample = per_sample[p]
+            # sum_t d_t a_t^T per sample: (batch, outputs, time) @ (batch, time, inputs).
+            p.grad_sample = d.sum(dim=1) if a is None else torch.bmm(d.transpose(1, 2), a,
+                                                                      out=self._buffers.get(p, len(x)))
+
+    def clipped_gradient_sum(self, model: Forecaster, loss: SampleLoss, x: torch.Tensor, y: torch.Tensor,
+                             max_grad_norm: float) -> torch.Tensor:
+        """``p.grad`` = the batch's sum of clipped per-sample gradients, by ghost clipping
+        (no per-sample gradient is formed); returns the per-sample norms."""
+        return clipped_sum(self.factors(model, loss, x, y), max_grad_norm)
 
     def release(self, model: Forecaster) -> None:
         for p in model.parameters():

@@ -1,13 +1,15 @@
 """DP-SGD: Poisson-sampled batches, per-sample clipping and Gaussian noise.
 
-The step is split at one seam: a *per-sample gradient engine* fills ``p.grad_sample``
-(shape ``(batch, *p.shape)``) for every parameter, and Opacus's ``DPOptimizer`` clips each
-sample's gradient to ``max_grad_norm``, sums, adds ``N(0, (noise_multiplier *
-max_grad_norm)^2)`` and divides by the expected batch size. The default engine is
-:class:`~dpforecast.training.cell_gradients.CellGradients` (exact, one forward and one
-backward pass, per-sample gradients as contractions over time); Opacus's hooks
-(:class:`OpacusHooks`) and ``torch.func`` (:class:`FunctorchEngine`) are kept as two
-independent references that the tests check it against.
+The step is split at one seam: a *per-sample gradient engine* sets ``p.grad`` of every
+parameter to the batch's sum of per-sample gradients each clipped to ``max_grad_norm``
+(``clipped_gradient_sum``), and the optimiser (:class:`NoisyClippedSum`, Opacus's
+``DPOptimizerFastGradientClipping``) adds ``N(0, (noise_multiplier * max_grad_norm)^2)`` from
+its generator and divides by the expected batch size. The default engine is
+:class:`~dpforecast.training.cell_gradients.CellGradients`, which clips by ghost norms
+without forming per-sample gradients. Opacus's hooks (:class:`OpacusHooks`) and
+``torch.func`` (:class:`FunctorchEngine`) are two independent references that the tests
+check it against: they form ``p.grad_sample`` and clip it as Opacus's ``DPOptimizer`` does
+(:func:`clip_grad_samples`), through the same optimiser.
 
 Batches are Poisson-sampled (each window joins a step with probability ``q``), the
 sampling the accountants assume; a batch may be empty and the step is then pure noise.
@@ -26,12 +28,13 @@ from typing import Protocol
 import numpy as np
 import torch
 from opacus import GradSampleModule
-from opacus.optimizers import DPOptimizer
+from opacus.optimizers import DPOptimizerFastGradientClipping
 from torch.optim import Optimizer
 from tqdm.auto import tqdm
 
 from dpforecast.models.forecaster import Forecaster
 from dpforecast.training.cell_gradients import CellGradients
+from dpforecast.training.ghost_clipping import clip_factors
 from dpforecast.training.loop import EpochCallback, LoopConfig, TrainResult
 
 @dataclass(frozen=True)
@@ -61,8 +64,15 @@ class PerSampleGradientEngine(Protocol):
     def per_sample_gradients(self, model: Forecaster, loss: SampleLoss, x: torch.Tensor, y: torch.Tensor) -> None:
         """Set ``p.grad_sample`` of every trainable parameter for the batch ``(x, y)``."""
 
+    def clipped_gradient_sum(self, model: Forecaster, loss: SampleLoss, x: torch.Tensor, y: torch.Tensor,
+                             max_grad_norm: float) -> torch.Tensor:
+        """Set ``p.grad`` of every trainable parameter to ``sum_i min(1, C / (norm_i + 1e-6)) g_i``
+        over the batch, with ``norm_i`` sample ``i``'s gradient norm over all parameters;
+        return those norms, shape ``(batch,)``. ``C`` must be the private optimiser's
+        ``max_grad_norm``: its noise is calibrated to it."""
+
     def release(self, model: Forecaster) -> None:
-        """Undo whatever ``per_sample_gradients`` attached to ``model``."""
+        """Undo whatever the engine attached to ``model``."""
 
 
 def _empty_batch(model: Forecaster) -> None:
@@ -70,7 +80,28 @@ def _empty_batch(model: Forecaster) -> None:
         p.grad_sample = torch.zeros((0, *p.shape), device=p.device, dtype=p.dtype)
 
 
-class OpacusHooks:
+def clip_grad_samples(model: Forecaster, max_grad_norm: float) -> torch.Tensor:
+    """``p.grad`` = the clipped sum of the materialised ``p.grad_sample``, as Opacus's
+    ``DPOptimizer.clip_and_accumulate`` computes it; returns the per-sample norms."""
+    params = list(model.parameters())
+    norms = torch.stack([p.grad_sample.flatten(1).norm(2, dim=1) for p in params], dim=1).norm(2, dim=1)
+    scale = clip_factors(norms, max_grad_norm)
+    for p in params:
+        p.grad = torch.einsum("i,i...", scale.to(p.dtype), p.grad_sample)
+    return norms
+
+
+class MaterialisedClipping:
+    """``clipped_gradient_sum`` by forming every per-sample gradient first: the reference
+    engines' path."""
+
+    def clipped_gradient_sum(self: PerSampleGradientEngine, model: Forecaster, loss: SampleLoss, x: torch.Tensor,
+                             y: torch.Tensor, max_grad_norm: float) -> torch.Tensor:
+        self.per_sample_gradients(model, loss, x, y)
+        return clip_grad_samples(model, max_grad_norm)
+
+
+class OpacusHooks(MaterialisedClipping):
     """Opacus's backward hooks: exact per-sample gradients of our cells' ``nn.Linear`` maps,
     accumulated over the time steps that reuse them."""
 
@@ -99,7 +130,7 @@ class OpacusHooks:
             gsm._close()
 
 
-class FunctorchEngine:
+class FunctorchEngine(MaterialisedClipping):
     """``torch.func.vmap(grad(...))`` over the batch: an independent computation."""
 
     name = "torch-func"
@@ -127,21 +158,33 @@ class FunctorchEngine:
             p.grad_sample = None
 
 
+class NoisyClippedSum(DPOptimizerFastGradientClipping):
+    """Opacus's noise and averaging for a ``p.grad`` that holds the clipped sum, without its
+    deep copy of every gradient: ``add_noise`` replaces ``p.grad`` instead of modifying it, so
+    ``summed_grad`` can keep the clipped sum by reference (0.3 ms of a 4.5 ms BiGRU-64 step,
+    4 ms of BiLSTM-500's 40)."""
+
+    def accumulate(self) -> None:
+        for p in self.params:
+            p.summed_grad = p.grad if p.summed_grad is None else p.summed_grad + p.grad
+
+
 def private_optimizer(
     optimizer: Optimizer, noise_multiplier: float, max_grad_norm: float, expected_batch_size: int, generator: torch.Generator
-) -> DPOptimizer:
-    """Opacus's clip-and-noise wrapper; refuses to build a "private" optimizer without noise."""
+) -> NoisyClippedSum:
+    """Opacus's noise wrapper for a ``p.grad`` that already holds the clipped sum (an engine's
+    ``clipped_gradient_sum``); refuses to build a "private" optimizer without noise."""
     if not noise_multiplier > 0:
         raise ValueError(f"privacy.gp.noise_multiplier must be positive for a private run, got {noise_multiplier}")
     if not max_grad_norm > 0:
         raise ValueError(f"privacy.gp.max_grad_norm must be positive, got {max_grad_norm}")
-    return DPOptimizer(
+    return NoisyClippedSum(
         optimizer,
         noise_multiplier=noise_multiplier,
         max_grad_norm=max_grad_norm,
         expected_batch_size=expected_batch_size,
-        # grad_sample holds each window's own gradient; "mean" divides the noisy sum of
-        # clipped gradients by the expected batch size, the standard DP-SGD average.
+        # p.grad holds the sum of clipped gradients; the optimiser adds N(0, (sigma C)^2) to it
+        # and "mean" divides by the expected batch size, the standard DP-SGD average.
         loss_reduction="mean",
         generator=generator,
     )
@@ -192,7 +235,7 @@ def fit_private(
                 idx = poisson_batch(n, sample_rate, gen).to(device)
                 xb, yb = x[idx], y[idx]
                 optimiser.zero_grad(set_to_none=True)
-                engine.per_sample_gradients(model, loss, xb, yb)
+                engine.clipped_gradient_sum(model, loss, xb, yb, max_grad_norm)
                 optimiser.step()
                 if len(idx):
                     with torch.no_grad():
