@@ -62,7 +62,7 @@ def test_model_stages_need_train_model_all(tmp_path, stage):
 
 def test_models_folder_must_be_what_the_train_stage_builds(tmp_path):
     from dpforecast.stages.train import flat_params
-    from dpforecast.tracking.lineage import file_md5
+    from dpforecast.tracking.lineage import code_digest, file_md5
 
     root = dvc_root(tmp_path)
     paths, params = Paths(root), load_params(root / "params.yaml")
@@ -72,13 +72,17 @@ def test_models_folder_must_be_what_the_train_stage_builds(tmp_path):
     for arch in ARCHITECTURES:
         paths.model_dir(arch).mkdir(parents=True)
         (paths.model_dir(arch) / "model.json").write_text(
-            json.dumps({"params": flat_params(params, arch), "features_md5": file_md5(paths.feature_table)}))
+            json.dumps({"params": flat_params(params, arch), "features_md5": file_md5(paths.feature_table),
+                        "code_md5": code_digest()}))
     assert models_differ(paths, params) is None
     (paths.model_dir("gru").parent / ".gru.x.tmp").mkdir()
     assert "models/ also holds .gru.x.tmp" in models_differ(paths, params)
     (paths.model_dir("gru").parent / ".gru.x.tmp").rmdir()
     other = load_params(root / "params.yaml", train={"epochs": 3})
     assert models_differ(paths, other) == "models/lstm was trained with other parameters than params.yaml's"
+    description = json.loads((paths.model_dir("lstm") / "model.json").read_text())
+    (paths.model_dir("lstm") / "model.json").write_text(json.dumps({**description, "code_md5": "older"}))
+    assert models_differ(paths, params) == "models/lstm was trained by other code than this checkout's"
     paths.feature_table.write_bytes(b"new features")
     assert models_differ(paths, params) == "models/lstm was not trained from the current feature table"
 

@@ -50,6 +50,7 @@ def test_caches_written_by_imports_and_dagster_do_not_make_dvc_retrain(repo):
 
     import dpforecast
 
+    dvc("repro", cwd=repo)  # nothing to do after the test above; the whole pipeline if run alone
     modules = sorted(m.name for m in pkgutil.walk_packages(dpforecast.__path__, "dpforecast."))
     script = "import importlib\nfor m in %r:\n    importlib.import_module(m)\n" % modules
     copy_first = {**env(), "PYTHONPATH": f"{repo / 'src'}{os.pathsep}{repo}"}  # the copy's code, not the venv's

@@ -2,7 +2,8 @@
 
 - A process killed with SIGKILL cannot end its run: the next process that points MLflow at
   the store closes it as KILLED, with a tag saying when and why. Runs of live processes,
-  and runs recorded on another host, are left alone.
+  and runs recorded on another host, boot or container, are left alone; a pid recycled by
+  another process is recognised by its start time.
 - SIGTERM ends a stage as Ctrl-C does: the run is marked FAILED by the stage itself.
 """
 
@@ -21,17 +22,17 @@ import pytest
 
 from dpforecast.paths import Paths
 from dpforecast.tracking.mlflow_tracking import configure, start_run
-from dpforecast.tracking.run_owner import CLOSED_TAG, HOST_TAG
+from dpforecast.processes import identity
+from dpforecast.tracking.run_owner import CLOSED_TAG, TAG_PREFIX
 
 CHILD = textwrap.dedent("""
     import os, signal, sys, time
     from pathlib import Path
-    from dpforecast.interrupts import terminate_as_interrupt
+    from dpforecast.interrupts import sigterm_as_interrupt
     from dpforecast.paths import Paths
     from dpforecast.tracking.mlflow_tracking import configure, start_run
-    terminate_as_interrupt()
     configure(Paths(Path(sys.argv[1])), "interrupted")
-    with start_run("child") as run:
+    with sigterm_as_interrupt(), start_run("child") as run:
         Path(sys.argv[2]).write_text(run.info.run_id)
         if sys.argv[3] == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
@@ -70,14 +71,28 @@ def test_a_killed_process_run_is_closed_as_killed_on_the_next_start(tmp_path):
     assert "no longer exists" in closed.data.tags[CLOSED_TAG]
 
 
-def test_a_run_of_another_host_is_left_alone(tmp_path):
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("change, closed", [
+    ({}, True),                                   # this machine, pid gone
+    ({"start": "0"}, True),                       # a live pid recycled by another process
+    ({"host": "another-host"}, False),            # another machine: cannot tell
+    ({"boot_id": "another-boot"}, False),         # before a reboot the pids meant other processes
+    ({"pid_namespace": "pid:[1]"}, False),        # another container on this host
+    ({"boot_id": None}, False),                   # recorded without a boot id: cannot tell
+], ids=["gone", "recycled-pid", "other-host", "other-boot", "other-container", "unnamed"])
+def test_only_runs_whose_process_certainly_ended_are_closed(tmp_path, change, closed):
+    exp = configure(Paths(tmp_path), "interrupted")
+    client = mlflow.MlflowClient()
+    owner = {**identity(), "pid": str(_dead_pid() if "start" not in change else os.getpid()), **change}
+    tags = {TAG_PREFIX + k: v for k, v in owner.items() if v is not None}
+    run = client.create_run(exp, tags=tags)
     configure(Paths(tmp_path), "interrupted")
-    run = mlflow.start_run(run_name="elsewhere", tags={HOST_TAG: "another-host", "dpforecast.pid": "1"})
-    try:
-        configure(Paths(tmp_path), "interrupted")
-        assert mlflow.MlflowClient().get_run(run.info.run_id).info.status == "RUNNING"
-    finally:
-        mlflow.end_run()
+    assert client.get_run(run.info.run_id).info.status == ("KILLED" if closed else "RUNNING")
 
 
 def test_sigterm_marks_the_run_failed(tmp_path):

@@ -11,7 +11,8 @@ kill point              where
 ======================  =============================================================
 ``train:none``          after the first epoch of a non-private training
 ``train:gp``            after the first epoch of a DP-SGD training
-``release:written``     an input-perturbation release written, not yet in place
+``release:charged``     an input-perturbation release charged, its mechanism not yet run
+``release:written``     the release written, not yet in place
 ``register:version``    a registry version created, no alias or decision yet
 ``register:logged``     the decision logged, its aliases and tags not yet written
 ======================  =============================================================
@@ -26,7 +27,6 @@ alias on a version whose model loads, every version's decision recorded in full.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,10 +103,10 @@ def _check_consistent(root: Path) -> None:
     assert "changed" not in dvc("status", cwd=root)
 
 
-def test_killed_at_every_point_then_rerun_loses_nothing_and_charges_once(repo):
+def test_killed_at_every_point_then_rerun_loses_nothing_and_charges_once(repo, monkeypatch):
     root = repo
     _set_params(root, train={"model": "gru"})
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
     # 1. Non-private training killed after its first epoch.
     _repro_killed_at("train:none", root)
@@ -127,13 +127,16 @@ def test_killed_at_every_point_then_rerun_loses_nothing_and_charges_once(repo):
     assert len(_runs(root, "KILLED")) == 2
     _check_consistent(root)
 
-    # 3. Input-perturbation release killed before it was in place: no half release.
+    # 3. Input-perturbation release killed after its charge, before the mechanism ran; then
+    #    killed after the release was written, before it was in place: no half release.
     _set_params(root, privacy={"mode": "ip"}, features={"scaling": "standard"})
+    _repro_killed_at("release:charged", root)
+    ip = [e for e in _ledger(root) if e["mode"] == "ip"]
+    assert len(ip) == 1  # charged before the mechanism read the data
     _repro_killed_at("release:written", root)
     released = root / "artifacts" / "release"  # DVC removed the old one before the stage ran
     assert not (released / "series.parquet").exists() and not (released / "release.json").exists()
-    ip = [e for e in _ledger(root) if e["mode"] == "ip"]
-    assert len(ip) == 1  # charged before the mechanism read the data
+    assert [e["key"] for e in _ledger(root) if e["mode"] == "ip"] == [ip[0]["key"]]
     dvc("repro", cwd=root)
     assert json.loads((released / "release.json").read_text())["mechanism"] == "analytic_gaussian"
     assert [e["key"] for e in _ledger(root) if e["mode"] == "ip"] == [ip[0]["key"]]

@@ -150,45 +150,79 @@ class _Killed(BaseException):
     """Stands for the SIGKILL a crash point sends (the slow kill test sends the real one)."""
 
 
-def _crash_at(monkeypatch, name: str) -> None:
+def _crash_at(patch, name: str) -> None:
     import dpforecast.registry.publish as publish_module
 
     def crash(point: str) -> None:
         if point == name:
             raise _Killed(point)
 
-    monkeypatch.setattr(publish_module, "crash_point", crash)
+    patch.setattr(publish_module, "crash_point", crash)
+
+
+def _versions(client) -> list[str]:
+    return sorted(str(v.version) for v in client.search_model_versions("name='mobility-gru'"))
 
 
 def test_a_register_killed_half_way_is_completed_not_repeated(tmp_path, monkeypatch):
     """Killed after the version exists: the rerun reuses it. Killed after the decision is
-    logged: the rerun applies that decision instead of taking a second one."""
+    logged: the rerun applies that decision instead of taking a second one; so does the
+    register of the next model, if the killed one is never rerun. A version whose register
+    was killed before deciding, and never rerun, is marked so. A decision applied once is
+    not applied again (the aliases may have moved on)."""
     root = make_root(tmp_path, TINY)
     params = load_params(root / "params.yaml", train={"model": "gru"})
     paths = Paths(root)
-    _crash_at(monkeypatch, "register:version")
-    with pytest.raises(_Killed):
-        _train(root, {})
     client = mlflow.MlflowClient(f"sqlite:///{paths.mlflow_db}")
-    assert [str(v.version) for v in client.search_model_versions("name='mobility-gru'")] == ["1"]
-    assert not paths.promotions.exists()
-    monkeypatch.undo()
-    first = register(paths, params, lineage=lineage(paths, params))["gru"]
-    assert first["version"] == 1 and first["promoted"]
-    assert [str(v.version) for v in client.search_model_versions("name='mobility-gru'")] == ["1"]
 
-    _crash_at(monkeypatch, "register:logged")
-    with pytest.raises(_Killed):
-        _train(root, BAD)
+    def log() -> list[tuple[str, bool]]:
+        return [(e["version"], e["promote"]) for e in map(json.loads, paths.promotions.read_text().splitlines())]
+
+    with monkeypatch.context() as m:
+        _crash_at(m, "register:version")
+        with pytest.raises(_Killed):
+            _train(root, {})
+    assert _versions(client) == ["1"] and not paths.promotions.exists()
+    first = register(paths, params, lineage=lineage(paths, params))["gru"]
+    assert first["version"] == 1 and first["promoted"] and _versions(client) == ["1"]
+
+    with monkeypatch.context() as m:
+        _crash_at(m, "register:logged")
+        with pytest.raises(_Killed):
+            _train(root, BAD)
     pending = client.get_model_version("mobility-gru", "2")
     assert "promotion.recorded" not in pending.tags and "promotion.decision" not in pending.tags
     assert str(client.get_model_version_by_alias("mobility-gru", "challenger").version) == "1"
-    monkeypatch.undo()
     second = register(paths, params, lineage=lineage(paths, params))["gru"]
-    log = [json.loads(line) for line in paths.promotions.read_text().splitlines()]
-    assert [(e["version"], e["promote"]) for e in log] == [("1", True), ("2", False)]  # decided once each
-    assert second["version"] == 2 and second["reason"] == log[1]["reason"]
+    assert log() == [("1", True), ("2", False)]  # decided once each
+    assert second["version"] == 2 and not second["promoted"]
     tags = client.get_model_version("mobility-gru", "2").tags
     assert tags["promotion.recorded"] == "true" and tags["promotion.decision"] == "kept champion"
     assert str(client.get_model_version_by_alias("mobility-gru", "challenger").version) == "2"
-    assert str(client.get_model_version_by_alias("mobility-gru", "champion").version) == "1"
+
+    # Killed after logging, then a new model arrives before any rerun: completed first.
+    with monkeypatch.context() as m:
+        _crash_at(m, "register:logged")
+        with pytest.raises(_Killed):
+            _train(root, {"train": {"seed": 1}})
+    _train(root, {"train": {"seed": 2}})
+    assert log() == [("1", True), ("2", False), ("3", log()[2][1]), ("4", log()[3][1])]
+    assert client.get_model_version("mobility-gru", "3").tags["promotion.recorded"] == "true"
+
+    # Killed before deciding, then a new model arrives: the undecided version is marked.
+    with monkeypatch.context() as m:
+        _crash_at(m, "register:version")
+        with pytest.raises(_Killed):
+            _train(root, {"train": {"seed": 3}})
+    _train(root, {"train": {"seed": 4}})
+    undecided = client.get_model_version("mobility-gru", "5").tags
+    assert undecided["promotion.decision"] == "not decided" and undecided["promotion.recorded"] == "true"
+    assert [v for v, _ in log()] == ["1", "2", "3", "4", "6"]
+
+    # Registering the same model again changes nothing: no new version, no alias moved.
+    champion = str(client.get_model_version_by_alias("mobility-gru", "champion").version)
+    client.set_registered_model_alias("mobility-gru", "challenger", "1")
+    register(paths, params, lineage=lineage(paths, params))
+    assert _versions(client) == ["1", "2", "3", "4", "5", "6"] and len(log()) == 5
+    assert str(client.get_model_version_by_alias("mobility-gru", "champion").version) == champion
+    assert str(client.get_model_version_by_alias("mobility-gru", "challenger").version) == "1"

@@ -159,12 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dpforecast.interrupts import terminate_as_interrupt
+    from dpforecast.interrupts import sigterm_as_interrupt
 
     args = build_parser().parse_args(argv)
-    terminate_as_interrupt()
     try:
-        return args.func(args)
+        with sigterm_as_interrupt():
+            return args.func(args)
     except ConfigError as exc:
         print(f"dpforecast: bad parameter: {exc}", file=sys.stderr)
         return 2

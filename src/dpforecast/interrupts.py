@@ -9,6 +9,9 @@ and skip every cleanup. Raising :class:`KeyboardInterrupt` instead runs the same
 from __future__ import annotations
 
 import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 
@@ -16,6 +19,15 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
 
 
-def terminate_as_interrupt() -> None:
-    """Install the handler (main thread only, as Python requires for signals)."""
-    signal.signal(signal.SIGTERM, _interrupt)
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt; the previous handler comes back
+    after it. Off the main thread (where Python cannot set handlers) it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

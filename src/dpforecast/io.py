@@ -19,6 +19,8 @@ from typing import Any
 
 import polars as pl
 
+from dpforecast.processes import gone, identity
+
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -70,12 +72,19 @@ def read_json(path: str | Path) -> Any:
 
 @contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside ``target``; swap it in only on success."""
+    """Yield a fresh temporary folder beside ``target``; swap it in only on success.
+
+    The temporary's name carries its writer's pid and start time, so a later writer removes
+    only the temporaries of writers that died (:mod:`dpforecast.processes`), never one still
+    being written. If the swap itself is interrupted, the previous folder is put back."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a killed writer
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        if _writer_gone(stale.name.removeprefix(f".{target.name}.")):
+            shutil.rmtree(stale, ignore_errors=True)
+    me = identity()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{me['pid']}-{me.get('start', 'x')}-", suffix=".tmp",
+                                dir=target.parent))
     old = target.with_name(f".{target.name}.old")
     try:
         yield tmp
@@ -85,8 +94,22 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
             shutil.rmtree(old)
         if target.exists():
             os.replace(target, old)
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if old.exists() and not target.exists():
+                os.replace(old, target)
+            raise
         _fsync(target.parent)
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether the writer of a temporary named ``<pid>-<start>-<random>.tmp`` has ended."""
+    pid, _, rest = name.partition("-")
+    start, _, _ = rest.partition("-")
+    if not pid.isdigit():
+        return True  # not named by a writer of this version: no process to wait for
+    return gone({**identity(), "pid": pid, "start": start})

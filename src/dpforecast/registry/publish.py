@@ -87,7 +87,7 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
             f"(dvc repro --force train) or set MLFLOW_TRACKING_URI to the store that holds it") from exc
     report = read_json(folder / "privacy.json")
     name = registered_name(params.registry.name_prefix, arch, params.privacy.mode)
-    _complete_pending(client, paths, name)
+    _complete_pending(client, paths, name, model_uri)
     series, targets = scoring_targets(paths)
     version = _version_of(client, name, model_uri)
     if version is None:
@@ -99,6 +99,8 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
     logged = _logged_decision(paths, name, version, model_uri)
     if logged is not None:
         decision = Decision.from_json(logged)
+        if APPLIED_TAG in client.get_model_version(name, version).tags:
+            return decision  # decided and applied before: the aliases have moved on since, maybe
     else:
         metric, margin = params.registry.metric, params.registry.margin
         challenger = Scored(version, score_version(f"models:/{name}/{version}", series, targets)[metric]["mean"],
@@ -123,13 +125,7 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
 
 def _version_of(client: Any, name: str, model_uri: str) -> str | None:
     """The version already registered for ``model_uri`` (by a register that was killed), if any."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        versions = client.search_model_versions(f"name='{name}'")
-    except MlflowException:
-        return None
-    found = [v for v in versions if v.tags.get(MODEL_URI_TAG) == model_uri]
+    found = [v for v in client.search_model_versions(f"name='{name}'") if v.tags.get(MODEL_URI_TAG) == model_uri]
     return str(min(int(v.version) for v in found)) if found else None
 
 
@@ -152,18 +148,28 @@ def _logged_decision(paths: Paths, name: str, version: str, model_uri: str) -> d
     return next((e for e in _decisions(paths, name) if e["version"] == version and e["model_uri"] == model_uri), None)
 
 
-def _complete_pending(client: Any, paths: Paths, name: str) -> None:
-    """Apply, in log order, the decisions for ``name`` whose aliases and tags a killed
-    register did not finish."""
+def _complete_pending(client: Any, paths: Paths, name: str, current_uri: str) -> None:
+    """Finish what killed registers left of ``name``: apply, in log order, the logged
+    decisions whose aliases and tags were not written; mark versions registered but never
+    decided (killed before deciding) as such, but for ``current_uri``'s, decided now."""
     from mlflow.exceptions import MlflowException
 
-    for entry in _decisions(paths, name):
+    entries = _decisions(paths, name)
+    for entry in entries:
         try:
             version = client.get_model_version(name, entry["version"])
         except MlflowException:  # a version of another store (MLFLOW_TRACKING_URI changed)
             continue
         if version.tags.get(MODEL_URI_TAG) == entry["model_uri"] and APPLIED_TAG not in version.tags:
             _apply(client, name, Decision.from_json(entry))
+    logged = {(e["version"], e["model_uri"]) for e in entries}
+    for version in client.search_model_versions(f"name='{name}'"):
+        uri = version.tags.get(MODEL_URI_TAG)
+        if uri and uri != current_uri and APPLIED_TAG not in version.tags and (str(version.version), uri) not in logged:
+            client.set_model_version_tag(name, version.version, "promotion.decision", "not decided")
+            client.set_model_version_tag(name, version.version, "promotion.reason",
+                                         "its register was killed before the decision; this model was not registered again")
+            client.set_model_version_tag(name, version.version, APPLIED_TAG, "true")
 
 
 def _apply(client: Any, name: str, decision: Decision) -> None:
@@ -185,7 +191,9 @@ def _apply(client: Any, name: str, decision: Decision) -> None:
 def _log(paths: Paths, entry: dict[str, Any]) -> None:
     """One JSON line per decision: a single ``write`` of one line, appended and flushed to disk."""
     paths.promotions.parent.mkdir(parents=True, exist_ok=True)
+    torn = paths.promotions.is_file() and paths.promotions.stat().st_size > 0 and \
+        not paths.promotions.read_bytes().endswith(b"\n")  # a line a power loss cut short
     with open(paths.promotions, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+        fh.write(("\n" if torn else "") + json.dumps(entry, sort_keys=True, default=str) + "\n")
         fh.flush()
         os.fsync(fh.fileno())

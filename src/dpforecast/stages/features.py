@@ -12,7 +12,7 @@ from dpforecast.config import Params
 from dpforecast.data.schema import ZONES
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import make_windows, split_counts
-from dpforecast.io import write_parquet
+from dpforecast.io import atomic_dir, write_parquet
 from dpforecast.paths import Paths
 from dpforecast.stages.release import training_series
 
@@ -35,7 +35,11 @@ def build_features(paths: Paths, params: Params) -> dict[str, int]:
     counts = split_counts(windows)
     if counts["train"] == 0 or counts["test"] == 0:
         raise ValueError(f"the split leaves no training or no test window: {counts}")
-    write_parquet(paths.feature_table, table)
-    write_parquet(paths.targets, raw.select(ZONES))
-    write_parquet(paths.windows, windows)
+    # One folder swapped in whole: a table never sits beside another run's windows.
+    folder = paths.feature_table.parent
+    assert paths.targets.parent == folder and paths.windows.parent == folder
+    with atomic_dir(folder) as tmp:
+        write_parquet(tmp / paths.feature_table.name, table)
+        write_parquet(tmp / paths.targets.name, raw.select(ZONES))
+        write_parquet(tmp / paths.windows.name, windows)
     return counts

@@ -46,17 +46,18 @@ def dvc_stages(root: Path) -> set[str]:
 def models_differ(paths: Paths, params: Params) -> str | None:
     """Why ``models/`` is not what DVC's train stage would build now (None when it is): the
     four architectures, nothing else, each trained from the current feature table and
-    parameters."""
+    parameters by this checkout's code."""
     from dpforecast.io import read_json
     from dpforecast.models.store import DESCRIPTION
     from dpforecast.stages.train import flat_params
-    from dpforecast.tracking.lineage import file_md5
+    from dpforecast.tracking.lineage import code_digest, file_md5
 
     folder = paths.model_dir(ARCHITECTURES[0]).parent
     others = sorted(p.name for p in folder.iterdir() if p.name not in ARCHITECTURES) if folder.is_dir() else []
     if others:
         return f"models/ also holds {', '.join(others)} (a model being written, or a leftover); DVC's train stage writes the four folders only"
     features = file_md5(paths.feature_table) if paths.feature_table.is_file() else None
+    code = code_digest()
     for arch in ARCHITECTURES:
         path = paths.model_dir(arch) / DESCRIPTION
         if not path.is_file():
@@ -64,6 +65,8 @@ def models_differ(paths: Paths, params: Params) -> str | None:
         description = read_json(path)
         if description.get("features_md5") != features:
             return f"models/{arch} was not trained from the current feature table"
+        if description.get("code_md5") != code:
+            return f"models/{arch} was trained by other code than this checkout's"
         if description.get("params") != json.loads(json.dumps(flat_params(params, arch))):
             return f"models/{arch} was trained with other parameters than params.yaml's"
     return None

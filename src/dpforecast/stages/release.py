@@ -50,6 +50,7 @@ def release(paths: Paths, params: Params, data_version: str = "") -> dict[str, A
     PrivacyLedger(paths.ledger, params.privacy.budget_epsilon).charge(
         key, params.privacy.epsilon, params.privacy.delta if ip.mechanism != "laplace" else 0.0,
         ip.unit, "ip", f"{ip.mechanism} release of the series", data_version or data_md5)
+    crash_point("release:charged")
     with atomic_dir(paths.release_dir) as tmp:
         meta = perturb(paths.series, tmp / paths.release_series.name, tmp / paths.release_metadata.name, params,
                        data_version=data_version)

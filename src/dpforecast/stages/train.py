@@ -21,7 +21,7 @@ from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.store import DESCRIPTION, save_forecaster
 from dpforecast.paths import Paths
 from dpforecast.training.device import seed_everything, select_device
-from dpforecast.tracking.lineage import file_md5
+from dpforecast.tracking.lineage import code_digest, file_md5
 from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.loop import LoopConfig, fit, predict
 from dpforecast.training.private_plan import charge, plan_privacy
@@ -77,8 +77,9 @@ def train_one(
     x_test, y_test = window_arrays(table, windows, "test", w, targets=targets)
     units, batch, lr = params.hyper(arch)
     features_md5 = file_md5(paths.feature_table)
+    device = select_device(params.train.device)
     plan = plan_privacy(params, arch, seed, len(x_train), batch, features_md5,
-                        paths.ledger, paths.release_metadata)
+                        paths.ledger, paths.release_metadata, device.type)
     if params.features.scaling == "standard":
         scaler = Scaler.fit(x_train, y_train, n_counts=len(ZONES))
     elif params.features.scaling == "log":
@@ -99,7 +100,6 @@ def train_one(
         patience=params.train.patience,
         seed=seed,
     )
-    device = select_device(params.train.device)
     lineage = dict(lineage or {})
     run_id = None
     if track:
@@ -110,10 +110,11 @@ def train_one(
         configure(paths, params.tracking.experiment)
         run = start_run(f"{arch}-seed{seed}")
         run_id = run.info.run_id
-        mlflow.log_params({**flat_params(params, arch), "seed": seed, "device": str(device)})
-        mlflow.set_tags({**lineage, "model": arch, "privacy": params.privacy.mode,
-                         "privacy.guarantee": plan.report.summary()})
     try:
+        if track:
+            mlflow.log_params({**flat_params(params, arch), "seed": seed, "device": str(device)})
+            mlflow.set_tags({**lineage, "model": arch, "privacy": params.privacy.mode,
+                             "privacy.guarantee": plan.report.summary()})
 
         def on_epoch(epoch: int, row: dict[str, float]) -> None:
             if track:
@@ -143,7 +144,9 @@ def train_one(
             "horizon": params.features.horizon,
             "scaling": params.features.scaling,
             "params": flat_params(params, arch),
-            "features_md5": features_md5,  # with params: is models/ what DVC's train stage builds now
+            # with params: is models/ what DVC's train stage builds now (dpforecast.stages.record)
+            "features_md5": features_md5,
+            "code_md5": code_digest(),
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
             "stopped_early": result.stopped_early,

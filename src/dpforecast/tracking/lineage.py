@@ -41,3 +41,13 @@ def git_commit(root: Path) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{sha}-dirty" if dirty else sha
+
+
+def code_digest() -> str:
+    """md5 over this package's Python sources (relative path and bytes of each, in order):
+    what computed a result, whatever caches or checkout it ran from."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.md5()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -19,6 +19,7 @@ from dpforecast.privacy import accounting
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
 from dpforecast.privacy.ledger import PrivacyLedger
 from dpforecast.privacy.report import PrivacyReport, gp_report, ip_report
+from dpforecast.tracking.lineage import code_digest
 
 
 @dataclass(frozen=True)
@@ -29,15 +30,20 @@ class PrivacyPlan:
     ledger_key: str | None = None
 
 
-def _gp_key(params: Params, arch: str, seed: int, data_md5: str, sigma: float) -> str:
-    spec = {"data": data_md5, "arch": arch, "seed": seed, "sigma": sigma, "train": asdict(params.train),
-            "hyper": params.hyper(arch), "features": asdict(params.features), "gp": asdict(params.privacy.gp)}
+def _gp_key(params: Params, arch: str, seed: int, data_md5: str, sigma: float, device_type: str) -> str:
+    """Equal only for a run that repeats the same computation: same data, configuration,
+    seed, device kind (CPU and CUDA draw different noise from one seed) and code. Which other
+    architectures the same command trains (``train.model``) does not change it."""
+    train = {k: v for k, v in asdict(params.train).items() if k not in ("model", "device")}
+    spec = {"data": data_md5, "arch": arch, "seed": seed, "sigma": sigma, "train": train, "device": device_type,
+            "hyper": params.hyper(arch), "features": asdict(params.features), "gp": asdict(params.privacy.gp),
+            "code": code_digest()}
     return "gp:" + hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def plan_privacy(
     params: Params, arch: str, seed: int, n_train: int, batch_size: int, data_md5: str,
-    ledger_path: Path, release_metadata: Path,
+    ledger_path: Path, release_metadata: Path, device_type: str = "cpu",
 ) -> PrivacyPlan:
     privacy = params.privacy
     if privacy.mode == "none":
@@ -76,7 +82,7 @@ def plan_privacy(
                        max_grad_norm=gp.max_grad_norm, n=n_train, epochs=params.train.epochs,
                        accountant=gp.accountant, window=params.features.window, study_comparison=True)
     ledger = PrivacyLedger(ledger_path, privacy.budget_epsilon)
-    key = _gp_key(params, arch, seed, data_md5, sigma)
+    key = _gp_key(params, arch, seed, data_md5, sigma, device_type)
     ledger.check(report.epsilon, report.unit, key=key)
     return PrivacyPlan(report, sigma, gp.max_grad_norm, key)
 
