@@ -11,6 +11,7 @@ is the least disturbed measure and the ratios compare steps that saw the same lo
 ``--run`` also times two epochs of ``fit_private`` at the study's BiGRU size per path.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/train_step.py [--repeats 15] [--threads 1] [--run]
+    python3 benchmarks/train_step.py --device cuda     # cuDNN plain step (benchmarks/gpu.sh)
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ from dpforecast.training.loop import LoopConfig
 SHAPES = [("lstm", 225, 10), ("bilstm", 500, 10), ("gru", 75, 5), ("bigru", 175, 5),
           ("lstm", 64, 64), ("bilstm", 64, 64), ("gru", 64, 64), ("bigru", 64, 64)]
 WARMUP = 3
+DEVICE = torch.device("cpu")  # --device
+
+
+def _sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 class MaterialisedCellGradients(MaterialisedClipping, CellGradients):
@@ -51,7 +58,7 @@ class MaterialisedCellGradients(MaterialisedClipping, CellGradients):
 
 
 def _batch(batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.randn(batch, 6, 10), torch.randn(batch, 6)
+    return torch.randn(batch, 6, 10, device=DEVICE), torch.randn(batch, 6, device=DEVICE)
 
 
 def _fastest_seconds(steps: list[Callable[[], None]], repeats: int) -> list[float]:
@@ -62,8 +69,10 @@ def _fastest_seconds(steps: list[Callable[[], None]], repeats: int) -> list[floa
     best = [float("inf")] * len(steps)
     for _ in range(repeats):
         for i, step in enumerate(steps):
+            _sync()
             start = time.perf_counter()
             step()
+            _sync()
             best[i] = min(best[i], time.perf_counter() - start)
     return best
 
@@ -111,7 +120,8 @@ def private(model: Forecaster, engine: PerSampleGradientEngine, batch: int) -> t
     """A DP-SGD step, and the bytes it saves for backward plus what it holds at its peak beyond
     the weights and Adam's state: the clipped sum, and the per-sample gradients (materialised
     paths) or the ghost factors, the per-step gradients and inputs of every map (ghost path)."""
-    opt = private_optimizer(torch.optim.Adam(model.parameters(), lr=1e-3), 1.0, 1.0, batch, torch.Generator())
+    opt = private_optimizer(torch.optim.Adam(model.parameters(), lr=1e-3), 1.0, 1.0, batch,
+                            torch.Generator(device=DEVICE))
     x, y = _batch(batch)
     loss = sample_loss("mae")
 
@@ -133,7 +143,7 @@ def private(model: Forecaster, engine: PerSampleGradientEngine, batch: int) -> t
 
 
 def _model(arch: str, units: int) -> Forecaster:
-    return Forecaster(ModelSpec(arch, units, "tanh", 6, 10, 6))
+    return Forecaster(ModelSpec(arch, units, "tanh", 6, 10, 6)).to(DEVICE)
 
 
 def step_table(repeats: int) -> None:
@@ -183,7 +193,8 @@ def split_table(repeats: int) -> None:
             nn.functional.l1_loss(ours.forward_scaled(x), y).backward()
 
         model, engine, loss = _model(arch, units), CellGradients(), sample_loss("mae")
-        opt = private_optimizer(torch.optim.Adam(model.parameters(), lr=1e-3), 1.0, 1.0, batch, torch.Generator())
+        opt = private_optimizer(torch.optim.Adam(model.parameters(), lr=1e-3), 1.0, 1.0, batch,
+                                torch.Generator(device=DEVICE))
         engine.per_sample_gradients(model, loss, x, y)
 
         def noise() -> None:
@@ -208,7 +219,7 @@ def epoch_run() -> None:
         torch.manual_seed(0)
         model = Forecaster(ModelSpec("bigru", 175, "relu", 6, 10, 6))
         result, _ = fit_private(model, data, cfg, noise_multiplier=1.0, max_grad_norm=1.0,
-                                device=torch.device("cpu"), engine=engine, progress=False)
+                                device=DEVICE, engine=engine, progress=False)
         seconds[engine.name] = result.seconds / cfg.epochs
         print(f"fit_private bigru 175, batch 5, 3114 windows, {engine.name}: {seconds[engine.name]:.2f} s/epoch")
     print(f"opacus-hooks / cell-gradients (ghost, default): {seconds['opacus-hooks'] / seconds['cell-gradients']:.2f}")
@@ -219,9 +230,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--run", action="store_true", help="also time two fit_private epochs per engine")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} rounds")
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, {args.device} ({where}), {args.repeats} rounds")
     step_table(args.repeats)
     split_table(args.repeats)
     if args.run:
