@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from dpforecast.privacy import accounting
+from dpforecast.privacy import accounting, unit_accounting
 
 GP_MECHANISM = "dp-sgd (Opacus, Poisson sampling)"
 ACCOUNTANT_LABELS = {
@@ -31,6 +31,26 @@ def gp_unit(window: int = 6) -> str:
 
 
 GP_UNIT = gp_unit(6)
+
+#: The data-level units of :func:`gp_report`'s ``unit_epsilons`` (the day's text is built there).
+EVENT_UNIT = "one person's presence in one zone during one interval (every count of that interval the person is in)"
+#: Past this, a unit's epsilon protects nothing: it is stated as such, without the PLD (which
+#: costs seconds to minutes at low noise).
+MEANINGLESS_EPSILON = 100.0
+UNIT_SENSITIVITY = {
+    "event": "2C per window it touches (replace one count)",
+    "day": "2C per window it touches (replace the unit's counts)",
+}
+
+
+def _unit_eps_text(entry: dict[str, Any]) -> str:
+    """One data-level unit's epsilon, or why there is no number worth printing."""
+    if entry["epsilon"] is not None:
+        return (f"ε = {_fmt_eps(entry['epsilon'])} (δ = {_fmt_delta(entry['delta'])}, PLD; "
+                f"RDP upper bound {_fmt_eps(entry['epsilon_rdp_upper'])})")
+    bound = entry["epsilon_rdp_upper"]
+    shown = f"RDP upper bound {_fmt_eps(bound)}" if bound is not None else "a smaller unit's bound already is"
+    return f"ε above {MEANINGLESS_EPSILON:g} ({shown}): no meaningful protection, PLD not computed"
 
 
 def _fmt_eps(value: float | None, digits: int = 3) -> str:
@@ -77,6 +97,8 @@ class PrivacyReport:
     naive_person_bound: float | None = None
     naive_person_units: int | None = None  # how many units the person bound assumes
     naive_person_delta: float | None = None
+    # GP: epsilons of data-level units (event, day), each a dict (see :func:`gp_report`)
+    unit_epsilons: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ basics
@@ -116,6 +138,8 @@ class PrivacyReport:
                 value = {k: _finite_or_none(float(v)) for k, v in value.items()}
             elif f.name == "notes":
                 value = list(value)
+            elif f.name == "unit_epsilons":
+                value = [{k: _finite_or_none(v) for k, v in entry.items()} for entry in value]
             else:
                 value = _finite_or_none(value)
             out[f.name] = value
@@ -134,6 +158,7 @@ class PrivacyReport:
             k: (math.inf if v is None else float(v)) for k, v in (kwargs.get("epsilons") or {}).items()
         }
         kwargs["notes"] = list(kwargs.get("notes") or [])
+        kwargs["unit_epsilons"] = [dict(entry) for entry in kwargs.get("unit_epsilons") or []]
         return cls(**kwargs)
 
     # ------------------------------------------------------------------ Markdown
@@ -224,6 +249,9 @@ class PrivacyReport:
                     f"(δ {'≥ 1, vacuous' if (self.naive_person_delta or 0) >= 1 else _fmt_delta(self.naive_person_delta)})",
                 )
             )
+        for entry in self.unit_epsilons:
+            rows.append((f"ε per {entry['description']}",
+                         f"{_unit_eps_text(entry)}, {entry['windows_per_unit']} windows, {entry['sensitivity']}"))
         lines += [f"| {k} | {v} |" for k, v in rows]
         if self.notes:
             lines += ["", "Notes:", ""] + [f"- {n}" for n in self.notes]
@@ -247,6 +275,8 @@ def gp_report(
     study_comparison: bool = False,
     person_units: int | None = None,
     window: int = 6,
+    horizon: int = 1,
+    intervals_per_day: int | None = None,
     prv_eps_error: float | None = None,
     notes: list[str] | None = None,
 ) -> PrivacyReport:
@@ -257,6 +287,16 @@ def gp_report(
     adds ``tf_privacy_2020`` and ``opacus_default_orders``, the figures the study and
     Opacus's defaults would print. ``person_units`` (default ``n``): windows a person may
     appear in, for the naive person bound (group privacy; its delta is stated).
+
+    The headline epsilon is per training window, the study's unit, which protects no real
+    thing. ``unit_epsilons`` adds the data-level units, accounted by
+    :mod:`~dpforecast.privacy.unit_accounting`: the event (one interval of one person,
+    ``window + horizon`` windows) and, with ``intervals_per_day``, the day (that many
+    consecutive intervals). Each entry: ``unit``, ``description``, ``intervals``,
+    ``windows_per_unit``, ``epsilon`` (PLD), ``epsilon_rdp_upper``, ``delta``, ``sensitivity``.
+    R1 (the commune) contains R2-R6, so an event is two counts; both are in the same windows
+    and a window's clipped gradient moves by at most 2C whatever changes in it, so neither
+    the window count nor the sensitivity changes.
     """
     if accountant not in accounting.ACCOUNTANTS:
         raise ValueError(f"privacy.gp.accountant: must be one of {accounting.ACCOUNTANTS}, got {accountant!r}")
@@ -290,6 +330,33 @@ def gp_report(
             epsilons.get("rdp", epsilon)
         )
         report_notes.append(f"PRV epsilon is an upper bound: estimate + eps_error ({err:.3g})")
+    unit_epsilons: list[dict[str, Any]] = []
+    if noise_multiplier > 0 and sample_rate > 0 and steps >= 1:
+        units_to_report = [("event", EVENT_UNIT, 1)]
+        if intervals_per_day is not None:
+            w = int(intervals_per_day)
+            units_to_report.append(("day", f"any {w} consecutive intervals of one person", w))
+        bound_so_far = 0.0
+        for name, description, intervals in units_to_report:
+            k = unit_accounting.windows_per_unit(window, horizon, intervals)
+            entry: dict[str, Any] = {"unit": name, "description": description, "intervals": intervals,
+                                     "windows_per_unit": k, "epsilon": None, "epsilon_rdp_upper": None,
+                                     "delta": delta, "sensitivity": UNIT_SENSITIVITY[name]}
+            unit_epsilons.append(entry)
+            if bound_so_far > MEANINGLESS_EPSILON:
+                continue  # a larger unit than one already past it: no number worth the time
+            entry["epsilon_rdp_upper"] = bound_so_far = unit_accounting.unit_epsilon_rdp(
+                noise_multiplier, sample_rate, steps, delta, k)
+            if bound_so_far <= MEANINGLESS_EPSILON:
+                entry["epsilon"] = unit_accounting.unit_epsilon(
+                    noise_multiplier, sample_rate, steps, delta, k,
+                    value_discretization_interval=unit_accounting.default_discretization(bound_so_far, steps))
+        levels = "; ".join(f"per {e['description']} ({e['windows_per_unit']} windows) {_unit_eps_text(e)}"
+                           for e in unit_epsilons)
+        report_notes.append(
+            f"the per-window ε ({_fmt_eps(epsilon)}) is the study's unit, not a data-level guarantee: one count "
+            f"is in several overlapping training windows. Data level: {levels}"
+        )
     units = n if person_units is None else int(person_units)
     report_notes += [
         "DP-SGD protects the training windows only; choices made on validation data (early stopping, "
@@ -313,6 +380,7 @@ def gp_report(
         naive_person_bound=accounting.naive_person_bound(epsilon, units),
         naive_person_units=units,
         naive_person_delta=accounting.group_privacy_delta(epsilon, delta, units),
+        unit_epsilons=unit_epsilons,
         notes=report_notes,
     )
 

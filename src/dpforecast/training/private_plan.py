@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dpforecast.config import Params
-from dpforecast.data.schema import COUNTS_PER_PERSON_PER_INTERVAL
+from dpforecast.data.schema import COUNTS_PER_PERSON_PER_INTERVAL, INTERVALS_PER_DAY
 from dpforecast.io import read_json
 from dpforecast.privacy import accounting
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
@@ -80,7 +80,9 @@ def plan_privacy(
         privacy.epsilon, privacy.delta, sample_rate, steps, gp.accountant)
     report = gp_report(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=privacy.delta,
                        max_grad_norm=gp.max_grad_norm, n=n_train, epochs=params.train.epochs,
-                       accountant=gp.accountant, window=params.features.window, study_comparison=True)
+                       accountant=gp.accountant, window=params.features.window,
+                       horizon=params.features.horizon, intervals_per_day=INTERVALS_PER_DAY,
+                       study_comparison=True)
     ledger = PrivacyLedger(ledger_path, privacy.budget_epsilon)
     key = _gp_key(params, arch, seed, data_md5, sigma, device_type)
     ledger.check(report.epsilon, report.unit, key=key)
