@@ -162,6 +162,7 @@ def test_fit_private_trains_every_architecture_and_reports_its_spend():
         result, spend = fit_private(model, (x, y), LoopConfig(epochs=2, batch_size=8, learning_rate=1e-3, seed=3),
                                     noise_multiplier=1.0, max_grad_norm=1.0, device=torch.device("cpu"), progress=False)
         assert spend.sample_rate == pytest.approx(0.2) and spend.steps == 10
-        assert len(result.history) == 2
+        # Steps only: a loss on the private windows would be a release no accountant sees.
+        assert result.history == [{"steps": 5.0}, {"steps": 10.0}]
         # Hooks are gone: the model is a plain module again.
         assert all(getattr(p, "grad_sample", None) is None for p in model.parameters())

@@ -97,3 +97,19 @@ def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
     # A second release of the same data and parameters costs nothing more.
     release(paths, params)
     assert len(json.loads(paths.ledger.read_text())["entries"]) == 1
+
+
+def test_a_tracked_dp_sgd_run_logs_steps_and_epsilon_spent_never_a_private_loss(tmp_path, monkeypatch):
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    paths, params = _prepare(tmp_path, GP)
+    result = train_one(paths, params, "bigru", progress=False)
+    run = mlflow.MlflowClient(f"sqlite:///{paths.mlflow_db}").get_run(result["mlflow_run_id"])
+    logged = set(run.data.metrics)
+    assert not any("loss" in name for name in logged), logged
+    assert {"steps", "privacy_epsilon_spent_per_window"} <= logged
+    history = json.loads((paths.model_dir("bigru") / "history.json").read_text())
+    assert all(set(row) == {"steps"} for row in history)
+    report = json.loads((paths.model_dir("bigru") / "privacy.json").read_text())
+    assert run.data.metrics["privacy_epsilon_spent_per_window"] == pytest.approx(report["epsilon"], rel=1e-9)

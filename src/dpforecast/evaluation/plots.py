@@ -37,9 +37,12 @@ def forecast_figure(times: list, actual: np.ndarray, forecasts: dict[str, np.nda
 
 
 def training_figure(histories: dict[str, list[dict[str, float]]], out: Path) -> None:
-    """Training (and validation, when there is a block) loss per epoch, per model."""
+    """Training (and validation, when there is a block) loss per epoch, per model. DP-SGD
+    models have no loss curve: their histories hold steps only (no statistic of private data)."""
     fig, ax = plt.subplots(figsize=(8, 4))
     for name, history in histories.items():
+        if not history or "train_loss" not in history[0]:
+            continue
         epochs = np.arange(1, len(history) + 1)
         line = ax.plot(epochs, [h["train_loss"] for h in history], label=f"{name} train")[0]
         if history and "val_loss" in history[0]:

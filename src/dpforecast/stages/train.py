@@ -20,6 +20,7 @@ from dpforecast.io import atomic_dir, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.store import DESCRIPTION, save_forecaster
 from dpforecast.paths import Paths
+from dpforecast.privacy import accounting
 from dpforecast.training.device import seed_everything, select_device
 from dpforecast.tracking.lineage import code_digest, file_md5
 from dpforecast.training.dp_sgd import fit_private
@@ -118,6 +119,9 @@ def train_one(
 
         def on_epoch(epoch: int, row: dict[str, float]) -> None:
             if track:
+                if plan.noise_multiplier is not None:  # DP-SGD: steps and the budget spent, no loss
+                    row = {**row, "privacy_epsilon_spent_per_window": accounting.dp_sgd_epsilon(
+                        plan.noise_multiplier, plan.report.sample_rate, int(row["steps"]), plan.report.delta, "rdp")}
                 mlflow.log_metrics(row, step=epoch)
             crash_point(f"train:{params.privacy.mode}")
 
