@@ -29,9 +29,14 @@ class GRUCell(nn.Module):
         return (like.new_zeros(batch, self.units),)
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        return self.step(self.input_map(x), self.hidden_map(state[0]), state)
+
+    def step(self, gi: torch.Tensor, hh: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        """The cell's equations from its two projections (input side ``gi``, hidden side
+        ``hh``): the one definition the per-sample gradient engine runs too."""
         (h,) = state
-        xz, xr, xn = self.input_map(x).chunk(3, dim=1)
-        hz, hr, hn = self.hidden_map(h).chunk(3, dim=1)
+        xz, xr, xn = gi.chunk(3, dim=1)
+        hz, hr, hn = hh.chunk(3, dim=1)
         z = torch.sigmoid(xz + hz)
         r = torch.sigmoid(xr + hr)
         n = self.act(xn + r * hn)
@@ -53,8 +58,12 @@ class LSTMCell(nn.Module):
         return (zeros, zeros)
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-        h, c = state
-        i, f, g, o = (self.input_map(x) + self.hidden_map(h)).chunk(4, dim=1)
+        return self.step(self.input_map(x), self.hidden_map(state[0]), state)
+
+    def step(self, gi: torch.Tensor, hh: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        """The cell's equations from its two projections (see :meth:`GRUCell.step`)."""
+        _, c = state
+        i, f, g, o = (gi + hh).chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * self.act(g)
         return (torch.sigmoid(o) * self.act(c), c)
 

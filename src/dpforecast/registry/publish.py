@@ -191,8 +191,11 @@ def _apply(client: Any, name: str, decision: Decision) -> None:
 def _log(paths: Paths, entry: dict[str, Any]) -> None:
     """One JSON line per decision: a single ``write`` of one line, appended and flushed to disk."""
     paths.promotions.parent.mkdir(parents=True, exist_ok=True)
-    torn = paths.promotions.is_file() and paths.promotions.stat().st_size > 0 and \
-        not paths.promotions.read_bytes().endswith(b"\n")  # a line a power loss cut short
+    torn = False  # a last line a power loss cut short
+    if paths.promotions.is_file() and paths.promotions.stat().st_size > 0:
+        with open(paths.promotions, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            torn = fh.read(1) != b"\n"
     with open(paths.promotions, "a", encoding="utf-8") as fh:
         fh.write(("\n" if torn else "") + json.dumps(entry, sort_keys=True, default=str) + "\n")
         fh.flush()

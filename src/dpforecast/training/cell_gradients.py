@@ -49,30 +49,20 @@ class _Trace:
         self.last, self.states = self._run()
 
     def _run(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The recurrence through the cell's own equations (``cell.step``), on detached
+        weights; returns the last hidden state and the states the hidden map read."""
         cell = self.cell
         w_h = cell.hidden_map.weight.detach()
         b_h = None if cell.hidden_map.bias is None else cell.hidden_map.bias.detach()
         steps = self.input_side.unbind(dim=1)
         probes = self.probe.unbind(dim=1) if self.probe is not None else [None] * len(steps)
-        h = c = None
-        states = [steps[0].new_zeros(len(steps[0]), cell.units)]
+        state = cell.initial_state(len(steps[0]), steps[0])
+        states = []
         for gi, probe in zip(steps, probes):
-            if h is not None:
-                states.append(h)
-            if isinstance(cell, GRUCell):
-                hh = (b_h if h is None else F.linear(h, w_h, b_h)) + probe
-                xz, xr, xn = gi.chunk(3, dim=1)
-                hz, hr, hn = hh.chunk(3, dim=1)
-                z = torch.sigmoid(xz + hz)
-                r = torch.sigmoid(xr + hr)
-                n = cell.act(xn + r * hn)
-                h = (1 - z) * n if h is None else z * h + (1 - z) * n
-            else:
-                gates = gi if h is None else gi + F.linear(h, w_h)
-                i, f, g, o = gates.chunk(4, dim=1)
-                c = torch.sigmoid(i) * cell.act(g) + (0 if c is None else torch.sigmoid(f) * c)
-                h = torch.sigmoid(o) * cell.act(c)
-        return h, torch.stack(states, dim=1).detach()
+            states.append(state[0])
+            hh = F.linear(state[0], w_h, b_h)
+            state = cell.step(gi, hh if probe is None else hh + probe, state)
+        return state[0], torch.stack(states, dim=1).detach()
 
     def leaves(self) -> list[torch.Tensor]:
         return [self.input_side] if self.probe is None else [self.input_side, self.probe]
