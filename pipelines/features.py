@@ -1,11 +1,15 @@
 """DVC stage ``features``: calendar features and the chronological window split."""
 
-from dpforecast.interrupts import sigterm_as_interrupt
 from dpforecast.project import load_project
+from dpforecast.stage_main import run_stage
 from dpforecast.stages.features import build_features
 
+
+def main() -> None:
+    paths, params = load_project()
+    counts = build_features(paths, params)
+    print(f"features: windows per split {counts}")
+
+
 if __name__ == "__main__":
-    with sigterm_as_interrupt():
-        paths, params = load_project()
-        counts = build_features(paths, params)
-        print(f"features: windows per split {counts}")
+    run_stage("features", main)

@@ -1,14 +1,19 @@
 """DVC stage ``ingest``: the raw CSV and its accepted increments, cell for cell, into
 artifacts/ingest/raw.parquet."""
 
-from dpforecast.interrupts import sigterm_as_interrupt
-from dpforecast.data.ingest import increments
+from dpforecast.data.ingest import source_files
 from dpforecast.project import load_project
+from dpforecast.stage_main import run_stage
 from dpforecast.stages.ingest import ingest
 
+
+def main() -> None:
+    paths, params = load_project()
+    spec = params.data_set
+    base, *added = source_files(paths.root, spec)
+    raw = ingest(base, paths.raw_table, added, spec.layout.delimiter)
+    print(f"ingest: {spec.name}: {raw.height} rows from {spec.raw} and {len(added)} increment(s)")
+
+
 if __name__ == "__main__":
-    with sigterm_as_interrupt():
-        paths, params = load_project()
-        added = increments(paths.root / params.data.increments)
-        raw = ingest(paths.root / params.data.raw, paths.raw_table, added)
-        print(f"ingest: {raw.height} rows from {params.data.raw} and {len(added)} increment(s)")
+    run_stage("ingest", main)

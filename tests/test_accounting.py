@@ -11,6 +11,8 @@ import math
 import warnings
 
 import numpy as np
+from pathlib import Path
+
 import pytest
 
 from dpforecast.privacy import accounting as acc
@@ -242,10 +244,10 @@ def test_gp_report_json_markdown_and_summary():
 
 
 def test_ip_report_states_unit_and_delta():
-    from dpforecast.config import InputPerturbationParams
+    from dpforecast.config import load_params
     from dpforecast.privacy.report import ip_report
 
-    unit = InputPerturbationParams().unit
+    unit = load_params(Path(__file__).resolve().parents[1] / "params.yaml").ip_unit()
     r = ip_report(mechanism="analytic_gaussian", epsilon=0.065, delta=DELTA, sensitivity=1.0, sigma=70.0,
                   unit=unit, n=6 * 3456, person_units=3456)
     assert r.summary() == f"ε = 0.065 (δ = 1e-7, analytic_gaussian) per {unit}"

@@ -44,10 +44,10 @@ def test_the_next_day_is_accepted_and_completes_the_series(root: Path):
     deliver(root, f"{LAST_DAY}.csv", day(LAST_DAY))
     [arrival] = process_incoming(root, params)
     assert arrival.accepted and "48 rows accepted" in arrival.message
-    added = increments(root / params.data.increments)
+    added = increments(root / params.data_set.increments)
     assert [p.name for p in added] == [f"{LAST_DAY}.csv"]
     assert not list((root / "data" / "incoming").iterdir())
-    combined = read_raw_files([root / params.data.raw, *added]).drop("row")
+    combined = read_raw_files([root / params.data_set.raw, *added]).drop("row")
     assert combined.equals(read_raw_files([RAW]).drop("row"))
 
 
@@ -59,7 +59,7 @@ def test_an_overlapping_day_is_refused_with_a_report(root: Path):
     assert [a.accepted for a in arrivals] == [False]  # processing stops at the first refusal
     assert (root / "data" / "rejected" / "2020-11-03.csv").is_file()
     assert "2020-11-03" in (root / "data" / "rejected" / "2020-11-03.csv.md").read_text()
-    assert increments(root / params.data.increments) == []
+    assert increments(root / params.data_set.increments) == []
     assert (root / "data" / "incoming" / "2020-11-05.csv").is_file()
 
 
@@ -72,7 +72,7 @@ def test_a_corrupted_day_is_refused_on_its_own_lines(root: Path):
     deliver(root, f"{LAST_DAY}.csv", "".join(lines))
     [arrival] = process_incoming(root, params)
     assert not arrival.accepted and "line 11" in arrival.message
-    assert increments(root / params.data.increments) == []
+    assert increments(root / params.data_set.increments) == []
 
 
 def test_a_name_already_accepted_is_refused(root: Path):

@@ -55,6 +55,7 @@ def make_root(root: Path, csv_text: bytes | None = None) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     if (REPO / "profiles").is_dir():
         shutil.copytree(REPO / "profiles", root / "profiles")
+    shutil.copytree(REPO / "datasets", root / "datasets")
     return root
 
 

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from dpforecast.data.ingest import drop_total, read_raw, to_series
-from dpforecast.data.schema import ZONES
+from montreuil_spec import SPEC, ZONES
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.scaling import Scaler
@@ -21,7 +21,7 @@ PAPER_MAE = {"r1": 2597.5, "r2": 839.4, "r3": 1105.8, "r4": 744.1, "r5": 434.3, 
 
 @pytest.fixture(scope="module")
 def table(raw_csv_path):
-    series = drop_total(to_series(read_raw(raw_csv_path), "Europe/Paris"))
+    series = drop_total(to_series(read_raw(raw_csv_path), SPEC))
     return add_calendar_features(series, 30.0)
 
 
@@ -34,7 +34,7 @@ def test_series_is_timezone_aware_across_the_change_of_time(table):
 
 
 def test_study_split_counts_come_out_exactly(table):
-    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0)
+    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
     assert split_counts(windows) == {"train": 3114, "validation": 0, "test": 336}
     test = windows.filter(pl.col("split") == "test")["target_time"]
     assert str(test.min()) == "2020-10-29 00:00:00+01:00"
@@ -42,7 +42,7 @@ def test_study_split_counts_come_out_exactly(table):
 
 
 def test_by_default_no_window_straddles_a_gap(table):
-    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=0)
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
     # Six windows end inside each of the two gaps' shadows.
     assert split_counts(windows) == {"train": 3114 - 12, "validation": 0, "test": 336}
     instants = table["timestamp"].dt.epoch("s").to_numpy()
@@ -51,7 +51,7 @@ def test_by_default_no_window_straddles_a_gap(table):
 
 
 def test_validation_block_is_carved_from_the_end_of_training(table):
-    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7)
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
     counts = split_counts(windows)
     assert counts["test"] == 336 and counts["validation"] > 0
     by_split = {s: windows.filter(pl.col("split") == s)["target_time"] for s in ("train", "validation", "test")}
@@ -60,21 +60,21 @@ def test_validation_block_is_carved_from_the_end_of_training(table):
 
 
 def test_persistence_reproduces_the_study_table3(table):
-    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0)
-    x, y = window_arrays(table, windows, "test", 6)
-    errors = forecast_errors(y, persistence_forecast(x))
+    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
+    x, y = window_arrays(table, windows, "test", 6, ZONES)
+    errors = forecast_errors(y, persistence_forecast(x, len(ZONES)), ZONES)
     for zone in [*ZONES, "mean"]:
         assert errors["rmse"][zone] == pytest.approx(PAPER_RMSE[zone], abs=0.05)
         assert errors["mae"][zone] == pytest.approx(PAPER_MAE[zone], abs=0.05)
 
 
 def test_longer_horizon_targets_are_further_ahead(table):
-    windows = make_windows(table, 6, 3, contiguous=False, test_days=7, validation_days=0)
+    windows = make_windows(table, 6, 3, contiguous=False, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
     assert (windows["target_row"] - windows["start_row"]).unique().to_list() == [8]
 
 
 def test_calendar_features_have_the_requested_period(raw_csv_path):
-    series = drop_total(to_series(read_raw(raw_csv_path), "Europe/Paris"))
+    series = drop_total(to_series(read_raw(raw_csv_path), SPEC))
     week = add_calendar_features(series, 7.0)
     # Same local time one week apart: same features (before the change of time).
     a = week.filter(pl.col("timestamp").dt.replace_time_zone(None) == pl.datetime(2020, 9, 1, 8, 30))
@@ -84,8 +84,8 @@ def test_calendar_features_have_the_requested_period(raw_csv_path):
 
 
 def test_scaler_is_fitted_on_training_windows_only(table):
-    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7)
-    x, y = window_arrays(table, windows, "train", 6)
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
+    x, y = window_arrays(table, windows, "train", 6, ZONES)
     scaler = Scaler.fit(x, y, n_counts=6)
     assert np.allclose(scaler.y_mean, y.mean(axis=0), rtol=1e-5)
     assert np.allclose(scaler.x_mean[6:], 0) and np.allclose(scaler.x_std[6:], 1)

@@ -3,6 +3,8 @@ round trip, and saved, logged and served models unchanged."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -10,11 +12,11 @@ import polars as pl
 import pytest
 import torch
 
-from dpforecast.data.schema import ZONES
+from montreuil_spec import SPEC, ZONES
 from dpforecast.features.scaling import Scaler
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.fused import FusedForecaster
-from dpforecast.models.store import save_forecaster
+from dpforecast.models.store import DATASET_SPEC, save_forecaster
 from dpforecast.paths import Paths
 from dpforecast.serving.window import recent_counts, window_inputs
 from dpforecast.training import loop
@@ -34,8 +36,8 @@ def _counts(rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def _windows(counts: pd.DataFrame, window: int) -> np.ndarray:
-    x, _ = window_inputs(recent_counts(pl.from_pandas(counts), SERVING["data.timezone"]), window,
-                         SERVING["features.horizon"], SERVING["features.week_period_days"])
+    x, _ = window_inputs(recent_counts(pl.from_pandas(counts), SPEC, ZONES), window,
+                         SERVING["features.horizon"], SERVING["features.week_period_days"], SPEC.interval_minutes)
     return x
 
 
@@ -128,7 +130,8 @@ def test_model_trained_fused_is_saved_logged_and_served_the_same(tmp_path, monke
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     configure(Paths(tmp_path), "fused")
     folder = tmp_path / "model"
-    save_forecaster(model, folder, {"params": SERVING})
+    save_forecaster(model, folder, {"params": SERVING, "zones": ZONES})
+    (folder / DATASET_SPEC).write_text(Path(SPEC.path).read_text())
     with mlflow.start_run():
         uri = log_forecaster(folder, counts.head(6))
     served = mlflow.pyfunc.load_model(uri).predict(counts.tail(30))

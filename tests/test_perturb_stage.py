@@ -18,7 +18,8 @@ import pytest
 
 from dpforecast.config import load_params
 from dpforecast.data.ingest import drop_total, read_raw, to_series
-from dpforecast.data.schema import TIMESTAMP, ZONES
+from dpforecast.data.schema import TIMESTAMP
+from montreuil_spec import SPEC, ZONES
 from dpforecast.privacy import mechanisms
 from dpforecast.privacy.mechanisms import analytic_gaussian_sigma
 from dpforecast.stages.perturb import PARQUET_METADATA_KEY, perturb, read_release_metadata
@@ -38,7 +39,7 @@ def _params(**privacy):
 def series_file(tmp_path_factory: pytest.TempPathFactory, raw_csv_path: Path) -> Path:
     params = load_params(PARAMS_YAML)
     path = tmp_path_factory.mktemp("validated") / "series.parquet"
-    drop_total(to_series(read_raw(raw_csv_path), params.data.timezone)).write_parquet(path)
+    drop_total(to_series(read_raw(raw_csv_path), SPEC)).write_parquet(path)
     return path
 
 
@@ -64,7 +65,7 @@ def test_metadata_json_describes_the_release(release, series_file: Path) -> None
     assert written["epsilon"] == EPSILON
     assert written["delta"] == 1e-7
     assert written["sensitivity"] == 1.0
-    assert written["unit"] == params.privacy.ip.unit
+    assert written["unit"] == params.ip_unit()
     assert written["seed"] == params.privacy.ip.seed
     assert written["round"] is True and written["clip_at_zero"] is False
     assert written["sigma"] == pytest.approx(analytic_gaussian_sigma(EPSILON, 1e-7, 1.0))
@@ -194,38 +195,38 @@ def _failed(report) -> set[tuple[str, str | None]]:
 
 def test_suite_accepts_negative_counts_unless_clipping_was_asked(small: pl.DataFrame) -> None:
     noisy = small.with_columns(pl.col("r5") - 100_000)  # legitimately negative noisy counts
-    report = validate_released(noisy, clip_at_zero=False, rounded=True, reference_timestamps=small[TIMESTAMP])
+    report = validate_released(noisy, clip_at_zero=False, rounded=True, reference_timestamps=small[TIMESTAMP], zones=ZONES)
     assert report.passed, report.message()
-    report = validate_released(noisy, clip_at_zero=True, rounded=True, reference_timestamps=small[TIMESTAMP])
+    report = validate_released(noisy, clip_at_zero=True, rounded=True, reference_timestamps=small[TIMESTAMP], zones=ZONES)
     assert _failed(report) == {("expect_column_values_to_be_between", "r5")}
     assert report.failures[0].unexpected_count == 96
 
 
 def test_suite_checks_integers_only_when_rounded(small: pl.DataFrame) -> None:
     floats = small.with_columns(pl.col(z).cast(pl.Float64) + 0.25 for z in ZONES)
-    assert validate_released(floats, False, False, small[TIMESTAMP]).passed
-    report = validate_released(floats, False, True, small[TIMESTAMP])
+    assert validate_released(floats, False, False, small[TIMESTAMP], zones=ZONES).passed
+    report = validate_released(floats, False, True, small[TIMESTAMP], zones=ZONES)
     assert _failed(report) == {("expect_column_values_to_be_in_type_list", z) for z in ZONES}
 
 
 def test_suite_checks_timestamps_against_the_input(small: pl.DataFrame) -> None:
     ref = small[TIMESTAMP]
     shifted = small.with_columns(pl.col(TIMESTAMP).dt.offset_by("30m"))
-    assert ("expect_column_pair_values_to_be_equal", TIMESTAMP) in _failed(validate_released(shifted, False, True, ref))
+    assert ("expect_column_pair_values_to_be_equal", TIMESTAMP) in _failed(validate_released(shifted, False, True, ref, zones=ZONES))
     utc = small.with_columns(pl.col(TIMESTAMP).dt.convert_time_zone("UTC"))
-    assert ("expect_column_values_to_be_in_set", "_timestamp_dtype") in _failed(validate_released(utc, False, True, ref))
+    assert ("expect_column_values_to_be_in_set", "_timestamp_dtype") in _failed(validate_released(utc, False, True, ref, zones=ZONES))
     short = small.head(95)
-    report = validate_released(short, False, True, ref)
+    report = validate_released(short, False, True, ref, zones=ZONES)
     assert _failed(report) == {("expect_table_row_count_to_equal", None)}
     assert "the input has 96" in report.message()
     extra = small.with_columns(pl.lit(1).alias("total"))
-    assert ("expect_table_columns_to_match_ordered_list", None) in _failed(validate_released(extra, False, True, ref))
+    assert ("expect_table_columns_to_match_ordered_list", None) in _failed(validate_released(extra, False, True, ref, zones=ZONES))
 
 
 def test_suite_rejects_infinite_values(small: pl.DataFrame) -> None:
     inf = small.with_columns(pl.col(z).cast(pl.Float64) for z in ZONES).with_columns(
         pl.when(pl.int_range(pl.len()) == 3).then(float("inf")).otherwise(pl.col("r2")).alias("r2")
     )
-    report = validate_released(inf, False, False, small[TIMESTAMP])
+    report = validate_released(inf, False, False, small[TIMESTAMP], zones=ZONES)
     assert _failed(report) == {("expect_column_values_to_be_null", "_non_finite")}
     assert report.failures[0].examples[0]["row"] == 4

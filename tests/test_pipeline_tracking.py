@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from project_roots import TINY, make_root
 
-from dpforecast.data.schema import ZONES
+from montreuil_spec import ZONES
 from dpforecast.features.windows import window_arrays
 from dpforecast.io import read_json
 from dpforecast.models.store import load_forecaster
@@ -26,7 +26,7 @@ from dpforecast.training.loop import predict
 def trained(tmp_path_factory):
     root = make_root(tmp_path_factory.mktemp("project"), TINY)
     paths, params = load_project(root)
-    ingest(root / params.data.raw, paths.raw_table)
+    ingest(root / params.data_set.raw, paths.raw_table)
     validate(paths.raw_table, paths.series, paths.validation_dir, params)
     release(paths, params)
     build_features(paths, params)
@@ -71,7 +71,7 @@ def test_logged_model_serves_recent_counts_with_the_same_predictions(trained):
     pyfunc = mlflow.pyfunc.load_model(f"runs:/{result['mlflow_run_id']}/model")
     table = pl.read_parquet(paths.feature_table)
     windows = pl.read_parquet(paths.windows)
-    x, _ = window_arrays(table, windows, "test", params.features.window)
+    x, _ = window_arrays(table, windows, "test", params.features.window, ZONES)
     series = pl.read_parquet(paths.series)
     first = windows.filter(pl.col("split") == "test")["start_row"][0]
     recent = series.slice(first, params.features.window + 15).select(

@@ -28,7 +28,7 @@ GP = deep_merge(TINY, {"train": {"epochs": 1, "model": "bigru"}, "features": {"s
 def _prepare(tmp_path, overrides):
     root = make_root(tmp_path, overrides)
     paths, params = load_project(root)
-    ingest(root / params.data.raw, paths.raw_table)
+    ingest(root / params.data_set.raw, paths.raw_table)
     validate(paths.raw_table, paths.series, paths.validation_dir, params)
     release(paths, params)
     build_features(paths, params)

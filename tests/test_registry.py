@@ -20,7 +20,8 @@ import pytest
 from project_roots import TINY, make_root
 
 from dpforecast.config import deep_merge, load_params
-from dpforecast.data.schema import TIMESTAMP, ZONE_NAMES, ZONES
+from dpforecast.data.schema import TIMESTAMP
+from montreuil_spec import ZONE_NAMES, ZONES
 from dpforecast.paths import Paths
 from dpforecast.project import lineage
 from dpforecast.stages.features import build_features
@@ -36,7 +37,7 @@ BAD = {"architectures": {"gru": {"learning_rate": 1e-7}}}
 def _train(root: Path, overrides: dict) -> tuple[Paths, dict]:
     params = load_params(root / "params.yaml", **deep_merge({"train": {"model": "gru"}}, overrides))
     paths = Paths(root)
-    ingest(root / params.data.raw, paths.raw_table)
+    ingest(root / params.data_set.raw, paths.raw_table)
     validate(paths.raw_table, paths.series, paths.validation_dir, params)
     release(paths, params)
     build_features(paths, params)

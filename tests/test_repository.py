@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CODE = ("src/", "pipelines/", "profiles")
+CODE = ("src/", "pipelines/", "profiles", "datasets/")
 
 
 def _git(*args: str) -> str:

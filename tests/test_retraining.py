@@ -101,7 +101,7 @@ def test_replayed_days_retrain_refuse_and_restore(tmp_path):
     assert restored == v1 and not (demo / "data" / "montreuil" / "increments").exists()
     p = load_params(demo / "params.yaml")
     paths = Paths(demo)
-    ingest(demo / p.data.raw, paths.raw_table)
+    ingest(demo / p.data_set.raw, paths.raw_table)
     validate(paths.raw_table, paths.series, paths.validation_dir, p)
     build_features(paths, p)
     mlflow.set_tracking_uri(f"sqlite:///{demo / 'mlflow.db'}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from montreuil_spec import SPEC, ZONES
+
 from dpforecast.serving.window import WindowInputError, recent_counts, window_inputs
 
 TZ = "Europe/Paris"
@@ -21,9 +23,9 @@ def test_operator_and_short_formats_agree():
         "Commune Montreuil": ["10", "11"], "IRIS 930480204": ["1", "1"], "IRIS 930480205": ["2", "2"],
         "IRIS 930480206": ["3", "3"], "IRIS 930480401": ["4", "4"], "IRIS 930480604": ["0", "5"], "Total": ["20", "22"],
     })
-    a = recent_counts(operator, TZ)
+    a = recent_counts(operator, SPEC, ZONES)
     b = recent_counts(pl.DataFrame({"timestamp": ["2020-11-04T22:30:00+01:00", "2020-11-04T23:00:00+01:00"],
-                                    "r1": [10, 11], "r2": [1, 1], "r3": [2, 2], "r4": [3, 3], "r5": [4, 4], "r6": [0, 5]}), TZ)
+                                    "r1": [10, 11], "r2": [1, 1], "r3": [2, 2], "r4": [3, 3], "r5": [4, 4], "r6": [0, 5]}), SPEC, ZONES)
     assert a.equals(b)
 
 
@@ -31,7 +33,7 @@ def test_windows_and_targets_across_the_change_of_time():
     # 01:30, 02:00, 02:30 CEST then 02:00 CET (the repeated hour): consecutive in real time.
     times = ["2020-10-25T01:30:00+02:00", "2020-10-25T02:00:00+02:00", "2020-10-25T02:30:00+02:00",
              "2020-10-25T02:00:00+01:00"]
-    x, targets = window_inputs(recent_counts(short(times), TZ), 3, 1, 7.0)
+    x, targets = window_inputs(recent_counts(short(times), SPEC, ZONES), 3, 1, 7.0, 30)
     assert x.shape == (2, 3, 10)
     assert [t.isoformat() for t in targets] == ["2020-10-25T02:00:00+01:00", "2020-10-25T02:30:00+01:00"]
 
@@ -45,4 +47,4 @@ def test_windows_and_targets_across_the_change_of_time():
 ])
 def test_bad_windows_are_refused_by_row(frame: pl.DataFrame, message: str):
     with pytest.raises(WindowInputError, match=message):
-        window_inputs(recent_counts(frame, TZ), 2, 1, 7.0)
+        window_inputs(recent_counts(frame, SPEC, ZONES), 2, 1, 7.0, 30)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import polars as pl
@@ -16,7 +17,7 @@ import pytest
 from dpforecast.cli import main
 from dpforecast.config import load_params
 from dpforecast.data.ingest import RawFormatError, read_raw, to_series
-from dpforecast.data.schema import RAW_COLUMNS
+from montreuil_spec import RAW_COLUMNS, SPEC
 from dpforecast.stages.ingest import ingest
 from dpforecast.stages.validate import validate
 from dpforecast.validation import (
@@ -271,8 +272,9 @@ def test_report_json_and_markdown(good_report: ValidationReport):
 
 def test_typed_table_matches_to_series(raw_csv_path: Path, params):
     raw = read_raw(raw_csv_path)
-    typed = typed_table(raw, params.data.timezone, params.data.declared_gaps)
-    series = to_series(raw, params.data.timezone)
+    typed, dropped = typed_table(raw, SPEC)
+    series = to_series(raw, SPEC)
+    assert dropped.height == 0
     assert typed["timestamp"].equals(series["timestamp"])
     assert typed["Total"].equals(series["total"], check_names=False)
     assert typed["unexpected_step_minutes"].null_count() == raw.height
@@ -282,7 +284,7 @@ def test_typed_table_matches_to_series(raw_csv_path: Path, params):
 def test_declared_gaps_are_required(raw_csv_path: Path, params):
     """Without the declared gaps, the two holes are grid errors at the rows after them."""
     raw = read_raw(raw_csv_path)
-    typed = typed_table(raw, params.data.timezone, ())
+    typed, _ = typed_table(raw, replace(SPEC, declared_gaps=()))
     bad = typed.filter(pl.col("unexpected_step_minutes").is_not_null())
     assert bad.select("Date", "Hour", "unexpected_step_minutes").rows() == [
         ("2020-09-18", "00:00:00", 30 * 49),
@@ -431,3 +433,16 @@ def test_gx_is_not_imported_with_the_package():
     code = "import sys, dpforecast.validation, dpforecast.stages.validate; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- both engines
+
+
+def test_gx_on_pandas_and_the_polars_engine_agree_on_every_variant(variant_files, raw_csv_path: Path, params):
+    """The default engine evaluates the same GX suite as GX itself, outcome for outcome."""
+    gx = replace(params, validate=replace(params.validate, engine="gx"))
+    assert params.validate.engine == "polars"
+    for path in [raw_csv_path, *variant_files.values()]:
+        ours, theirs = validate_csv(path, params), validate_csv(path, gx)
+        assert ours.passed == theirs.passed and ours.error == theirs.error, path.name
+        assert [asdict(r) for r in ours.results] == [asdict(r) for r in theirs.results], path.name

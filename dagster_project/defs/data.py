@@ -11,7 +11,7 @@ import polars as pl
 
 import dagster as dg
 from dagster_project.defs.resources import ProjectResource
-from dpforecast.data.ingest import increments
+from dpforecast.data.ingest import source_files
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
@@ -25,10 +25,10 @@ GROUP = "data"
 def raw_mobility(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """The operator's CSV, every cell as written, in ``artifacts/ingest/raw.parquet``."""
     paths, params = project.load()
-    source = paths.root / params.data.raw
-    context.log.info(f"ingest: reading {source}")
-    added = increments(paths.root / params.data.increments)
-    raw = ingest(source, paths.raw_table, added)
+    spec = params.data_set
+    source, *added = source_files(paths.root, spec)
+    context.log.info(f"ingest: reading {source} ({spec.name})")
+    raw = ingest(source, paths.raw_table, added, spec.layout.delimiter)
     context.log.info(f"ingest: {raw.height} rows ({len(added)} increment(s)) written to {paths.raw_table}")
     return dg.MaterializeResult(
         metadata={

@@ -12,17 +12,16 @@ which succeeds once all four folders come from the current features and paramete
 import dagster as dg
 from dagster_project.defs.resources import MlflowResource, ProjectResource, run_link
 from dpforecast.config import ARCHITECTURES
-from dpforecast.data.schema import ZONE_NAMES, ZONES
 from dpforecast.project import lineage
 
 GROUP = "training"
 
 
-def errors_table(test: dict[str, dict[str, float]]) -> str:
+def errors_table(test: dict[str, dict[str, float]], names: dict[str, str]) -> str:
     """Per-zone test RMSE and MAE (and their mean over zones) as a Markdown table."""
     lines = ["| zone | name | RMSE | MAE |", "| --- | --- | ---: | ---: |"]
-    for zone in ZONES:
-        lines.append(f"| {zone} | {ZONE_NAMES[zone]} | {test['rmse'][zone]:.1f} | {test['mae'][zone]:.1f} |")
+    for zone in (z for z in test["rmse"] if z != "mean"):
+        lines.append(f"| {zone} | {names.get(zone, zone)} | {test['rmse'][zone]:.1f} | {test['mae'][zone]:.1f} |")
     lines.append(f"| mean | | {test['rmse']['mean']:.1f} | {test['mae']['mean']:.1f} |")
     return "\n".join(lines)
 
@@ -66,7 +65,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 **privacy_metadata(result["privacy"]),
-                "test_errors": dg.MetadataValue.md(errors_table(test)),
+                "test_errors": dg.MetadataValue.md(errors_table(test, params.data_set.zone_names)),
                 "test_rmse_mean": dg.MetadataValue.float(test["rmse"]["mean"]),
                 "test_mae_mean": dg.MetadataValue.float(test["mae"]["mean"]),
                 "best_epoch": dg.MetadataValue.int(int(result["best_epoch"])),

@@ -40,7 +40,7 @@ def model_variant(context: dg.AssetExecutionContext, project: ProjectResource, m
     return dg.MaterializeResult(
         metadata={
             **privacy_metadata(row["report"]),
-            "test_errors": dg.MetadataValue.md(errors_table(test)),
+            "test_errors": dg.MetadataValue.md(errors_table(test, params.data_set.zone_names)),
             "test_rmse_mean": dg.MetadataValue.float(row["rmse"]),
             "test_mae_mean": dg.MetadataValue.float(row["mae"]),
             "mlflow_run_id": dg.MetadataValue.text(str(row["mlflow_run_id"])),

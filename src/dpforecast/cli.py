@@ -14,7 +14,7 @@ from dpforecast.config import ConfigError, load_params
 def _cmd_validate(args: argparse.Namespace) -> int:
     from dpforecast.validation import validate_csv
 
-    params = load_params(args.params)
+    params = load_params(args.params, **({"dataset": args.dataset} if args.dataset else {}))
     report = validate_csv(args.path, params)
     if report.passed:
         print(f"{args.path}: valid ({report.rows} rows, {len(report.results)} expectations met)")
@@ -70,14 +70,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     paths, params = load_project()
     configure(paths, params.tracking.experiment)
     try:
-        forecasts = forecast_csv(args.model, args.input, params.data.timezone)
+        forecasts, names = forecast_csv(args.model, args.input)
     except WindowInputError as exc:
         print(f"dpforecast: bad input: {exc}", file=sys.stderr)
         return 2
     except MlflowException as exc:
         print(f"dpforecast: cannot load {args.model} from {mlflow.get_tracking_uri()}: {exc.message}", file=sys.stderr)
         return 2
-    print(next_interval_table(forecasts))
+    print(next_interval_table(forecasts, names))
     return 0
 
 
@@ -109,13 +109,39 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_synthesize(args: argparse.Namespace) -> int:
+    from dpforecast.data.synthetic import generate, write
+    from dpforecast.project import project_root
+
+    root = project_root()
+    frame = generate(args.zones, args.days, args.interval, start=args.start, timezone=args.timezone,
+                     seed=args.seed, missing_stretches=args.missing, hierarchy=not args.no_hierarchy)
+    csv, spec = write(frame, root / "data" / args.name, args.name, args.layout, root=root, seed=args.seed)
+    print(f"{csv.relative_to(root)}: {frame.height} intervals x {args.zones} zones ({args.layout}); "
+          f"spec {spec.relative_to(root)}; train on it with: dvc exp run -S dataset={args.name}")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from dpforecast.data.spec import available, dataset_path, load_spec
+    from dpforecast.project import project_root
+
+    root = project_root()
+    for name in available(root):
+        s = load_spec(dataset_path(root, name))
+        print(f"{name:<12} {len(s.zones):>5} zones  {s.interval_minutes:>4} min  {s.timezone:<18} "
+              f"{s.layout.kind:<4}  {s.source.license:<10} {s.title}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpforecast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    v = sub.add_parser("validate", help="validate a CSV in the raw format; exit 1 on failure")
+    v = sub.add_parser("validate", help="validate a CSV in its data set's layout; exit 1 on failure")
     v.add_argument("path", type=Path)
     v.add_argument("--params", type=Path, default=Path("params.yaml"))
+    v.add_argument("--dataset", help="the data set whose spec the file follows (default: params.yaml's)")
     v.set_defaults(func=_cmd_validate)
 
     s = sub.add_parser("study", help="train one architecture under a profile for several seeds")
@@ -141,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="forecast the next interval from a registered model and recent counts")
     p.add_argument("--model", required=True, help="MLflow model URI, e.g. models:/mobility-bigru@champion")
     p.add_argument("--input", required=True, type=Path,
-                   help="CSV of the last consecutive 30-minute intervals (at least the model's window): "
-                        "the operator's format (Date, Hour, zones, Total) or timestamp,r1..r6")
+                   help="CSV of the last consecutive intervals (at least the model's window): the layout "
+                        "of the model's data set (e.g. Montreuil's Date, Hour, zones, Total) or timestamp,<zone ids>")
     p.set_defaults(func=_cmd_predict)
 
     r = sub.add_parser("restore-data", help="dvc checkout the data version a registered model was trained on")
@@ -155,6 +181,22 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--days", type=int, default=3, help="init: days held back from the end of the series")
     rp.add_argument("--bad", action="store_true", help="next: deliver the day with one negative count")
     rp.set_defaults(func=_cmd_replay)
+
+    d = sub.add_parser("datasets", help="list the data sets declared in datasets/")
+    d.set_defaults(func=_cmd_datasets)
+
+    sy = sub.add_parser("synthesize", help="write a synthetic data set (CSV under data/<name>/ and its spec)")
+    sy.add_argument("name", help="data set name (datasets/<name>.yaml)")
+    sy.add_argument("--zones", type=int, default=20)
+    sy.add_argument("--days", type=int, default=60)
+    sy.add_argument("--interval", type=int, default=30, help="minutes; must divide a day")
+    sy.add_argument("--layout", choices=["wide", "long"], default="wide")
+    sy.add_argument("--start", default="2024-01-01")
+    sy.add_argument("--timezone", default="Europe/Paris")
+    sy.add_argument("--missing", type=int, default=0, help="stretches of missing counts")
+    sy.add_argument("--seed", type=int, default=0)
+    sy.add_argument("--no-hierarchy", action="store_true", help="no total zone containing the others")
+    sy.set_defaults(func=_cmd_synthesize)
     return parser
 
 

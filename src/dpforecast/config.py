@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from dpforecast.data.spec import DatasetSpec
 
 ARCHITECTURES = ("lstm", "gru", "bilstm", "bigru")
 PRIVACY_MODES = ("none", "ip", "gp")
@@ -24,6 +27,7 @@ SCALINGS = ("standard", "log", "none")
 LOSSES = ("mae", "mse")
 DEVICES = ("auto", "cpu", "cuda")
 REGISTRY_METRICS = ("rmse", "mae")
+VALIDATION_ENGINES = ("polars", "gx")
 
 
 class ConfigError(ValueError):
@@ -31,26 +35,14 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class DeclaredGap:
-    """A known hole in the 30-minute grid: ``missing`` intervals after local time ``after``."""
-
-    after: str
-    missing: int
-    reason: str = ""
-
-
-@dataclass(frozen=True)
 class DataParams:
-    raw: str = "data/montreuil/ML_final_df_real.csv"
-    # Accepted deliveries after the base file (one operator CSV each), read in name order.
-    increments: str = "data/montreuil/increments"
+    """How the pipeline treats the data set ``dataset`` names (its spec says what it is)."""
+
     # Where new deliveries arrive (watched by the Dagster sensor) and where refused ones go.
     incoming: str = "data/incoming"
     rejected: str = "data/rejected"
-    timezone: str = "Europe/Paris"
     # The study treated the series as contiguous across its gaps; by default we do not.
     contiguous: bool = False
-    declared_gaps: tuple[DeclaredGap, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +51,8 @@ class ValidateParams:
     min_count: int = 0
     max_count: int = 1_000_000
     min_rows: int = 48
+    # Who evaluates the GX suite: polars (fast, the default) or gx (GX itself, on pandas).
+    engine: str = "polars"
 
 
 @dataclass(frozen=True)
@@ -71,8 +65,12 @@ class FeatureParams:
 
 @dataclass(frozen=True)
 class SplitParams:
-    test_days: int = 7
-    validation_days: int = 7
+    """Null: the data set's declared protocol (``protocol`` in its spec)."""
+
+    test_days: int | None = None
+    validation_days: int | None = None
+    # Days of training history before the validation block; 0 = all of it.
+    history_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,8 +103,9 @@ class InputPerturbationParams:
     # L2 (Gaussian) or L1 (Laplace) sensitivity of one count to one privacy unit.
     sensitivity: float = 1.0
     # What one unit of protection is, stated in every report. Sensitivity 1 protects one
-    # person's presence in one zone during one interval (the study's choice).
-    unit: str = "one person's presence in one zone during one 30-minute interval"
+    # person's presence in one zone during one interval (the study's choice); None says
+    # so with the data set's interval (:meth:`Params.ip_unit`).
+    unit: str | None = None
     round: bool = True
     clip_at_zero: bool = False
     # None: fresh OS entropy, never recorded, so nobody can regenerate and subtract the noise
@@ -145,7 +144,8 @@ class TrackingParams:
 class RegistryParams:
     """MLflow registry names and the rule that moves the ``champion`` alias."""
 
-    # Registered model per task and variant: <name_prefix>-<arch>, with -ip or -gp if private.
+    # Registered model per data set and variant: <name_prefix>-<dataset>-<arch>, with -ip or
+    # -gp if private (a spec's registry_prefix replaces <name_prefix>-<dataset>).
     name_prefix: str = "mobility"
     # Mean over zones on the raw test targets, lower is better: rmse or mae.
     metric: str = "rmse"
@@ -164,6 +164,8 @@ class RetrainingParams:
 @dataclass(frozen=True)
 class Params:
     profile: str = "default"
+    # The data set: ``datasets/<dataset>.yaml``, read into ``spec`` by :func:`load_params`.
+    dataset: str = "montreuil"
     data: DataParams = field(default_factory=DataParams)
     validate: ValidateParams = field(default_factory=ValidateParams)
     features: FeatureParams = field(default_factory=FeatureParams)
@@ -176,6 +178,35 @@ class Params:
     privacy: PrivacyParams = field(default_factory=PrivacyParams)
     registry: RegistryParams = field(default_factory=RegistryParams)
     retraining: RetrainingParams = field(default_factory=RetrainingParams)
+    spec: DatasetSpec | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def data_set(self) -> DatasetSpec:
+        """The data set's spec; only :func:`load_params` knows where to read it from."""
+        if self.spec is None:
+            raise ConfigError(f"dataset: the spec of {self.dataset!r} was not loaded (use load_params)")
+        return self.spec
+
+    def protocol(self) -> tuple[int, int, int | None]:
+        """Test days, validation days and training history days (None = all), ``split.*``
+        over the data set's declared protocol."""
+        declared = self.data_set.protocol
+        s = self.split
+        history = declared.history_days if s.history_days is None else (s.history_days or None)
+        return (
+            declared.test_days if s.test_days is None else s.test_days,
+            declared.validation_days if s.validation_days is None else s.validation_days,
+            history,
+        )
+
+    def ip_unit(self) -> str:
+        """What input perturbation protects, in words, for this data set."""
+        return self.privacy.ip.unit or (
+            f"one person's presence in one zone during one {self.data_set.interval_minutes}-minute interval")
+
+    def model_prefix(self) -> str:
+        """Registered models are ``<prefix>-<arch>[-ip|-gp]``: one set per data set."""
+        return self.data_set.registry_prefix or f"{self.registry.name_prefix}-{self.dataset}"
 
     def models(self) -> list[str]:
         """The architectures the ``train`` stage trains: one, or all four."""
@@ -220,10 +251,6 @@ _SECTIONS = {
 
 
 def _coerce(type_name: str, value: Any, where: str) -> Any:
-    if type_name == "tuple[DeclaredGap, ...]":
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list of gaps")
-        return tuple(_build(DeclaredGap, g, f"{where}[{i}]") for i, g in enumerate(value))
     if type_name == "InputPerturbationParams":
         return _build(InputPerturbationParams, value, where)
     if type_name == "GradientPerturbationParams":
@@ -240,7 +267,7 @@ def _coerce(type_name: str, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
-    if type_name in ("int | None", "float | None"):
+    if type_name in ("int | None", "float | None", "str | None"):
         return None if value is None else _coerce(type_name.split(" ")[0], value, where)
     if type_name == "str":
         if not isinstance(value, str):
@@ -258,8 +285,10 @@ def _check(p: Params) -> None:
     need(p.features.horizon >= 1, "features.horizon", "must be at least 1")
     need(p.features.week_period_days > 0, "features.week_period_days", "must be positive")
     need(p.features.scaling in SCALINGS, "features.scaling", f"must be one of {SCALINGS}")
-    need(p.split.test_days >= 1, "split.test_days", "must be at least 1")
-    need(p.split.validation_days >= 0, "split.validation_days", "must be 0 or more")
+    need(p.split.test_days is None or p.split.test_days >= 1, "split.test_days", "must be at least 1")
+    need(p.split.validation_days is None or p.split.validation_days >= 0, "split.validation_days", "must be 0 or more")
+    need(p.split.history_days is None or p.split.history_days >= 0, "split.history_days", "must be 0 (all) or more")
+    need(bool(re.fullmatch(r"[a-z][a-z0-9_-]{0,47}", p.dataset)), "dataset", f"not a data set name: {p.dataset!r}")
     need(
         p.train.model == "all" or p.train.model in ARCHITECTURES,
         "train.model",
@@ -278,6 +307,7 @@ def _check(p: Params) -> None:
          "lower-case letters, digits and dashes only")
     need(len(p.retraining.cron.split()) == 5, "retraining.cron", f"expected 5 cron fields, got {p.retraining.cron!r}")
     need(p.validate.min_count <= p.validate.max_count, "validate.min_count", "exceeds max_count")
+    need(p.validate.engine in VALIDATION_ENGINES, "validate.engine", f"must be one of {VALIDATION_ENGINES}")
     for arch, a in p.architectures.items():
         need(arch in ARCHITECTURES, f"architectures.{arch}", f"unknown; use one of {ARCHITECTURES}")
         need(a.units >= 1, f"architectures.{arch}.units", "must be at least 1")
@@ -316,10 +346,12 @@ def params_from_dict(
         raw = deep_merge(raw, yaml.safe_load(path.read_text()) or {})
     raw = deep_merge(raw, overrides)
     raw["profile"] = profile
-    unknown = sorted(set(raw) - set(_SECTIONS) - {"profile", "architectures"})
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"profile", "dataset", "architectures"})
     if unknown:
         raise ConfigError(f"unknown parameter section(s): {', '.join(unknown)}")
     kwargs: dict[str, Any] = {"profile": profile}
+    if "dataset" in raw:
+        kwargs["dataset"] = _coerce("str", raw["dataset"], "dataset")
     for name, cls in _SECTIONS.items():
         if name in raw:
             kwargs[name] = _build(cls, raw[name], name)
@@ -342,4 +374,10 @@ def load_params(path: str | Path = "params.yaml", **overrides: Any) -> Params:
     if not path.is_file():
         raise ConfigError(f"no parameter file at {path}")
     raw = yaml.safe_load(path.read_text()) or {}
-    return params_from_dict(raw, path.parent / "profiles", overrides)
+    params = params_from_dict(raw, path.parent / "profiles", overrides)
+    from dpforecast.data.spec import dataset_path, load_spec
+
+    spec_path = dataset_path(path.parent, params.dataset)
+    if not spec_path.is_file():
+        raise ConfigError(f"dataset: no spec {spec_path} for data set {params.dataset!r}")
+    return replace(params, spec=load_spec(spec_path))

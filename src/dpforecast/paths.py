@@ -58,6 +58,11 @@ class Paths:
         return self.root / "artifacts" / "features" / "targets.parquet"
 
     @property
+    def feature_summary(self) -> Path:
+        """Modelled and dropped zones, windows per split and those a missing count removed."""
+        return self.root / "artifacts" / "features" / "summary.json"
+
+    @property
     def windows(self) -> Path:
         return self.root / "artifacts" / "features" / "windows.parquet"
 
@@ -73,6 +78,11 @@ class Paths:
     def privacy_metrics(self) -> Path:
         """Each evaluated model's guarantee: mode, epsilon, delta, unit, accountant."""
         return self.root / "metrics" / "privacy.json"
+
+    @property
+    def baselines(self) -> Path:
+        """Persistence and seasonal naive test errors, and each model's skill over them."""
+        return self.root / "metrics" / "baselines.json"
 
     @property
     def per_zone(self) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from dpforecast.config import deep_merge, load_params
-from dpforecast.data.ingest import increments
+from dpforecast.data.ingest import source_files
 from dpforecast.io import write_json
 from dpforecast.paths import Paths
 from dpforecast.project import lineage
@@ -35,7 +35,8 @@ def run_study(
     params = load_params(root / "params.yaml", profile=profile, **deep_merge({"train": {"model": model}}, overrides or {}))
     work = Paths(root / "artifacts" / "study" / (name or profile), tracking_root=root)
     project = Paths(root)
-    ingest(root / params.data.raw, work.raw_table, increments(root / params.data.increments))
+    base, *added = source_files(root, params.data_set)
+    ingest(base, work.raw_table, added, params.data_set.layout.delimiter)
     validate(work.raw_table, work.series, work.validation_dir, params)
     release(work, params)
     counts = build_features(work, params)

@@ -45,7 +45,10 @@ def _refuse(root: Path, params: Params, path: Path, message: str, summary: str) 
 def process_incoming(root: Path, params: Params) -> list[Arrival]:
     """Accept or refuse every pending delivery, in name order, stopping at the first refusal."""
     arrivals: list[Arrival] = []
-    increments_dir = root / params.data.increments
+    spec = params.data_set
+    if spec.increments is None:
+        raise ValueError(f"{spec.path}: files.increments is not declared: this data set takes no deliveries")
+    increments_dir = root / spec.increments
     # A delivery holds any number of rows: the data set's minimum applies to the whole.
     alone = replace(params, validate=replace(params.validate, min_rows=1))
     for path in pending(root, params):
@@ -56,8 +59,8 @@ def process_incoming(root: Path, params: Params) -> list[Arrival]:
         report = validate_csv(path, alone)
         rows = report.rows
         if report.passed:
-            sources = [root / params.data.raw, *increments(increments_dir), path]
-            report = validate_raw(read_raw_files(sources), params, source=f"the accepted data followed by {path.name}")
+            sources = [root / spec.raw, *increments(increments_dir), path]
+            report = validate_raw(read_raw_files(sources, spec.layout.delimiter), params, source=f"the accepted data followed by {path.name}")
         if not report.passed:
             arrivals.append(_refuse(root, params, path, report.message(), report.summary_markdown()))
             break

@@ -1,4 +1,4 @@
-"""Read the operator's CSV into Polars: first exactly as written, then as a typed series.
+"""Read a data set's CSV files into Polars: first exactly as written, then as a typed series.
 
 Reading every cell as text first lets validation report bad cells (text in a count, an
 empty cell) with their row numbers instead of failing inside a CSV parser.
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from dpforecast.data.schema import COUNT_COLUMNS, DATE, HOUR, TIMESTAMP, TOTAL, ZONE_NAMES
+from dpforecast.data.schema import TIMESTAMP
+from dpforecast.data.spec import DatasetSpec
 
 ROW = "row"  # line number in the source file (the header is line 1)
 
@@ -20,30 +21,38 @@ class RawFormatError(ValueError):
     """The file cannot be read as a table at all (missing, empty, not CSV)."""
 
 
-def read_raw(path: str | Path) -> pl.DataFrame:
+def read_raw(path: str | Path, delimiter: str = ",") -> pl.DataFrame:
     """Every cell as a string, plus the source line number of each row."""
     path = Path(path)
     if not path.is_file():
         raise RawFormatError(f"{path}: no such file")
-    if path.stat().st_size == 0 or not path.read_bytes().strip():
+    data = path.read_bytes()
+    if not data.strip():
         raise RawFormatError(f"{path}: the file is empty (expected a header and data rows)")
     try:
-        frame = pl.read_csv(path, infer_schema=False)
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RawFormatError(
+            f"{path}: line {line}: not a readable UTF-8 text file (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8") from exc
+    try:
+        frame = pl.read_csv(path, infer_schema=False, separator=delimiter)
     except pl.exceptions.PolarsError as exc:
-        raise RawFormatError(f"{path}: not a readable comma-separated file: {exc}") from exc
+        raise RawFormatError(f"{path}: not a readable {delimiter!r}-separated UTF-8 file: {exc}") from exc
     frame = frame.rename({c: c.strip() for c in frame.columns})
     return frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
 
 
-def read_raw_files(paths: Sequence[str | Path]) -> pl.DataFrame:
+def read_raw_files(paths: Sequence[str | Path], delimiter: str = ",") -> pl.DataFrame:
     """The delivered files in order (the base file, then each accepted increment), as one
     table of strings. ``row`` numbers the concatenation as if it were one file (header = 1);
     each file must have the first file's header."""
     if not paths:
         raise RawFormatError("no raw data file given")
-    frames = [read_raw(paths[0])]
+    frames = [read_raw(paths[0], delimiter)]
     for path in paths[1:]:
-        frame = read_raw(path)
+        frame = read_raw(path, delimiter)
         if frame.columns != frames[0].columns:
             raise RawFormatError(f"{path}: header {frame.columns[:-1]} differs from {paths[0]}'s {frames[0].columns[:-1]}")
         frames.append(frame)
@@ -57,34 +66,28 @@ def increments(folder: str | Path) -> list[Path]:
     return sorted(folder.glob("*.csv")) if folder.is_dir() else []
 
 
-def parse_timestamps(raw: pl.DataFrame, timezone: str) -> pl.Series:
-    """Local wall-clock ``Date`` + ``Hour`` as timezone-aware instants.
+def source_files(root: Path, spec: DatasetSpec) -> list[Path]:
+    """The data set's base file, then its accepted increments, in the order they are read."""
+    return [root / spec.raw, *(increments(root / spec.increments) if spec.increments else [])]
 
-    At the end of summer time a wall-clock hour happens twice; the file holds it once,
-    and we read it as its first occurrence (summer time), so the repeated hour is a
-    declared gap of two intervals rather than a silent duplicate.
+
+def to_series(raw: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """Typed table: ``timestamp``, one Int64 column per zone (its id), and ``total`` if
+    the data set has one. Rows the spec makes gaps are left out.
+
+    Call on a table that passed validation (:func:`dpforecast.validation.derive.typed_table`
+    is the one reading of the cells, shared with the checks).
     """
-    local = (pl.col(DATE) + " " + pl.col(HOUR)).str.strptime(
-        pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=True
-    )
-    return raw.select(
-        local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="raise").alias(
-            TIMESTAMP
-        )
-    ).to_series()
+    from dpforecast.validation.derive import typed_table
 
-
-def to_series(raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
-    """Typed table: one timestamp, six zone counts with short names, and ``total``.
-
-    Call on a table that passed validation; a bad cell here raises Polars' strict error.
-    """
-    counts = [pl.col(c).str.strip_chars().cast(pl.Int64, strict=True) for c in COUNT_COLUMNS]
-    typed = raw.select(*counts)
-    typed = typed.rename({**{v: k for k, v in ZONE_NAMES.items()}, TOTAL: "total"})
-    return typed.insert_column(0, parse_timestamps(raw, timezone))
+    typed, _ = typed_table(raw, spec)
+    names = {z.source: z.id for z in spec.zones}
+    columns = [TIMESTAMP, *(pl.col(s).alias(i) for s, i in names.items())]
+    if spec.total:
+        columns.append(pl.col(spec.total).alias("total"))
+    return typed.select(columns)
 
 
 def drop_total(series: pl.DataFrame) -> pl.DataFrame:
     """The modelled table: ``total`` is redundant once validation checked it."""
-    return series.drop("total")
+    return series.drop("total", strict=False)

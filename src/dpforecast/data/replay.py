@@ -47,13 +47,13 @@ def init_replay(demo: Path, days: int, source: Path | None = None) -> list[str]:
     if demo.exists() and any(demo.iterdir()):
         raise FileExistsError(f"replay: {demo} exists and is not empty")
     params = load_params(source / "params.yaml")
-    raw = source / params.data.raw
+    raw = source / params.data_set.raw
     header, by_day = _split_by_day(raw)
     ordered = sorted(by_day)
     if days >= len(ordered):
         raise ValueError(f"replay: the series has {len(ordered)} days; cannot hold back {days}")
     kept, held = ordered[:-days], ordered[-days:]
-    base = demo / params.data.raw
+    base = demo / params.data_set.raw
     base.parent.mkdir(parents=True)
     write_text(base, header + "".join(line for day in kept for line in by_day[day]))
     for extra in ("LICENSE.upstream", "README.md"):
@@ -63,6 +63,7 @@ def init_replay(demo: Path, days: int, source: Path | None = None) -> list[str]:
         write_text(demo / REPLAY / f"{day}.csv", header + "".join(by_day[day]))
     shutil.copyfile(source / "params.yaml", demo / "params.yaml")
     shutil.copytree(source / "profiles", demo / "profiles")
+    shutil.copytree(source / "datasets", demo / "datasets")
     shutil.copyfile(source / ".dvcignore", demo / ".dvcignore")
     write_text(demo / ".gitignore", "/mlflow.db\n/mlartifacts/\n/artifacts/\n/models/\n/metrics/\n/plots/\n/reports/\n"
                "/privacy_ledger.json*\n/promotions.jsonl\n/replay/\n/data\n/dagster_home/\n")

@@ -10,7 +10,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dpforecast.data.schema import ZONE_NAMES, ZONES  # noqa: E402
 from dpforecast.io import atomic_path  # noqa: E402
 
 
@@ -22,17 +21,27 @@ def save_png(fig: plt.Figure, out: Path) -> None:
     plt.close(fig)
 
 
-def forecast_figure(times: list, actual: np.ndarray, forecasts: dict[str, np.ndarray], out: Path) -> None:
-    """One panel per zone: the actual test week and every model's forecast."""
-    fig, axes = plt.subplots(len(ZONES), 1, figsize=(12, 2.2 * len(ZONES)), sharex=True)
-    for k, (zone, ax) in enumerate(zip(ZONES, axes, strict=True)):
+MAX_PANELS = 12  # a city's thousand zones do not fit one figure: the first ones are shown
+
+
+def forecast_figure(
+    times: list, actual: np.ndarray, forecasts: dict[str, np.ndarray], out: Path,
+    names: dict[str, str], zones: list[str],
+) -> None:
+    """One panel per zone (the first :data:`MAX_PANELS`): the actual test block and every
+    model's forecast."""
+    shown = zones[:MAX_PANELS]
+    fig, axes = plt.subplots(len(shown), 1, figsize=(12, 2.2 * len(shown)), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    for k, (zone, ax) in enumerate(zip(shown, axes, strict=True)):
         ax.plot(times, actual[:, k], color="black", linewidth=1.4, label="actual")
         for name, pred in forecasts.items():
             ax.plot(times, pred[:, k], linewidth=0.8, label=name)
         ax.set_ylabel(zone)
-        ax.set_title(ZONE_NAMES[zone], fontsize=8, loc="left")
+        ax.set_title(names.get(zone, zone), fontsize=8, loc="left")
     axes[0].legend(ncol=len(forecasts) + 1, fontsize=7, loc="upper right")
-    fig.suptitle("Test week: next-interval forecast against actual counts")
+    more = f" (first {len(shown)} of {len(zones)} zones)" if len(zones) > len(shown) else ""
+    fig.suptitle(f"Test block: next-interval forecast against actual counts{more}")
     save_png(fig, out)
 
 

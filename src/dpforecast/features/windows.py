@@ -3,7 +3,8 @@
 A window is ``window`` consecutive input rows and the target row ``horizon`` steps after
 the last of them. The split is decided by the target's time: the last ``test_days`` local
 days are the test set (never used for fitting or selection), the ``validation_days``
-before them the validation block, everything earlier the training set.
+before them the validation block, the ``history_days`` before that (all, if None) the
+training set. A window touching a missing count is dropped, never filled.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from dpforecast.data.schema import INTERVAL_MINUTES, TIMESTAMP, ZONES
+from dpforecast.data.schema import TIMESTAMP
 from dpforecast.features.calendar import CALENDAR_FEATURES
 
-FEATURES = [*ZONES, *CALENDAR_FEATURES]
 SPLITS = ("train", "validation", "test")
+
+
+def feature_columns(zones: list[str]) -> list[str]:
+    """Model input columns: the zones' counts first, then the calendar features."""
+    return [*zones, *CALENDAR_FEATURES]
 
 
 def split_starts(table: pl.DataFrame, test_days: int, validation_days: int) -> tuple[datetime, datetime]:
@@ -33,6 +38,21 @@ def split_starts(table: pl.DataFrame, test_days: int, validation_days: int) -> t
     )
 
 
+def history_start(val_start: datetime, history_days: int | None) -> datetime | None:
+    """Local midnight where the training history begins (None: the series' start)."""
+    if history_days is None:
+        return None
+    start = val_start - timedelta(days=history_days)
+    return start.replace(tzinfo=None).replace(tzinfo=val_start.tzinfo)
+
+
+def incomplete_rows(table: pl.DataFrame, zones: list[str]) -> np.ndarray:
+    """True for each row with a missing count in any of ``zones``."""
+    if not zones:
+        return np.zeros(table.height, dtype=bool)
+    return table.select(pl.any_horizontal(pl.col(z).is_null() for z in zones)).to_series().to_numpy()
+
+
 def make_windows(
     table: pl.DataFrame,
     window: int,
@@ -40,11 +60,16 @@ def make_windows(
     contiguous: bool,
     test_days: int,
     validation_days: int,
+    interval_minutes: int,
+    zones: list[str],
+    history_days: int | None = None,
 ) -> pl.DataFrame:
     """One row per usable window: its first input row, target row, target time and split.
 
     Unless ``contiguous``, a window whose span is not exactly ``window - 1 + horizon``
-    intervals of real time straddles a gap and is dropped.
+    intervals of real time straddles a gap and is dropped. A window whose inputs or
+    target miss a count of ``zones`` is always dropped, as is one whose target is before
+    the training history.
     """
     span = window - 1 + horizon
     n = table.height
@@ -56,7 +81,14 @@ def make_windows(
     start = target - span
     keep = np.ones_like(target, dtype=bool)
     if not contiguous:
-        keep = (instants[target] - instants[start]) == span * INTERVAL_MINUTES * 60
+        keep = (instants[target] - instants[start]) == span * interval_minutes * 60
+    # Rows with a missing count before each row, so a window's inputs are checked in O(1).
+    holes = np.concatenate([[0], np.cumsum(incomplete_rows(table, zones))])
+    keep &= (holes[start + window] - holes[start]) == 0
+    keep &= ~incomplete_rows(table, zones)[target]
+    first = history_start(val_start, history_days)
+    if first is not None:
+        keep &= instants[target] >= int(first.timestamp())
     frame = pl.DataFrame(
         {"start_row": start[keep], "target_row": target[keep]},
         schema={"start_row": pl.Int64, "target_row": pl.Int64},
@@ -72,17 +104,18 @@ def make_windows(
 
 
 def window_arrays(
-    table: pl.DataFrame, windows: pl.DataFrame, split: str, window: int, targets: pl.DataFrame | None = None
+    table: pl.DataFrame, windows: pl.DataFrame, split: str, window: int, zones: list[str],
+    targets: pl.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Inputs ``(n, window, features)`` in float32 and targets ``(n, zones)``: from
     ``targets`` (the raw counts) when given, else from ``table``."""
     part = windows.filter(pl.col("split") == split)
-    values = table.select(FEATURES).to_numpy().astype(np.float32)
+    values = table.select(feature_columns(zones)).to_numpy().astype(np.float32)
     starts = part["start_row"].to_numpy()
     idx = starts[:, None] + np.arange(window)[None, :]
     x = values[idx]
     source = table if targets is None else targets
-    y = source.select(ZONES).to_numpy().astype(np.float32)[part["target_row"].to_numpy()]
+    y = source.select(zones).to_numpy().astype(np.float32)[part["target_row"].to_numpy()]
     return x, y
 
 

@@ -12,11 +12,14 @@ from typing import Any
 
 import torch
 
+from dpforecast.data.spec import DatasetSpec, spec_from_dict
 from dpforecast.io import read_json, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 
 WEIGHTS = "model.pt"
 DESCRIPTION = "model.json"
+# A copy of the data set's spec: what the model's zones, layout and clock are.
+DATASET_SPEC = "dataset.yaml"
 
 
 def save_forecaster(model: Forecaster, folder: Path, extra: dict[str, Any] | None = None) -> None:
@@ -34,3 +37,11 @@ def load_forecaster(folder: str | Path, device: str | torch.device = "cpu") -> F
     state = torch.load(folder / WEIGHTS, map_location=device, weights_only=True)
     model.load_state_dict(state)
     return model.to(device).eval()
+
+
+def load_dataset_spec(folder: str | Path) -> DatasetSpec:
+    """The spec of the data set a saved model was trained on (from its own copy)."""
+    import yaml
+
+    path = Path(folder) / DATASET_SPEC
+    return spec_from_dict(yaml.safe_load(path.read_text()), str(path))

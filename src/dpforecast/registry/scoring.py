@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dpforecast.data.schema import INTERVAL_MINUTES, TIMESTAMP, ZONES
+from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.paths import Paths
 from dpforecast.serving.window import TARGET_TIME
@@ -22,21 +22,25 @@ from dpforecast.serving.window import TARGET_TIME
 
 def scoring_targets(paths: Paths) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The raw series and the test targets (``target_time`` and raw zone counts)."""
-    series = pl.read_parquet(paths.series)
+    zones = list(pl.read_parquet_schema(paths.targets))  # the modelled zones
+    series = pl.read_parquet(paths.series).select(TIMESTAMP, *zones)
     windows = pl.read_parquet(paths.windows).filter(pl.col("split") == "test")
-    targets = series.select(ZONES)[windows["target_row"]].with_columns(windows["target_time"].alias(TARGET_TIME))
+    targets = series.select(zones)[windows["target_row"]].with_columns(windows["target_time"].alias(TARGET_TIME))
     return series, targets
 
 
-def _segments(counts: pl.DataFrame) -> list[pl.DataFrame]:
-    """Runs of consecutive 30-minute rows (a served window never spans a gap)."""
+def _segments(counts: pl.DataFrame, interval_minutes: int) -> list[pl.DataFrame]:
+    """Runs of consecutive intervals with every count present (a served window never
+    spans a gap)."""
     # Polars subtracts the instants, so a change of time is no break.
-    breaks = (counts[TIMESTAMP].diff() != timedelta(minutes=INTERVAL_MINUTES)).fill_null(True)
+    complete = counts.select(pl.all_horizontal(pl.exclude(TIMESTAMP).is_not_null())).to_series()
+    counts = counts.filter(complete)
+    breaks = (counts[TIMESTAMP].diff() != timedelta(minutes=interval_minutes)).fill_null(True)
     run_id = breaks.cum_sum().alias("segment")
     return [part.drop("segment") for part in counts.with_columns(run_id).partition_by("segment", maintain_order=True)]
 
 
-def score_version(model_uri: str, series: pl.DataFrame, targets: pl.DataFrame) -> dict[str, Any]:
+def score_version(model_uri: str, series: pl.DataFrame, targets: pl.DataFrame, interval_minutes: int) -> dict[str, Any]:
     """Test errors of the model at ``model_uri`` on ``targets`` (as :func:`forecast_errors`).
 
     Raises ``ValueError`` if the model cannot forecast every test interval."""
@@ -44,17 +48,20 @@ def score_version(model_uri: str, series: pl.DataFrame, targets: pl.DataFrame) -
 
     model = mlflow.pyfunc.load_model(model_uri)
     window = model.unwrap_python_model().model.spec.window
-    start = targets[TARGET_TIME].min() - timedelta(minutes=INTERVAL_MINUTES * (window + 48))
+    zones = [c for c in targets.columns if c != TARGET_TIME]
+    start = targets[TARGET_TIME].min() - timedelta(minutes=interval_minutes * (window + 48))
     recent = series.filter(pl.col(TIMESTAMP) >= start)
     forecasts = []
-    for part in _segments(recent):
+    for part in _segments(recent, interval_minutes):
         if part.height >= window:
-            frame = part.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *ZONES).to_pandas()
+            frame = part.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *zones).to_pandas()
             forecasts.append(pl.from_pandas(model.predict(frame)))
     wanted = targets.with_columns(pl.col(TARGET_TIME).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"))
     joined = wanted.join(pl.concat(forecasts), on=TARGET_TIME, how="left", suffix="_pred") if forecasts else None
-    if joined is None or joined.select(pl.col(f"{ZONES[0]}_pred").is_null().any()).item():
-        raise ValueError(f"{model_uri}: cannot forecast every test interval (window {window} over the recent series)")
-    y_true = joined.select(ZONES).to_numpy()
-    y_pred = joined.select([f"{z}_pred" for z in ZONES]).to_numpy()
-    return forecast_errors(np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64))
+    if joined is None or any(f"{z}_pred" not in joined.columns for z in zones) or joined.select(
+            pl.col(f"{zones[0]}_pred").is_null().any()).item():
+        raise ValueError(f"{model_uri}: cannot forecast every test interval (window {window} over the recent "
+                         f"series, zones {zones[:3]}...)")
+    y_true = joined.select(zones).to_numpy()
+    y_pred = joined.select([f"{z}_pred" for z in zones]).to_numpy()
+    return forecast_errors(np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64), zones)

@@ -17,6 +17,7 @@ from dpforecast.evaluation.plots import forecast_figure, training_figure
 from dpforecast.features.windows import window_arrays
 from dpforecast.io import read_json, write_json
 from dpforecast.models.persistence import persistence_forecast
+from dpforecast.models.seasonal import LAGS, seasonal_naive_forecast
 from dpforecast.models.store import load_forecaster
 from dpforecast.paths import Paths
 from dpforecast.training.loop import predict
@@ -35,10 +36,11 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
     # Raw targets: in ``ip`` mode the table holds the noisy release, and the study scores
     # every model (and the baseline) against what really happened.
     targets = pl.read_parquet(paths.targets)
-    x_test, y_test = window_arrays(table, windows, "test", params.features.window, targets=targets)
+    zones = list(targets.columns)
+    x_test, y_test = window_arrays(table, windows, "test", params.features.window, zones, targets=targets)
     times = windows.filter(pl.col("split") == "test")["target_time"].to_list()
 
-    forecasts: dict[str, np.ndarray] = {"persistence": persistence_forecast(x_test)}
+    forecasts: dict[str, np.ndarray] = {"persistence": persistence_forecast(x_test, len(zones))}
     histories: dict[str, list[dict[str, float]]] = {}
     guarantees: dict[str, str] = {"persistence": "not private"}
     reports: dict[str, dict[str, Any]] = {"persistence": {"private": False, "mode": "none"}}
@@ -49,11 +51,12 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
         report = read_json(folder / "privacy.json")
         guarantees[arch] = report["summary"]
         reports[arch] = {k: report[k] for k in PRIVACY_METRICS if report.get(k) is not None}
-    metrics = {name: {**forecast_errors(y_test, pred), "privacy": guarantees[name]} for name, pred in forecasts.items()}
+    metrics = {name: {**forecast_errors(y_test, pred, zones), "privacy": guarantees[name]} for name, pred in forecasts.items()}
+    write_json(paths.baselines, baselines(table, windows, y_test, forecasts, zones))
     write_json(paths.per_zone, metrics)
     write_json(paths.privacy_metrics, reports)
     write_json(paths.evaluation, {n: {"rmse": m["rmse"]["mean"], "mae": m["mae"]["mean"]} for n, m in metrics.items()})
-    forecast_figure(times, y_test, forecasts, paths.plots_dir / "forecast.png")
+    forecast_figure(times, y_test, forecasts, paths.plots_dir / "forecast.png", params.data_set.zone_names, zones)
     training_figure(histories, paths.plots_dir / "training_curves.png")
     if track:
         import mlflow
@@ -63,12 +66,36 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
         configure(paths, params.tracking.experiment)
         with start_run("persistence"):
             mlflow.log_params({"architecture": "persistence", "features.window": params.features.window,
-                               "features.horizon": params.features.horizon, "profile": params.profile})
+                               "features.horizon": params.features.horizon, "profile": params.profile,
+                               "dataset": params.dataset})
             mlflow.set_tags({**(lineage or {}), "model": "persistence", "privacy": "none"})
             per = metrics["persistence"]
             mlflow.log_metrics({f"test_{m}_{z}": v for m in ("rmse", "mae") for z, v in per[m].items()})
             mlflow.log_artifact(str(paths.plots_dir / "forecast.png"))
     return metrics
+
+
+def baselines(
+    table: pl.DataFrame, windows: pl.DataFrame, y_test: np.ndarray, forecasts: dict[str, np.ndarray], zones: list[str],
+) -> dict[str, Any]:
+    """Persistence and the seasonal naive forecasts on the test windows, and every model's
+    skill over each (1 - its RMSE / the baseline's): a model that does not beat them says so."""
+    rows = windows.filter(pl.col("split") == "test")["target_row"].to_numpy()
+    out: dict[str, Any] = {}
+    rmse = {n: forecast_errors(y_test, p, zones)["rmse"]["mean"] for n, p in forecasts.items()}
+    out["persistence"] = {"rmse": rmse["persistence"], "windows": int(len(rows))}
+    for name, lag in LAGS.items():
+        pred = seasonal_naive_forecast(table, rows, zones, lag)
+        scored = np.isfinite(pred).all(axis=1)
+        errors = forecast_errors(y_test[scored], pred[scored], zones)
+        out[name] = {"rmse": errors["rmse"]["mean"], "mae": errors["mae"]["mean"], "windows": int(scored.sum())}
+        if scored.sum() < len(rows):
+            # Scored on fewer windows: the models' errors on those same windows, to compare like with like.
+            out[name]["models_on_these_windows"] = {
+                n: forecast_errors(y_test[scored], p[scored], zones)["rmse"]["mean"] for n, p in forecasts.items()}
+    out["skill_rmse"] = {
+        n: {b: 1 - r / out[b]["rmse"] for b in ("persistence", *LAGS)} for n, r in rmse.items() if n != "persistence"}
+    return out
 
 
 def summary_table(metrics: dict[str, Any]) -> str:

@@ -1,20 +1,48 @@
 """Stage ``features``: calendar features, the window index, and the raw targets.
 
 Models train on the series :func:`training_series` names (the noisy release in ``ip``
-mode); ``targets.parquet`` keeps the raw counts, against which the test week is scored.
+mode); ``targets.parquet`` keeps the raw counts, against which the test block is scored.
+Its columns are the modelled zones: the data set's zones, less those with no count in
+the training period when the spec lets such zones be dropped. ``summary.json`` says
+which zones were dropped and how many windows a gap or a missing count removed.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.data.schema import ZONES
+from dpforecast.data.schema import TIMESTAMP
 from dpforecast.features.calendar import add_calendar_features
-from dpforecast.features.windows import make_windows, split_counts
-from dpforecast.io import atomic_dir, write_parquet
+from dpforecast.features.windows import history_start, make_windows, split_counts, split_starts
+from dpforecast.io import atomic_dir, write_json, write_parquet
 from dpforecast.paths import Paths
 from dpforecast.stages.release import training_series
+
+
+class EmptyZoneError(ValueError):
+    """A zone has no count at all in the training period and the spec does not drop it."""
+
+
+def modelled_zones(series: pl.DataFrame, params: Params) -> tuple[list[str], list[str]]:
+    """The zones to model and those dropped for having no count in the training period."""
+    spec = params.data_set
+    test_days, validation_days, history_days = params.protocol()
+    val_start, _ = split_starts(series, test_days, validation_days)
+    period = pl.col(TIMESTAMP) < val_start
+    first = history_start(val_start, history_days)
+    if first is not None:
+        period = period & (pl.col(TIMESTAMP) >= first)
+    training = series.filter(period)
+    empty = [z for z in spec.zone_ids if training.height == 0 or training[z].null_count() == training.height]
+    if empty and spec.empty_zones == "refuse":
+        names = ", ".join(f"{z} ({spec.zone_names[z]})" for z in empty)
+        raise EmptyZoneError(
+            f"{spec.path}: zone(s) {names} have no count in the training period ({training.height} intervals "
+            f"before {val_start}); set empty_zones: drop in the spec to model the others")
+    return [z for z in spec.zone_ids if z not in empty], empty
 
 
 def build_features(paths: Paths, params: Params) -> dict[str, int]:
@@ -23,23 +51,35 @@ def build_features(paths: Paths, params: Params) -> dict[str, int]:
     raw = pl.read_parquet(paths.series)
     if not series["timestamp"].equals(raw["timestamp"]):
         raise ValueError("the training series and the validated series have different timestamps")
+    spec = params.data_set
+    zones, dropped = modelled_zones(raw, params)
+    series = series.drop(dropped)
     table = add_calendar_features(series, params.features.week_period_days)
-    windows = make_windows(
-        table,
-        params.features.window,
-        params.features.horizon,
-        params.data.contiguous,
-        params.split.test_days,
-        params.split.validation_days,
-    )
+    test_days, validation_days, history_days = params.protocol()
+    common = (params.features.window, params.features.horizon, params.data.contiguous, test_days,
+              validation_days, spec.interval_minutes)
+    windows = make_windows(table, *common, zones, history_days)
     counts = split_counts(windows)
     if counts["train"] == 0 or counts["test"] == 0:
         raise ValueError(f"the split leaves no training or no test window: {counts}")
+    summary: dict[str, Any] = {
+        **spec.summary(),
+        "modelled_zones": zones,
+        "dropped_zones": dropped,
+        "windows": counts,
+        # Windows the same split would have without the missing-count rule.
+        "windows_dropped_for_missing_counts": int(make_windows(table, *common, [], history_days).height - windows.height),
+        "missing_counts": {z: int(n) for z in zones if (n := raw[z].null_count())},
+        "rows": raw.height,
+        "protocol": {"test_days": test_days, "validation_days": validation_days, "history_days": history_days},
+    }
     # One folder swapped in whole: a table never sits beside another run's windows.
     folder = paths.feature_table.parent
     assert paths.targets.parent == folder and paths.windows.parent == folder
     with atomic_dir(folder) as tmp:
         write_parquet(tmp / paths.feature_table.name, table)
-        write_parquet(tmp / paths.targets.name, raw.select(ZONES))
+        write_parquet(tmp / paths.targets.name, raw.select(zones))
         write_parquet(tmp / paths.windows.name, windows)
+        write_json(tmp / paths.feature_summary.name, summary)
     return counts
+

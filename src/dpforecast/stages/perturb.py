@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.data.schema import TIMESTAMP, ZONES
+from dpforecast.data.schema import TIMESTAMP
 from dpforecast.io import atomic_path, write_json
 from dpforecast.privacy import mechanisms
 from dpforecast.privacy.checks import check_privacy
@@ -64,14 +64,16 @@ def _check_privacy(params: Params) -> None:
     mechanisms.noise_scale(privacy.ip.mechanism, privacy.epsilon, privacy.delta, privacy.ip.sensitivity)
 
 
-def _counts(series: pl.DataFrame, series_path: Path) -> np.ndarray:
-    missing = [c for c in (TIMESTAMP, *ZONES) if c not in series.columns]
+def _counts(series: pl.DataFrame, series_path: Path, zones: list[str], nulls_allowed: bool) -> np.ndarray:
+    """The zone counts as floats; a missing count (a gap the spec allows) is 0 here and
+    null again in the release, so no noise is published where nothing was counted."""
+    missing = [c for c in (TIMESTAMP, *zones) if c not in series.columns]
     if missing:
         raise ValueError(f"{series_path}: the validated series lacks column(s) {missing}")
-    nulls = {z: n for z in ZONES if (n := series[z].null_count())}
-    if nulls:
+    nulls = {z: n for z in zones if (n := series[z].null_count())}
+    if nulls and not nulls_allowed:
         raise ValueError(f"{series_path}: null counts in the validated series: {nulls}")
-    return series.select(ZONES).to_numpy().astype(np.float64)
+    return series.select(zones).fill_null(0).to_numpy().astype(np.float64)
 
 
 def perturb(
@@ -97,7 +99,9 @@ def perturb(
     privacy, ip = params.privacy, params.privacy.ip
 
     series = pl.read_parquet(series_path)
-    counts = _counts(series, series_path)
+    spec = params.data_set
+    zones = spec.zone_ids
+    counts = _counts(series, series_path, zones, spec.missing_values == "gap")
     noisy, meta = mechanisms.perturb_counts(
         counts,
         mechanism=ip.mechanism,
@@ -111,19 +115,20 @@ def perturb(
     noisy = np.asarray(noisy)
     dtype = pl.Int64 if noisy.dtype.kind in "iu" else pl.Float64
     released = series.select(TIMESTAMP).with_columns(
-        [pl.Series(z, noisy[:, i], dtype=dtype, nan_to_null=False) for i, z in enumerate(ZONES)]
-    )
+        [pl.Series(z, noisy[:, i], dtype=dtype, nan_to_null=False) for i, z in enumerate(zones)]
+    ).with_columns(pl.when(series[z].is_null()).then(None).otherwise(pl.col(z)).alias(z) for z in zones)
 
+    nullable = frozenset(z for z in zones if series[z].null_count())
     report = validate_released(
         released, clip_at_zero=ip.clip_at_zero, rounded=ip.round, reference_timestamps=series[TIMESTAMP],
-        source=f"release of {series_path}",
+        zones=zones, nullable=nullable, source=f"release of {series_path}", engine=params.validate.engine,
     )
     if not report.passed:
         raise DataValidationError(report, report.message())
 
     meta = {
         **meta,
-        "unit": ip.unit,
+        "unit": params.ip_unit(),
         "input_md5": _md5(series_path),
         "data_version": data_version,
         "n_rows": released.height,

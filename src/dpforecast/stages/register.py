@@ -17,7 +17,7 @@ def register(paths: Paths, params: Params, lineage: dict[str, str] | None = None
     for arch in params.models():
         decision = publish(paths, params, arch, lineage)
         out[arch] = {
-            "registered_model": registered_name(params.registry.name_prefix, arch, params.privacy.mode),
+            "registered_model": registered_name(params.model_prefix(), arch, params.privacy.mode),
             "version": int(decision.challenger.version),
             "promoted": decision.promote,
             decision.metric: decision.challenger.score,

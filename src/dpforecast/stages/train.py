@@ -11,14 +11,14 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.data.versioning import DVC_FILE
-from dpforecast.data.schema import TIMESTAMP, ZONES
+from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.faults import crash_point
 from dpforecast.features.scaling import Scaler
-from dpforecast.features.windows import FEATURES, window_arrays
+from dpforecast.features.windows import feature_columns, window_arrays
 from dpforecast.io import atomic_dir, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
-from dpforecast.models.store import DESCRIPTION, save_forecaster
+from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, save_forecaster
 from dpforecast.paths import Paths
 from dpforecast.privacy import accounting
 from dpforecast.training.device import seed_everything, select_device
@@ -31,12 +31,13 @@ from dpforecast.training.private_plan import charge, plan_privacy
 def flat_params(params: Params, arch: str) -> dict[str, Any]:
     """The parameters that shaped one model, flattened for MLflow."""
     units, batch, lr = params.hyper(arch)
-    flat: dict[str, Any] = {"profile": params.profile, "architecture": arch}
+    flat: dict[str, Any] = {"profile": params.profile, "dataset": params.dataset, "architecture": arch}
     for section in ("features", "split", "train"):
         for key, value in asdict(getattr(params, section)).items():
             flat[f"{section}.{key}"] = value
     flat["data.contiguous"] = params.data.contiguous
-    flat["data.timezone"] = params.data.timezone
+    flat["data.timezone"] = params.data_set.timezone
+    flat["data.interval_minutes"] = params.data_set.interval_minutes
     privacy = asdict(params.privacy)
     for key in ("mode", "epsilon", "delta"):
         flat[f"privacy.{key}"] = privacy[key]
@@ -47,13 +48,13 @@ def flat_params(params: Params, arch: str) -> dict[str, Any]:
     return flat
 
 
-def served_example(paths: Paths, window: int) -> pd.DataFrame:
+def served_example(paths: Paths, window: int, zones: list[str]) -> pd.DataFrame:
     """An input example in the served format: the series' last ``window`` timestamps with
     zero counts. Never real counts: the example is stored in the artifact store beside
     the model, and a private model must not carry raw data with it."""
     tail = pl.read_parquet(paths.series, columns=[TIMESTAMP]).tail(window)
     return tail.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"),
-                       *(pl.lit(0, dtype=pl.Int64).alias(z) for z in ZONES)).to_pandas()
+                       *(pl.lit(0, dtype=pl.Int64).alias(z) for z in zones)).to_pandas()
 
 
 def train_one(
@@ -73,22 +74,24 @@ def train_one(
     targets = pl.read_parquet(paths.targets)
     windows = pl.read_parquet(paths.windows)
     w = params.features.window
-    x_train, y_train = window_arrays(table, windows, "train", w)
-    x_val, y_val = window_arrays(table, windows, "validation", w)
-    x_test, y_test = window_arrays(table, windows, "test", w, targets=targets)
+    zones = list(targets.columns)
+    features = feature_columns(zones)
+    x_train, y_train = window_arrays(table, windows, "train", w, zones)
+    x_val, y_val = window_arrays(table, windows, "validation", w, zones)
+    x_test, y_test = window_arrays(table, windows, "test", w, zones, targets=targets)
     units, batch, lr = params.hyper(arch)
     features_md5 = file_md5(paths.feature_table)
     device = select_device(params.train.device)
     plan = plan_privacy(params, arch, seed, len(x_train), batch, features_md5,
                         paths.ledger, paths.release_metadata, device.type)
     if params.features.scaling == "standard":
-        scaler = Scaler.fit(x_train, y_train, n_counts=len(ZONES))
+        scaler = Scaler.fit(x_train, y_train, n_counts=len(zones))
     elif params.features.scaling == "log":
-        scaler = Scaler.log_counts(len(FEATURES), len(ZONES))
+        scaler = Scaler.log_counts(len(features), len(zones))
     else:
-        scaler = Scaler.identity(len(FEATURES), len(ZONES))
+        scaler = Scaler.identity(len(features), len(zones))
 
-    spec = ModelSpec(arch, units, params.train.activation, w, len(FEATURES), len(ZONES),
+    spec = ModelSpec(arch, units, params.train.activation, w, len(features), len(zones),
                      log_counts=params.features.scaling == "log")
     seed_everything(seed)
     model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
@@ -134,17 +137,18 @@ def train_one(
         else:
             result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
         predictions = predict(model, x_test, device)
-        errors = forecast_errors(y_test, predictions)
+        errors = forecast_errors(y_test, predictions, zones)
         if params.privacy.mode == "ip":
             # The study scores IP models on raw targets; the error on the noisy ones too.
-            _, y_noisy = window_arrays(table, windows, "test", w)
-            errors["against_noisy_targets"] = forecast_errors(y_noisy, predictions)
+            _, y_noisy = window_arrays(table, windows, "test", w, zones)
+            errors["against_noisy_targets"] = forecast_errors(y_noisy, predictions, zones)
         description = {
             "architecture": arch,
             "seed": seed,
             "device": str(device),
-            "features": FEATURES,
-            "zones": ZONES,
+            "features": features,
+            "zones": zones,
+            "dataset": params.data_set.summary(),
             "horizon": params.features.horizon,
             "scaling": params.features.scaling,
             "params": flat_params(params, arch),
@@ -161,6 +165,8 @@ def train_one(
         }
         with atomic_dir(out_dir) as tmp:
             save_forecaster(model.cpu(), tmp, description)
+            # The data set's spec travels with the model: serving reads its layout and clock.
+            (tmp / DATASET_SPEC).write_text(Path(params.data_set.path).read_text())
             write_json(tmp / "history.json", result.history)
             write_json(tmp / "metrics.json", errors)
             write_json(tmp / "privacy.json", plan.report.to_json())
@@ -177,7 +183,7 @@ def train_one(
                     mlflow.log_artifact(str(dvc_file), "lineage")
                 mlflow.log_text(plan.report.to_markdown(), "privacy/privacy.md")
                 mlflow.log_metrics({"train_seconds": result.seconds, "best_epoch": result.best_epoch})
-                description["mlflow_model_uri"] = log_forecaster(tmp, served_example(paths, w))
+                description["mlflow_model_uri"] = log_forecaster(tmp, served_example(paths, w, zones))
                 write_json(tmp / DESCRIPTION, {"spec": model.spec.to_dict(), **description})
         if track:
             mlflow.end_run()

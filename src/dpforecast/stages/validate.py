@@ -30,5 +30,5 @@ def validate(raw_table: Path, series_out: Path, report_dir: Path, params: Params
     write_text(report_dir / SUMMARY_MD, report.summary_markdown())
     if not report.passed:
         raise DataValidationError(report, report.message())
-    write_parquet(series_out, drop_total(to_series(raw, params.data.timezone)))
+    write_parquet(series_out, drop_total(to_series(raw, params.data_set)))
     return report

@@ -17,7 +17,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
-from dpforecast.data.schema import TIMESTAMP, ZONES
+from dpforecast.data.schema import TIMESTAMP
 from dpforecast.paths import Paths
 from dpforecast.tracking.run_owner import close_orphaned_runs, owner_tags
 from dpforecast.serving.window import TARGET_TIME
@@ -63,11 +63,11 @@ def start_run(run_name: str) -> mlflow.ActiveRun:
     return mlflow.start_run(run_name=run_name, tags=owner_tags())
 
 
-def signature() -> ModelSignature:
+def signature(zones: list[str]) -> ModelSignature:
     """Recent counts in (see :mod:`dpforecast.tracking.pyfunc_model`), one forecast per window out."""
     return ModelSignature(
-        inputs=Schema([ColSpec("string", TIMESTAMP), *(ColSpec("long", z) for z in ZONES)]),
-        outputs=Schema([ColSpec("string", TARGET_TIME), *(ColSpec("double", z) for z in ZONES)]),
+        inputs=Schema([ColSpec("string", TIMESTAMP), *(ColSpec("long", z) for z in zones)]),
+        outputs=Schema([ColSpec("string", TARGET_TIME), *(ColSpec("double", z) for z in zones)]),
     )
 
 
@@ -83,7 +83,7 @@ def log_forecaster(model_dir: Path, example: pd.DataFrame) -> str:
         python_model=str(Path(__file__).with_name("pyfunc_model.py")),
         artifacts={"forecaster": str(model_dir)},
         code_paths=[str(package)],
-        signature=signature(),
+        signature=signature([c for c in example.columns if c != TIMESTAMP]),
         input_example=example,
         pip_requirements=["torch==2.13.0", "numpy", "pandas", "polars", "pyyaml"],
     )

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dpforecast.config import Params
-from dpforecast.data.schema import COUNTS_PER_PERSON_PER_INTERVAL, INTERVALS_PER_DAY
 from dpforecast.io import read_json
 from dpforecast.privacy import accounting
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
@@ -55,14 +54,15 @@ def plan_privacy(
                 f"privacy: the release at {release_metadata} ({meta.get('mechanism')}, epsilon {meta.get('epsilon')}) "
                 f"does not match the parameters ({privacy.ip.mechanism}, epsilon {privacy.epsilon}); rerun the release stage"
             )
-        per_interval = COUNTS_PER_PERSON_PER_INTERVAL
+        bound = params.data_set.privacy
+        per_interval = bound.counts_per_person
         intervals = int(meta["n_rows"])
         report = ip_report(
             mechanism=meta["mechanism"], epsilon=meta["epsilon"], delta=meta["delta"],
             sensitivity=meta["sensitivity"], sigma=meta["noise_std"], unit=meta["unit"],
             n=int(meta["n_counts"]), person_units=per_interval * intervals,
-            notes=[f"R1 (the commune) contains R2-R6: a person is in at most {per_interval} counts per interval, "
-                   f"so one interval of one person costs at most {per_interval}·ε = "
+            notes=[f"{bound.reason.rstrip('.')} ({params.dataset}'s spec): at most {per_interval} "
+                   f"counts per person per interval, so one interval of one person costs at most {per_interval}·ε = "
                    f"{per_interval * meta['epsilon']:.4g} (basic composition); the person bound assumes "
                    f"presence in all {intervals:,} intervals of the release"],
         )
@@ -81,7 +81,7 @@ def plan_privacy(
     report = gp_report(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=privacy.delta,
                        max_grad_norm=gp.max_grad_norm, n=n_train, epochs=params.train.epochs,
                        accountant=gp.accountant, window=params.features.window,
-                       horizon=params.features.horizon, intervals_per_day=INTERVALS_PER_DAY,
+                       horizon=params.features.horizon, intervals_per_day=params.data_set.steps_per_day,
                        study_comparison=True)
     ledger = PrivacyLedger(ledger_path, privacy.budget_epsilon)
     key = _gp_key(params, arch, seed, data_md5, sigma, device_type)

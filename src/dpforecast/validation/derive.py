@@ -3,16 +3,22 @@
 Built with Polars from a raw table whose cells already passed the format checks, so
 parsing can only fail for values a regular expression cannot rule out (a date such as
 2020-02-30, a wall-clock time skipped by the start of summer time, a count too large for
-64 bits); those rows get a ``parse_problem`` instead of an exception. On a valid table
-the ``timestamp`` and count columns equal :func:`dpforecast.data.ingest.to_series`.
+64 bits); those rows get a ``parse_problem`` instead of an exception. A long file is
+pivoted to one row per interval here (its line number is the interval's first line).
+
+Rows the spec declares gaps are removed first and returned beside the table, with the
+reason, so the report can count them: a local time skipped by a change of time
+(``nonexistent_times: gap``) and every row of a repeated timestamp
+(``duplicate_times: gap``). Everything else stays for the checks.
 
 Derived columns (each checked by one expectation):
 
 * ``parse_problem``: null, or why the row's time or counts could not be parsed;
-* ``unexpected_step_minutes``: null where the step from the previous row is 30 minutes,
-  or ``30 * (missing + 1)`` right after a declared gap; otherwise the step, in minutes
+* ``unexpected_step_minutes``: null where the step from the previous row is one interval,
+  ``interval * (missing + 1)`` right after a declared gap, or any whole number of
+  intervals if the spec lets undeclared gaps be gaps; otherwise the step in minutes
   between instants (so the end of summer time is measured correctly);
-* ``total_minus_zones``: ``Total`` minus the sum of the six zones (expected 0).
+* ``total_minus_zones``: the total column minus the sum of the zones (expected 0).
 """
 
 from __future__ import annotations
@@ -22,55 +28,108 @@ from functools import reduce
 
 import polars as pl
 
-from dpforecast.config import DeclaredGap
 from dpforecast.data.ingest import ROW
-from dpforecast.data.schema import DATE, HOUR, INTERVAL_MINUTES, TIMESTAMP, TOTAL, ZONE_NAMES
+from dpforecast.data.schema import TIMESTAMP
+from dpforecast.data.spec import DatasetSpec, DeclaredGap
+from dpforecast.data.timestamps import instants, readable_local
 
 PARSE_PROBLEM = "parse_problem"
 UNEXPECTED_STEP = "unexpected_step_minutes"
 RESIDUAL = "total_minus_zones"
+REASON = "reason"
 
-_COUNTS = [*ZONE_NAMES.values(), TOTAL]
 
-
-def expected_steps(gaps: tuple[DeclaredGap, ...]) -> dict[str, int]:
+def expected_steps(gaps: tuple[DeclaredGap, ...], interval: int) -> dict[str, int]:
     """Local wall-clock ``YYYY-MM-DD HH:MM`` of a row -> expected minutes to the next row."""
-    return {g.after: INTERVAL_MINUTES * (g.missing + 1) for g in gaps}
+    return {g.after: interval * (g.missing + 1) for g in gaps}
 
 
-def typed_table(raw: pl.DataFrame, timezone: str, gaps: tuple[DeclaredGap, ...]) -> pl.DataFrame:
-    """``row``, ``Date``, ``Hour`` as written, ``timestamp``, typed counts, derived columns."""
-    local = (pl.col(DATE) + " " + pl.col(HOUR)).str.strptime(
-        pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False
+def count_columns(spec: DatasetSpec) -> list[str]:
+    """The typed table's count columns: the zones as the file names them, then the total."""
+    return [z.source for z in spec.zones] + ([spec.total] if spec.total else [])
+
+
+def _count(column: str, spec: DatasetSpec) -> pl.Expr:
+    """A count cell as Int64 (null if empty or unreadable), as the spec says it is written."""
+    text = pl.col(column).str.strip_chars()
+    if spec.layout.count_format == "whole_decimal":
+        text = text.str.replace(r"\.0+$", "")
+    return text.cast(pl.Int64, strict=False)
+
+
+def _typed_rows(raw: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """One typed row per source row (wide) or per interval (long)."""
+    lay = spec.layout
+    time_cols = [c for c in lay.time_columns() if c]
+    ts = instants(spec).alias(TIMESTAMP)
+    readable = readable_local(spec).alias("_readable")
+    if lay.kind == "wide":
+        counts = [_count(c, spec).alias(c) for c in count_columns(spec)]
+        bad = [pl.col(c).is_not_null() & _count(c, spec).is_null() for c in count_columns(spec)]
+        typed = raw.select(pl.col(ROW), *time_cols, ts, readable, *counts,
+                           *(b.alias(f"_bad{i}") for i, b in enumerate(bad)))
+        return typed.with_columns(pl.lit(0, pl.Int64).alias("_dups"))
+    zone_of = {z.source: z.source for z in spec.zones}
+    cells = raw.select(
+        pl.col(ROW), *time_cols, ts, readable,
+        pl.col(lay.zone).str.strip_chars().alias("_zone"),
+        _count(lay.count, spec).alias("_count"),
+        (pl.col(lay.count).is_not_null() & _count(lay.count, spec).is_null()).alias("_bad"),
+    ).filter(pl.col("_zone").is_in(list(zone_of)))
+    keys = [TIMESTAMP] if cells[TIMESTAMP].null_count() == 0 else [*time_cols]
+    first = cells.group_by(keys, maintain_order=True).agg(
+        pl.col(ROW).min(), *(pl.col(c).first() for c in time_cols if c not in keys),
+        *(pl.col(c).first() for c in (TIMESTAMP, "_readable") if c not in keys),
+        pl.col("_bad").any().alias("_bad0"),
+        (pl.len() - pl.col("_zone").n_unique()).alias("_dups"),
     )
-    # The same reading as ingest.parse_timestamps (repeated hour = summer time), but a
-    # time that does not exist becomes null here and is reported by row.
-    ts = local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-    counts = [pl.col(c).str.strip_chars().cast(pl.Int64, strict=False).alias(c) for c in _COUNTS]
-    frame = raw.select(pl.col(ROW), pl.col(DATE), pl.col(HOUR), ts.alias(TIMESTAMP), *counts)
+    wide = cells.unique([*keys, "_zone"], keep="first", maintain_order=True).pivot(
+        on="_zone", index=keys, values="_count", aggregate_function=None)
+    missing = [s for s in zone_of if s not in wide.columns]
+    wide = wide.with_columns(pl.lit(None, pl.Int64).alias(s) for s in missing)
+    return first.join(wide.select(*keys, *zone_of), on=keys, how="left", nulls_equal=True).sort(ROW)
 
+
+def typed_table(raw: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The checked table (``row``, the time cells, ``timestamp``, typed counts, derived
+    columns) and the rows the spec's policies turned into gaps (``row``, ``reason``)."""
+    typed = _typed_rows(raw, spec)
+    dropped: list[pl.DataFrame] = []
+    if spec.nonexistent_times == "gap":
+        skipped = pl.col("_readable") & pl.col(TIMESTAMP).is_null()
+        dropped.append(typed.filter(skipped).select(ROW, pl.lit("local time skipped by a change of time").alias(REASON)))
+        typed = typed.filter(~skipped)
+    if spec.duplicate_times == "gap":
+        repeated = pl.col(TIMESTAMP).is_not_null() & pl.col(TIMESTAMP).is_duplicated()
+        dropped.append(typed.filter(repeated).select(ROW, pl.lit("timestamp repeated in the file").alias(REASON)))
+        typed = typed.filter(~repeated)
+
+    tz = spec.timezone
+    time_text = pl.concat_str([pl.col(c) for c in spec.layout.time_columns()], separator=" ")
     problems = [
-        pl.when(pl.col(TIMESTAMP).is_null()).then(
-            pl.format(f"'{{}} {{}}' is not a valid local time in {timezone}", pl.col(DATE), pl.col(HOUR))
-        )
+        pl.when(pl.col(TIMESTAMP).is_null()).then(pl.format(f"'{{}}' is not a valid local time in {tz}", time_text)),
+        pl.when(pl.col("_dups") > 0).then(pl.lit("a zone appears more than once at this time")),
     ]
-    for c in _COUNTS:
-        problems.append(
-            pl.when(pl.col(c).is_null()).then(pl.lit(f"'{c}' does not fit a 64-bit integer"))
-        )
-    frame = frame.with_columns(pl.concat_str(problems, separator="; ", ignore_nulls=True).alias(PARSE_PROBLEM))
-    frame = frame.with_columns(
+    bad_cols = [c for c in typed.columns if c.startswith("_bad")]
+    names = count_columns(spec) if spec.layout.kind == "wide" else [spec.layout.count]
+    for flag, c in zip(bad_cols, names, strict=False):
+        problems.append(pl.when(pl.col(flag)).then(pl.lit(f"'{c}' does not fit a 64-bit integer")))
+    typed = typed.with_columns(pl.concat_str(problems, separator="; ", ignore_nulls=True).alias(PARSE_PROBLEM))
+    typed = typed.with_columns(
         pl.when(pl.col(PARSE_PROBLEM) == "").then(None).otherwise(pl.col(PARSE_PROBLEM)).alias(PARSE_PROBLEM)
-    )
+    ).drop("_readable", "_dups", *bad_cols)
 
-    wall = pl.col(DATE) + " " + pl.col(HOUR).str.slice(0, 5)
-    expected = (
-        wall.shift(1)
-        .replace_strict(expected_steps(gaps), default=INTERVAL_MINUTES, return_dtype=pl.Int64)
-    )
+    interval = spec.interval_minutes
+    wall = pl.col(TIMESTAMP).dt.strftime("%Y-%m-%d %H:%M")
+    expected = wall.shift(1).replace_strict(
+        expected_steps(spec.declared_gaps, interval), default=interval, return_dtype=pl.Int64)
     step = pl.col(TIMESTAMP).diff().dt.total_minutes()
-    zones = reduce(operator.add, [pl.col(c) for c in ZONE_NAMES.values()])  # null if any is
-    return frame.with_columns(
-        pl.when(step != expected).then(step).otherwise(None).cast(pl.Int64).alias(UNEXPECTED_STEP),
-        (pl.col(TOTAL) - zones).alias(RESIDUAL),
-    )
+    on_grid = step == expected
+    if spec.undeclared_gaps == "gap":
+        on_grid = on_grid | ((step > 0) & (step % interval == 0))
+    derived = [pl.when(on_grid).then(None).otherwise(step).cast(pl.Int64).alias(UNEXPECTED_STEP)]
+    if spec.total:
+        zones = reduce(operator.add, [pl.col(z.source) for z in spec.zones])  # null if any is
+        derived.append((pl.col(spec.total) - zones).alias(RESIDUAL))
+    dropped_rows = pl.concat(dropped) if dropped else pl.DataFrame(schema={ROW: pl.Int64, REASON: pl.String})
+    return typed.with_columns(derived), dropped_rows.sort(ROW)

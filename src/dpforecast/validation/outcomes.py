@@ -14,7 +14,6 @@ from typing import Any
 import polars as pl
 
 from dpforecast.data.ingest import ROW
-from dpforecast.data.schema import DATE, HOUR, RAW_COLUMNS
 from dpforecast.validation.report import MAX_EXAMPLES, ExpectationOutcome
 
 COLUMNS_EXPECTATION = "expect_table_columns_to_match_ordered_list"
@@ -28,13 +27,11 @@ def plain_value(value: Any) -> Any:
     return value
 
 
-def _examples(frame: pl.DataFrame, column: str | None, rows: list[Any], with_time: bool) -> list[dict[str, Any]]:
+def _examples(frame: pl.DataFrame, column: str | None, rows: list[Any], time_columns: list[str]) -> list[dict[str, Any]]:
     rows = [int(r) for r in rows[:MAX_EXAMPLES]]
     if not rows:
         return []
-    wanted = [ROW]
-    if with_time:
-        wanted += [DATE, HOUR]
+    wanted = [ROW, *(c for c in time_columns if c in frame.columns)]
     if column is not None and column in frame.columns and column not in wanted:
         wanted.append(column)
     found = {d[ROW]: d for d in frame.filter(pl.col(ROW).is_in(rows)).select(wanted).to_dicts()}
@@ -49,21 +46,21 @@ def semicolon_hint(columns: list[str]) -> str | None:
     return None
 
 
-def columns_details(columns: list[str]) -> str:
+def columns_details(columns: list[str], expected: list[str]) -> str:
     found = [c for c in columns if c != ROW]
     hint = semicolon_hint(columns)
     if hint:
         return hint
     parts = []
-    missing = [c for c in RAW_COLUMNS if c not in found]
-    extra = [c for c in found if c not in RAW_COLUMNS]
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
     if missing:
         parts.append("header (line 1) lacks column(s) " + ", ".join(repr(c) for c in missing))
     if extra:
         parts.append("unexpected column(s) " + ", ".join(repr(c) for c in extra))
     if not missing and not extra:
         parts.append("header (line 1) has the expected columns in the wrong order")
-    parts.append(f"expected {list(RAW_COLUMNS)}, found {found}")
+    parts.append(f"expected {list(expected)}, found {found}")
     return "; ".join(parts)
 
 
@@ -83,7 +80,7 @@ Examples = Callable[[pl.DataFrame, dict[str, Any], list[Any]], list[dict[str, An
 
 def _raw_details(kind: str, cfg: dict[str, Any], res: dict[str, Any], frame: pl.DataFrame) -> str:
     if kind == COLUMNS_EXPECTATION:
-        return columns_details(frame.columns)
+        return columns_details(frame.columns, cfg["kwargs"].get("column_list") or [])
     if kind == ROW_COUNT_EXPECTATION:
         return f"found {res.get('observed_value')} data row(s), at least {cfg['kwargs'].get('min_value')} expected"
     return ""
@@ -92,13 +89,16 @@ def _raw_details(kind: str, cfg: dict[str, Any], res: dict[str, Any], frame: pl.
 def outcomes(
     gx_json: dict[str, Any], frame: pl.DataFrame, phase: int,
     details: Details | None = None, examples: Examples | None = None,
+    time_columns: list[str] | None = None,
 ) -> list[ExpectationOutcome]:
     """One outcome per expectation, in suite order. ``details`` (for a failure) and
-    ``examples`` default to the raw-table suite's; other suites pass their own."""
+    ``examples`` default to the raw-table suite's (examples show the ``time_columns`` in
+    phase 2); other suites pass their own."""
     details = details or _raw_details
+    shown = list(time_columns or []) if phase == 2 else []
     if examples is None:
         def examples(f: pl.DataFrame, kwargs: dict[str, Any], index: list[Any]) -> list[dict[str, Any]]:
-            return _examples(f, kwargs.get("column"), index, phase == 2)
+            return _examples(f, kwargs.get("column"), index, shown)
     results = sorted(
         gx_json.get("results", []),
         key=lambda r: (r["expectation_config"].get("meta") or {}).get("order", 0),

@@ -28,11 +28,10 @@ from typing import Any
 import polars as pl
 
 from dpforecast.data.ingest import ROW
-from dpforecast.data.schema import TIMESTAMP, ZONES
+from dpforecast.data.schema import TIMESTAMP
 from dpforecast.validation.outcomes import outcomes, plain_value
 from dpforecast.validation.report import MAX_EXAMPLES, ExpectationOutcome, ValidationReport
 
-RELEASED_COLUMNS: list[str] = [TIMESTAMP, *ZONES]
 INPUT_TIMESTAMP = "_input_timestamp"
 TIMESTAMP_DTYPE = "_timestamp_dtype"
 NON_FINITE = "_non_finite"
@@ -44,7 +43,7 @@ NUMERIC_TYPES = [*INTEGER_TYPES, "float32", "float64"]
 SUITE_NAME = "released_series"
 
 
-def _derived(frame: pl.DataFrame, reference_timestamps: pl.Series) -> pl.DataFrame:
+def _derived(frame: pl.DataFrame, reference_timestamps: pl.Series, zones: list[str]) -> pl.DataFrame:
     """``frame`` with a 1-based ``row`` and the derived columns appended."""
     n = frame.height
     ref = reference_timestamps.alias(INPUT_TIMESTAMP)
@@ -52,7 +51,7 @@ def _derived(frame: pl.DataFrame, reference_timestamps: pl.Series) -> pl.DataFra
         ref = ref.head(n)
     else:
         ref = ref.extend(pl.Series(INPUT_TIMESTAMP, [None] * (n - ref.len()), dtype=ref.dtype))
-    zones = [z for z in ZONES if z in frame.columns and frame.schema[z].is_numeric()]
+    zones = [z for z in zones if z in frame.columns and frame.schema[z].is_numeric()]
     if zones:
         flags = [
             pl.when(~pl.col(z).cast(pl.Float64).is_finite()).then(pl.lit(z)) for z in zones
@@ -71,25 +70,28 @@ def _derived(frame: pl.DataFrame, reference_timestamps: pl.Series) -> pl.DataFra
 
 
 def released_suite(
-    columns: list[str], n_rows: int, reference_dtype: str, clip_at_zero: bool, rounded: bool
+    columns: list[str], n_rows: int, reference_dtype: str, clip_at_zero: bool, rounded: bool,
+    zones: list[str], nullable: frozenset[str] = frozenset(),
 ) -> list[Any]:
     """The expectations, each with ``meta = {"order", "problem"}`` like the raw suite.
 
     Per-column expectations are built only for expected columns that are present (the
-    column-list expectation reports the others).
+    column-list expectation reports the others). A zone in ``nullable`` had missing counts
+    in the input (a declared gap): its nulls are the input's, so no not-null check.
     """
+    released_columns = [TIMESTAMP, *zones]
     import great_expectations as gx
 
     E = gx.expectations
     items: list[tuple[Any, str]] = [
         (
-            E.ExpectTableColumnsToMatchOrderedList(column_list=[*RELEASED_COLUMNS, *DERIVED]),
-            f"columns differ from {RELEASED_COLUMNS}",
+            E.ExpectTableColumnsToMatchOrderedList(column_list=[*released_columns, *DERIVED]),
+            f"columns differ from {released_columns}",
         ),
         (E.ExpectTableRowCountToEqual(value=n_rows), f"row count differs from the input's {n_rows}"),
     ]
-    present = [c for c in RELEASED_COLUMNS if c in columns]
-    for c in present:
+    present = [c for c in released_columns if c in columns]
+    for c in (c for c in present if c not in nullable):
         items.append((E.ExpectColumnValuesToNotBeNull(column=c), "null (or NaN) value"))
     if TIMESTAMP in present:
         items += [
@@ -134,12 +136,12 @@ def released_suite(
     return out
 
 
-def _outcomes(gx_json: dict[str, Any], frame: pl.DataFrame, n_rows: int) -> list[ExpectationOutcome]:
+def _outcomes(gx_json: dict[str, Any], frame: pl.DataFrame, n_rows: int, expected: list[str]) -> list[ExpectationOutcome]:
     found = [c for c in frame.columns if c not in (*DERIVED, ROW)]
 
     def details(kind: str, cfg: dict[str, Any], res: dict[str, Any], _: pl.DataFrame) -> str:
         if kind == "expect_table_columns_to_match_ordered_list":
-            return f"expected {RELEASED_COLUMNS}, found {found}"
+            return f"expected {expected}, found {found}"
         if kind == "expect_table_row_count_to_equal":
             return f"found {res.get('observed_value')} row(s), the input has {n_rows}"
         return f"observed {res.get('observed_value')}" if "observed_value" in res else ""
@@ -159,24 +161,29 @@ def validate_released(
     clip_at_zero: bool,
     rounded: bool,
     reference_timestamps: pl.Series,
+    zones: list[str],
+    nullable: frozenset[str] = frozenset(),
     source: str = "released series",
+    engine: str = "polars",
 ) -> ValidationReport:
     """Check a released (noisy) series against the input's timestamps; never raises on bad data.
 
     ``reference_timestamps`` is the ``timestamp`` column of the validated series that was
-    perturbed. ``report.gx_result["released"]`` holds GX's own JSON.
+    perturbed, ``zones`` its zone columns, ``nullable`` those with missing counts there.
+    ``report.gx_result["released"]`` holds GX's own JSON.
     """
-    from dpforecast.validation.run import _context, _run_phase
+    from dpforecast.validation.run import run_phase
 
     reference_timestamps = pl.Series(TIMESTAMP, reference_timestamps)
     if ROW in frame.columns:  # keep it visible to the column check; ROW becomes GX's index
         frame = frame.rename({ROW: f"{ROW} (released)"})
-    table = _derived(frame, reference_timestamps)
+    table = _derived(frame, reference_timestamps, zones)
     expectations = released_suite(
-        frame.columns, reference_timestamps.len(), str(reference_timestamps.dtype), clip_at_zero, rounded
+        frame.columns, reference_timestamps.len(), str(reference_timestamps.dtype), clip_at_zero, rounded,
+        zones, nullable,
     )
-    gx_json = _run_phase(_context(), SUITE_NAME, table, expectations)
-    results = _outcomes(gx_json, table, reference_timestamps.len())
+    gx_json = run_phase(engine, SUITE_NAME, table, expectations)
+    results = _outcomes(gx_json, table, reference_timestamps.len(), [TIMESTAMP, *zones])
     return ValidationReport(
         passed=all(r.success for r in results),
         rows=frame.height,

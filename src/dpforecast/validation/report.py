@@ -72,6 +72,8 @@ class ValidationReport:
     gx_result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     phase2_run: bool = False
+    # Rows the spec's policies made gaps (a skipped local time, a repeated timestamp), by reason.
+    dropped_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[ExpectationOutcome]:
@@ -124,6 +126,10 @@ class ValidationReport:
             out.append("")
         if self.results and not self.phase2_run:
             out += ["Phase 2 (typed checks) was not run because phase 1 failed.", ""]
+        if self.dropped_rows:
+            out += ["Rows left out as gaps, as the data set's spec declares:", ""]
+            out += [f"- {reason}: {n} row(s)" for reason, n in sorted(self.dropped_rows.items())]
+            out.append("")
         return "\n".join(out)
 
     def to_json(self) -> dict[str, Any]:
@@ -133,6 +139,7 @@ class ValidationReport:
             "source": self.source,
             "error": self.error,
             "phase2_run": self.phase2_run,
+            "dropped_rows": self.dropped_rows,
             "results": [asdict(r) for r in self.results],
             "gx_result": self.gx_result,
         }

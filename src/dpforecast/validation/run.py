@@ -1,8 +1,12 @@
 """Run the two-phase suite on a raw table or a CSV file.
 
-GX has no Polars support: each phase's table is converted with ``to_pandas()`` here, at
-the boundary, indexed by the source line number so that GX reports line numbers. Every
-validation uses a fresh ephemeral GX context (in memory, no analytics, no progress bars).
+The suite is GX's (expectation objects, result JSON, reports); ``validate.engine`` says
+who evaluates it. ``polars`` (the default): :mod:`dpforecast.validation.polars_engine`,
+which gives GX's results in seconds on a city's thousand zones (GX on pandas takes
+minutes; see BENCHMARKS.md). ``gx``: GX itself on pandas, each table converted with
+``to_pandas()`` at the boundary, indexed by the source line number so that GX reports
+line numbers, in a fresh ephemeral context (in memory, no analytics, no progress bars).
+The tests run both engines on the same tables and compare their results.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.data.ingest import ROW, RawFormatError, read_raw
-from dpforecast.validation.derive import typed_table
+from dpforecast.validation.derive import REASON, typed_table
 from dpforecast.validation.outcomes import outcomes
 from dpforecast.validation.report import ValidationReport
 
@@ -57,22 +61,36 @@ def _run_phase(context: Any, name: str, frame: pl.DataFrame, expectations: list[
     return result.to_json_dict()
 
 
+def run_phase(engine: str, name: str, frame: pl.DataFrame, expectations: list[Any]) -> dict[str, Any]:
+    """GX's result JSON for ``expectations`` on ``frame`` (with its ``row`` column)."""
+    if engine == "polars":
+        from dpforecast.validation.polars_engine import run_suite
+
+        return run_suite(frame, expectations, name)
+    return _run_phase(_context(), name, frame, expectations)
+
+
 def validate_raw(raw: pl.DataFrame, params: Params, source: str = "") -> ValidationReport:
-    """Check a table as :func:`dpforecast.data.ingest.read_raw` returns it (strings + ``row``)."""
+    """Check a table as :func:`dpforecast.data.ingest.read_raw` returns it (strings + ``row``)
+    against the suite generated from the data set's spec."""
     from dpforecast.validation import suite
 
     if ROW not in raw.columns:
         raw = raw.with_columns(pl.int_range(2, raw.height + 2, dtype=pl.Int64).alias(ROW))
-    context = _context()
+    engine = params.validate.engine
     gx_json: dict[str, Any] = {"phase1": None, "phase2": None}
 
-    gx_json["phase1"] = _run_phase(context, "phase1_raw_strings", raw, suite.phase1(raw.columns, params))
-    results = outcomes(gx_json["phase1"], raw, phase=1)
+    spec = params.data_set
+    shape = {"time_columns": spec.layout.time_columns()}
+    gx_json["phase1"] = run_phase(engine, "phase1_raw_strings", raw, suite.phase1(raw.columns, spec, params))
+    results = outcomes(gx_json["phase1"], raw, phase=1, **shape)
     phase2_run = all(r.success for r in results)
+    dropped: dict[str, int] = {}
     if phase2_run:
-        typed = typed_table(raw, params.data.timezone, params.data.declared_gaps)
-        gx_json["phase2"] = _run_phase(context, "phase2_typed", typed, suite.phase2(params))
-        results += outcomes(gx_json["phase2"], typed, phase=2)
+        typed, gaps = typed_table(raw, spec)
+        dropped = {str(k): int(v) for k, v in gaps.group_by(REASON).len().iter_rows()}
+        gx_json["phase2"] = run_phase(engine, "phase2_typed", typed, suite.phase2(spec, params))
+        results += outcomes(gx_json["phase2"], typed, phase=2, **shape)
     return ValidationReport(
         passed=all(r.success for r in results),
         rows=raw.height,
@@ -80,6 +98,7 @@ def validate_raw(raw: pl.DataFrame, params: Params, source: str = "") -> Validat
         results=results,
         gx_result=gx_json,
         phase2_run=phase2_run,
+        dropped_rows=dropped,
     )
 
 
@@ -95,11 +114,14 @@ def validate_csv(path: str | Path, params: Params) -> ValidationReport:
     """Read ``path`` as text and validate it; an unreadable file gives a failed report."""
     path = Path(path)
     try:
-        raw = read_raw(path)
+        raw = read_raw(path, params.data_set.layout.delimiter)
     except RawFormatError as exc:
         error = str(exc)
         header = _first_line(path) if path.is_file() else ""
-        if ";" in header and "," not in header:
-            error += "; the file seems to use ';' as delimiter, ',' is expected"
+        delimiter = params.data_set.layout.delimiter
+        for other in (";", ",", "\t", "|"):
+            if other != delimiter and other in header and delimiter not in header:
+                error += f"; the file seems to use {other!r} as delimiter, {delimiter!r} is expected"
+                break
         return ValidationReport(passed=False, rows=0, source=str(path), error=error)
     return validate_raw(raw, params, source=str(path))

@@ -1,10 +1,12 @@
 """The Great Expectations suite, in two phases.
 
-Phase 1 checks the cells as written (strings): the header, non-empty cells, the formats
-of ``Date``, ``Hour`` and the counts, and a minimum number of rows. Phase 2 checks the
-typed table of :mod:`dpforecast.validation.derive` (time order, duplicates, the 30-minute
-grid with its declared gaps, ``Total`` against the zones, plausible counts); it only
-runs when phase 1 passed, since types mean nothing before.
+Both are generated from the data set's spec. Phase 1 checks the cells as written
+(strings): the header, non-empty cells (counts may be empty where the spec makes missing
+values gaps), the formats of the time cells and the counts, the zone values of a long
+file, and a minimum number of rows. Phase 2 checks the typed table of
+:mod:`dpforecast.validation.derive` (time order, duplicates, the interval grid with its
+declared gaps, the total against the zones, plausible counts); it only runs when phase 1
+passed, since types mean nothing before.
 
 Each expectation carries ``meta = {"order": i, "problem": "..."}``: GX does not return
 results in suite order, and ``problem`` says in words what a failure means.
@@ -17,12 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from dpforecast.config import Params
-from dpforecast.data.schema import COUNT_COLUMNS, DATE, HOUR, RAW_COLUMNS, TIMESTAMP, ZONE_NAMES
-from dpforecast.validation.derive import PARSE_PROBLEM, RESIDUAL, UNEXPECTED_STEP
+from dpforecast.data.schema import TIMESTAMP
+from dpforecast.data.spec import DatasetSpec
+from dpforecast.data.timestamps import format_regexes
+from dpforecast.validation.derive import PARSE_PROBLEM, RESIDUAL, UNEXPECTED_STEP, count_columns
 
-DATE_REGEX = r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
-HOUR_REGEX = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
 COUNT_REGEX = r"^[0-9]+$"
+COUNT_REGEXES = {"integer": (COUNT_REGEX, "not a non-negative integer"),
+                 "whole_decimal": (r"^[0-9]+(?:\.0+)?$", "not a non-negative whole number")}
 
 
 def _with_meta(expectations: list[tuple[Any, str]]) -> list[Any]:
@@ -33,34 +37,42 @@ def _with_meta(expectations: list[tuple[Any, str]]) -> list[Any]:
     return out
 
 
-def phase1(columns: list[str], params: Params) -> list[Any]:
+def phase1(columns: list[str], spec: DatasetSpec, params: Params) -> list[Any]:
     """Expectations on the raw strings; per-column ones only for expected columns present."""
     import great_expectations as gx
 
     E = gx.expectations
-    present = [c for c in RAW_COLUMNS if c in columns]
+    expected = spec.source_columns()
+    present = [c for c in expected if c in columns]
     items: list[tuple[Any, str]] = [
-        (E.ExpectTableColumnsToMatchOrderedList(column_list=list(RAW_COLUMNS)), "header differs from the expected columns"),
+        (E.ExpectTableColumnsToMatchOrderedList(column_list=expected), "header differs from the expected columns"),
         (
             E.ExpectTableRowCountToBeBetween(min_value=params.validate.min_rows),
             f"fewer than {params.validate.min_rows} data rows",
         ),
     ]
+    counts = set(count_columns(spec) if spec.layout.kind == "wide" else [spec.layout.count])
+    may_be_empty = counts if spec.missing_values == "gap" else set()
     for c in present:
-        items.append((E.ExpectColumnValuesToNotBeNull(column=c), "empty cell"))
-    formats = {DATE: (DATE_REGEX, "not a YYYY-MM-DD date"), HOUR: (HOUR_REGEX, "not an HH:MM:SS time")}
+        if c not in may_be_empty and c not in spec.layout.ignored:
+            items.append((E.ExpectColumnValuesToNotBeNull(column=c), "empty cell"))
+    formats = format_regexes(spec.layout)
     for c in present:
         if c in formats:
             regex, problem = formats[c]
-        elif c in COUNT_COLUMNS:
-            regex, problem = COUNT_REGEX, "not a non-negative integer"
+        elif c in counts:
+            regex, problem = COUNT_REGEXES[spec.layout.count_format]
         else:
             continue
         items.append((E.ExpectColumnValuesToMatchRegex(column=c, regex=regex), problem))
+    if spec.layout.kind == "long" and spec.layout.zone in present:
+        zones = [z.source for z in spec.zones]
+        items.append((E.ExpectColumnValuesToBeInSet(column=spec.layout.zone, value_set=zones),
+                      "not a zone of this data set"))
     return _with_meta(items)
 
 
-def phase2(params: Params) -> list[Any]:
+def phase2(spec: DatasetSpec, params: Params) -> list[Any]:
     """Expectations on the typed table (see :func:`dpforecast.validation.derive.typed_table`).
 
     ``unique`` plus (non-strictly) ``increasing`` means strictly increasing; keeping them
@@ -79,17 +91,19 @@ def phase2(params: Params) -> list[Any]:
         ),
         (
             E.ExpectColumnValuesToBeNull(column=UNEXPECTED_STEP),
-            "off the 30-minute grid: minutes since the previous row, not 30 nor a declared gap",
-        ),
-        (
-            E.ExpectColumnValuesToBeBetween(column=RESIDUAL, min_value=0, max_value=0),
-            "Total minus the sum of the six zones is not 0",
+            f"off the {spec.interval_minutes}-minute grid: minutes since the previous row, not "
+            f"{spec.interval_minutes} nor a declared gap",
         ),
     ]
-    for zone in ZONE_NAMES.values():
+    if spec.total:
+        items.append((
+            E.ExpectColumnValuesToBeBetween(column=RESIDUAL, min_value=0, max_value=0),
+            f"{spec.total} minus the sum of the {len(spec.zones)} zones is not 0",
+        ))
+    for zone in spec.zones:
         items.append(
             (
-                E.ExpectColumnValuesToBeBetween(column=zone, min_value=v.min_count, max_value=v.max_count),
+                E.ExpectColumnValuesToBeBetween(column=zone.source, min_value=v.min_count, max_value=v.max_count),
                 f"count outside [{v.min_count}, {v.max_count}]",
             )
         )

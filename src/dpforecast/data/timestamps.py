@@ -1,0 +1,111 @@
+"""Reading a data set's time cells as instants, the way its spec declares them.
+
+One reading serves ingest, validation and serving, so a delivery, the training series
+and a served window can never disagree on what a cell means. Cells are parsed to the
+local wall clock, then placed in the data set's time zone: a repeated hour (end of
+summer time) is read as the spec's ``ambiguous_times`` says, a skipped one (start of
+summer time) becomes null, and offsets in ISO 8601 cells are honoured.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from dpforecast.data.spec import ISO8601, DatasetSpec, Layout
+
+# strftime directive -> regular expression of what it accepts (phase 1 format checks).
+_DIRECTIVES = {
+    "%Y": "[0-9]{4}",
+    "%m": "(?:0[1-9]|1[0-2])",
+    "%d": "(?:0[1-9]|[12][0-9]|3[01])",
+    "%H": "(?:[01][0-9]|2[0-3])",
+    "%-H": "(?:[01]?[0-9]|2[0-3])",
+    "%M": "[0-5][0-9]",
+    "%S": "[0-5][0-9]",
+}
+ISO_REGEX = (
+    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(?::[0-5][0-9](?:\.[0-9]+)?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$"
+)
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
+
+
+def _pattern(fmt: str) -> str:
+    out, i = "", 0
+    while i < len(fmt):
+        token = next((d for d in ("%-H", *_DIRECTIVES) if fmt.startswith(d, i)), None)
+        if token is None:
+            if fmt[i] == "%":
+                raise ValueError(f"unsupported strftime directive in {fmt!r}: use %Y %m %d %H %-H %M %S")
+            out += re.escape(fmt[i])
+            i += 1
+        else:
+            out += _DIRECTIVES[token]
+            i += len(token)
+    return out
+
+
+def format_regexes(layout: Layout) -> dict[str, tuple[str, str]]:
+    """Time column -> (regular expression, what a mismatch means in words)."""
+    if layout.timestamp:
+        if layout.timestamp_format == ISO8601:
+            return {layout.timestamp: (ISO_REGEX, "not an ISO 8601 timestamp")}
+        return {layout.timestamp: (f"^{_pattern(layout.timestamp_format)}$", f"not a {layout.timestamp_format} timestamp")}
+    time = _pattern(layout.time_format)
+    if layout.time_is_range:
+        time = f"{time}-{time}"
+    problem = f"not a {layout.time_format}{'-' + layout.time_format if layout.time_is_range else ''} time"
+    return {
+        layout.date: (f"^{_pattern(layout.date_format)}$", f"not a {layout.date_format} date"),  # type: ignore[dict-item]
+        layout.time: (f"^{time}$", problem),  # type: ignore[dict-item]
+    }
+
+
+def _parse_format(fmt: str) -> str:
+    return fmt.replace("%-H", "%H")  # Polars reads an unpadded hour with %H
+
+
+def _wall_clock(layout: Layout) -> tuple[pl.Expr, pl.Expr | None]:
+    """The cell's local wall-clock time (naive) and, for ISO cells with one, the offset."""
+    if layout.timestamp and layout.timestamp_format == ISO8601:
+        text = pl.col(layout.timestamp).str.strip_chars()
+        offset = text.str.extract(_OFFSET, 1)
+        body = text.str.replace(_OFFSET, "").str.replace("T", " ")
+        body = pl.when(body.str.len_chars() == 16).then(body + ":00").otherwise(body)
+        naive = body.str.slice(0, 19).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+        return naive, offset
+    if layout.timestamp:
+        return pl.col(layout.timestamp).str.strip_chars().str.strptime(
+            pl.Datetime("us"), _parse_format(layout.timestamp_format), strict=False), None
+    time = pl.col(layout.time).str.strip_chars()
+    if layout.time_is_range:
+        time = time.str.split("-").list.first()
+    naive = (pl.col(layout.date).str.strip_chars() + " " + time).str.strptime(
+        pl.Datetime("us"), f"{_parse_format(layout.date_format)} {_parse_format(layout.time_format)}", strict=False)
+    if layout.day_starts_at != "00:00":
+        hour, minute = map(int, layout.day_starts_at.split(":"))
+        before = (naive.dt.hour().cast(pl.Int32) * 60 + naive.dt.minute().cast(pl.Int32)) < hour * 60 + minute
+        naive = pl.when(before).then(naive + pl.duration(days=1)).otherwise(naive)
+    return naive, None
+
+
+def instants(spec: DatasetSpec) -> pl.Expr:
+    """The cell's instant in the data set's zone; null where it cannot be read, is
+    skipped by a change of time, or is ambiguous and the spec refuses to guess."""
+    naive, offset = _wall_clock(spec.layout)
+    ambiguous = "null" if spec.ambiguous_times == "refuse" else spec.ambiguous_times
+    local = naive.dt.replace_time_zone(spec.timezone, ambiguous=ambiguous, non_existent="null")
+    if offset is None:
+        return local
+    iso = offset.str.replace("Z", "+00:00").str.replace(r"^([+-]\d{2})(\d{2})$", "${1}:${2}")
+    aware = (naive.dt.strftime("%Y-%m-%dT%H:%M:%S") + iso).str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%:z", time_zone="UTC", strict=False).dt.convert_time_zone(spec.timezone)
+    return pl.when(offset.is_null()).then(local).otherwise(aware)
+
+
+def readable_local(spec: DatasetSpec) -> pl.Expr:
+    """True where the cell is a well-formed wall-clock time (whatever the time zone says)."""
+    naive, _ = _wall_clock(spec.layout)
+    return naive.is_not_null()

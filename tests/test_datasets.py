@@ -1,0 +1,209 @@
+"""Data sets as specs: bad specs and bad files are refused by name, with no traceback and
+nothing written; a third data set in the long layout runs through every stage; Auckland
+reads as its spec declares."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from project_roots import REPO, TINY, make_root
+
+from dpforecast.cli import main
+from dpforecast.config import load_params
+from dpforecast.data.spec import SpecError, load_spec
+from dpforecast.paths import Paths
+
+MONTREUIL = yaml.safe_load((REPO / "datasets" / "montreuil.yaml").read_text())
+
+
+def _spec_file(tmp_path: Path, spec: dict, name: str = "montreuil") -> Path:
+    folder = tmp_path / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def _with(**changes) -> dict:
+    spec = json.loads(json.dumps(MONTREUIL))
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        node = spec
+        for p in parents:
+            node = node[p]
+        if value is None:
+            node.pop(leaf)
+        else:
+            node[leaf] = value
+    return spec
+
+
+BAD_SPECS = {
+    "unknown key": (_with(colour="blue"), "unknown key(s) colour"),
+    "unknown nested key": (_with(layout__sheet="1"), "layout: unknown key(s) sheet"),
+    "missing required key": (_with(timezone=None), "timezone: required key is missing"),
+    "missing zones": (_with(zones=None), "zones: expected a non-empty list of zones"),
+    "hierarchy zone not a column": (_with(privacy__contains={"r1": ["r2", "r9"]}), "privacy.contains.r1: 'r9' is not a zone"),
+    "interval does not divide a day": (_with(interval_minutes=7), "interval_minutes: 7 does not divide a day"),
+    "bad time zone": (_with(timezone="Mars/Olympus"), "timezone: 'Mars/Olympus' is not an IANA time zone"),
+    "long layout without count column": (_with(layout={"kind": "long", "timestamp": "ds", "zone": "unique_id"}),
+                                         "a long layout needs zone and count columns"),
+    "policy value": (_with(missing_values="fill"), "missing_values: must be one of refuse, gap"),
+    "containment cycle": (_with(privacy__contains={"r1": ["r2"], "r2": ["r1"]}), "containment cycle"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SPECS))
+def test_a_bad_spec_is_refused_with_its_file_and_key(case: str, tmp_path: Path):
+    spec, message = BAD_SPECS[case]
+    path = _spec_file(tmp_path, spec)
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_spec_file_that_is_not_yaml_or_not_text(tmp_path: Path):
+    path = tmp_path / "datasets" / "montreuil.yaml"
+    path.parent.mkdir()
+    path.write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(SpecError, match="not UTF-8 text"):
+        load_spec(path)
+    path.write_text("name: [unclosed\n")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(path)
+
+
+def _stage(root: Path, stage: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DPFORECAST_ROOT": str(root), "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run([sys.executable, str(REPO / "pipelines" / f"{stage}.py")], cwd=root, env=env,
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("case", ["unknown key", "hierarchy zone not a column", "interval does not divide a day"])
+def test_a_dvc_stage_refuses_a_bad_spec_in_one_line_and_writes_nothing(case: str, tmp_path: Path):
+    root = make_root(tmp_path / "p")
+    spec, message = BAD_SPECS[case]
+    _spec_file(root, spec)
+    proc = _stage(root, "ingest")
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and message in proc.stderr and "montreuil.yaml" in proc.stderr
+    assert not (root / "artifacts").exists()
+
+
+def _bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    header = "Date,Hour,Commune Montreuil,IRIS 930480204,IRIS 930480205,IRIS 930480206,IRIS 930480401,IRIS 930480604,Total\n"
+    row = "2020-08-24,00:00:00,100209,9885,11802,8783,2893,9076,142648\n"
+    cases = {
+        "not text": (bytes(range(256)) * 8, "not a readable"),
+        "another encoding": (header.replace("Commune", "Communé").encode("latin-1") + row.encode("latin-1"), "not a readable"),
+        "another delimiter": ((header + row).replace(",", ";").encode(), "';' as delimiter"),
+        "header only": (header.encode(), "found 0 data row(s)"),
+        "another data set's columns": ((REPO / "data" / "auckland" / "hourly_counts.csv").read_bytes()[:20000],
+                                       "lacks column(s) 'Date', 'Hour'"),
+        "layout that does not match": (b"unique_id,ds,y\nr1,2020-08-24T00:00:00+02:00,5\n", "lacks column(s)"),
+        "empty": (b"", "the file is empty"),
+    }
+    out = {}
+    for i, (name, (data, message)) in enumerate(cases.items()):
+        path = folder / f"bad{i}.csv"
+        path.write_bytes(data)
+        out[name] = (path, message)
+    return out
+
+
+def test_any_bytes_get_a_message_naming_the_file_and_no_traceback(tmp_path: Path, capsys):
+    for name, (path, message) in _bad_files(tmp_path).items():
+        code = main(["validate", str(path), "--params", str(REPO / "params.yaml")])
+        err = capsys.readouterr().err
+        assert code == 1, name
+        assert str(path) in err and message in err, (name, err)
+        assert "Traceback" not in err
+
+
+def test_the_pipeline_refuses_a_bad_file_and_keeps_the_previous_series(tmp_path: Path):
+    root = make_root(tmp_path / "p")
+    assert _stage(root, "ingest").returncode == 0
+    assert _stage(root, "validate").returncode == 0
+    good = (root / "artifacts" / "validate" / "series.parquet").read_bytes()
+    raw = root / "data" / "montreuil" / "ML_final_df_real.csv"
+    for name, (path, _) in _bad_files(tmp_path / "bad").items():
+        raw.write_bytes(path.read_bytes())
+        ingest, validate = _stage(root, "ingest"), _stage(root, "validate")
+        for proc in (ingest, validate):
+            assert "Traceback" not in proc.stderr, (name, proc.stderr)
+        assert ingest.returncode != 0 or validate.returncode != 0, name
+        assert (root / "artifacts" / "validate" / "series.parquet").read_bytes() == good, name
+
+
+def test_a_third_data_set_in_the_long_layout_runs_through_every_stage(tmp_path: Path, capsys):
+    """The README's worked example: `dpforecast synthesize city --layout long`, then the
+    pipeline on it by naming it; this runs the same stage functions as `dvc exp run -S dataset=city`."""
+    from dpforecast.data.ingest import source_files
+    from dpforecast.stages.evaluate import evaluate
+    from dpforecast.stages.features import build_features
+    from dpforecast.stages.ingest import ingest
+    from dpforecast.stages.release import release
+    from dpforecast.stages.train import train
+    from dpforecast.stages.validate import validate
+
+    root = make_root(tmp_path / "p", {**TINY, "dataset": "city"})
+    os.environ["DPFORECAST_ROOT"] = str(root)
+    try:
+        assert main(["synthesize", "city", "--layout", "long", "--zones", "5", "--days", "30", "--interval", "60",
+                     "--missing", "2", "--seed", "3"]) == 0
+    finally:
+        del os.environ["DPFORECAST_ROOT"]
+    assert "dataset=city" in capsys.readouterr().out
+    params = load_params(root / "params.yaml")
+    spec = params.data_set
+    assert spec.layout.kind == "long" and spec.interval_minutes == 60 and len(spec.zones) == 5
+    assert pl.read_csv(root / spec.raw, n_rows=1).columns == ["unique_id", "ds", "y"]
+    paths = Paths(root)
+    base, *added = source_files(root, spec)
+    ingest(base, paths.raw_table, added, spec.layout.delimiter)
+    report = validate(paths.raw_table, paths.series, paths.validation_dir, params)
+    assert report.passed
+    series = pl.read_parquet(paths.series)
+    assert series.columns == ["timestamp", *spec.zone_ids] and series.height == 30 * 24
+    release(paths, params)
+    counts = build_features(paths, params)
+    summary = json.loads(paths.feature_summary.read_text())
+    assert summary["windows_dropped_for_missing_counts"] > 0 and summary["missing_counts"]
+    assert counts["test"] > 0
+    results = train(paths, params, progress=False)
+    assert {r["architecture"] for r in results} == {"lstm", "gru", "bilstm", "bigru"}
+    assert results[0]["zones"] == spec.zone_ids
+    metrics = evaluate(paths, params, track=False)
+    assert set(metrics["persistence"]["rmse"]) == {*spec.zone_ids, "mean"}
+    baselines = json.loads(paths.baselines.read_text())
+    assert {"persistence", "seasonal_day", "seasonal_week", "skill_rmse"} <= set(baselines)
+
+
+def test_auckland_reads_as_its_spec_declares(tmp_path: Path):
+    """The 06:00 day start, hour ranges, decimal counts, daylight time and the garbled rows."""
+    from dpforecast.data.ingest import read_raw
+    from dpforecast.validation import validate_raw
+
+    params = load_params(REPO / "params.yaml", dataset="auckland")
+    raw = read_raw(REPO / params.data_set.raw)
+    report = validate_raw(raw, params, source="auckland")
+    assert report.passed, report.message()
+    # the skipped hour of each start of daylight time, and the rows repeating a timestamp
+    assert report.dropped_rows == {"local time skipped by a change of time": 6, "timestamp repeated in the file": 11}
+    from dpforecast.data.ingest import to_series
+
+    series = to_series(raw, params.data_set)
+    first = series.row(0, named=True)
+    assert str(first["timestamp"]) == "2019-01-01 06:00:00+13:00" and first["n1_courthouse_lane"] == 4
+    # New Year's night is the first hours of 1 January, though the file files them under 31 December.
+    midnight = series.filter(pl.col("timestamp").dt.replace_time_zone(None) == pl.datetime(2020, 1, 1, 0))
+    assert midnight["n1_courthouse_lane"].item() == 286
+    assert series["timestamp"].is_unique().all() and series["timestamp"].is_sorted()
