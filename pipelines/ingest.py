@@ -10,7 +10,7 @@ from dpforecast.stages.ingest import ingest
 def main() -> None:
     paths, params = load_project()
     spec = params.data_set
-    base, *added = source_files(paths.root, spec)
+    base, *added = source_files(paths.sources, spec)
     raw = ingest(base, paths.raw_table, added, spec.layout.delimiter)
     print(f"ingest: {spec.name}: {raw.height} rows from {spec.raw} and {len(added)} increment(s)")
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+from dagster_project.defs.scope import project_graph
 import pytest
 import yaml
 
@@ -62,7 +63,7 @@ def make_root(root: Path, csv_text: bytes | None = None) -> Path:
 def materialize(root: Path, **kwargs) -> dg.ExecuteInProcessResult:
     """The unpartitioned graph (what ``full_pipeline`` runs)."""
     return dg.materialize(
-        [*(a for a in defs.assets if a.partitions_def is None), *defs.asset_checks],
+        project_graph(defs),
         resources={"project": ProjectResource(root=str(root)), "mlflow": MlflowResource()},
         **kwargs,
     )
@@ -77,7 +78,12 @@ def _tracking_in_root(monkeypatch):
 
 def test_definitions_load_assets_check_and_job():
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS | {"model_variant"}
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    # The project's data set (params.yaml's) unprefixed; each other data set's graph under its name.
+    assert {k for k in keys if "/" not in k} == ASSETS | {"model_variant"}
+    assert {k for k in keys if "/" in k} == {f"auckland/{a}" for a in ASSETS}
+    assert defs.resolve_job_def("auckland_full_pipeline").asset_layer.selected_asset_keys == {
+        dg.AssetKey(["auckland", a]) for a in ASSETS}
     assert CHECK in graph.asset_check_keys
     assert all(spec.blocking for spec in defs.get_asset_checks_def(CHECK).check_specs)
 

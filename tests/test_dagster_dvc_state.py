@@ -111,9 +111,10 @@ def materialize(root: Path):
 
     from dagster_project.definitions import defs
     from dagster_project.defs.resources import MlflowResource, ProjectResource
+    from dagster_project.defs.scope import project_graph
 
     result = dg.materialize(
-        [*(a for a in defs.assets if a.partitions_def is None), *defs.asset_checks],
+        project_graph(defs),
         resources={"project": ProjectResource(root=str(root)), "mlflow": MlflowResource()},
     )
     assert result.success

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+from dagster_project.defs.scope import project_graph
 import mlflow
 import pytest
 import yaml
@@ -39,8 +40,7 @@ def _no_user_store(monkeypatch):
 
 
 def _run(demo) -> dg.ExecuteInProcessResult:
-    assets = [a for a in defs.assets if a.partitions_def is None]
-    return dg.materialize([*assets, *defs.asset_checks], raise_on_error=False,
+    return dg.materialize(project_graph(defs), raise_on_error=False,
                           resources={"project": ProjectResource(root=str(demo)), "mlflow": MlflowResource()})
 
 

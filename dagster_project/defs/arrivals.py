@@ -1,74 +1,92 @@
-"""New data and retraining: the ``incoming_data`` asset, its sensor and the daily schedule.
+"""New data and retraining: the ``incoming_data`` asset, its sensor and the daily schedule,
+one of each per data set's graph (:mod:`scope`).
 
-- ``incoming_data`` accepts the deliveries waiting in ``data.incoming`` (validated one by
-  one, then as a continuation of the data) and ``dvc add``s the new data version. A
-  refused delivery fails the asset, with the validation summary in the failure's
-  metadata, so nothing downstream runs and the champion stays as it is.
-- ``incoming_data_sensor`` launches ``full_pipeline`` when files appear there.
-- ``daily_retraining`` launches it on ``retraining.cron`` (params.yaml), to retrain on
-  whatever data there is and let the promotion rule decide.
+- ``incoming_data`` accepts the deliveries waiting in the spec's ``files.incoming``
+  (validated one by one, then as a continuation of the data) and ``dvc add``s the new data
+  version. A refused delivery fails the asset, with the validation summary in the
+  failure's metadata, so nothing downstream runs and the champion stays as it is.
+- ``incoming_data_sensor`` launches the data set's pipeline job when files appear there.
+- ``daily_retraining`` launches it on ``retraining.cron`` (params.yaml), in the data set's
+  time zone, to retrain on whatever data there is and let the promotion rule decide.
 Both start RUNNING: retraining happens without anyone watching, as long as the daemon
-(``dagster dev`` starts one) runs.
+(``dagster dev`` starts one) runs. Another data set's are ``<name>_incoming_data_sensor``
+and ``<name>_daily_retraining``, launching ``<name>_full_pipeline``.
 """
 
 from pathlib import Path
 
 import dagster as dg
 from dagster_project.defs.resources import ProjectResource, default_root
+from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import load_params
 
+JOB = "full_pipeline"
 
-@dg.asset(group_name="data", kinds={"dvc", "csv"})
-def incoming_data(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
-    """Deliveries accepted into ``data.increments`` (and the DVC data version after them)."""
-    from dpforecast.stages.accept import accept
 
-    paths, params = project.load()
-    result = accept(paths.root, params)
-    for arrival in result.arrivals:
-        context.log.info(arrival.message if arrival.accepted else f"refused: {arrival.message}")
-    if result.refused:
-        bad = result.refused[0]
-        raise dg.Failure(
-            description=f"delivery refused, retraining blocked: {bad.message}",
+def incoming_asset(scope: Scope) -> dg.AssetsDefinition:
+    @dg.asset(key=scope.key("incoming_data"), group_name=scope.group("data"), kinds={"dvc", "csv"})
+    def incoming_data(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+        """Deliveries accepted into ``files.increments`` (and the DVC data version after them)."""
+        from dpforecast.stages.accept import accept
+
+        paths, params = project.load(scope.dataset)
+        result = accept(paths.sources, params)
+        for arrival in result.arrivals:
+            context.log.info(arrival.message if arrival.accepted else f"refused: {arrival.message}")
+        if result.refused:
+            bad = result.refused[0]
+            raise dg.Failure(
+                description=f"delivery refused, retraining blocked: {bad.message}",
+                metadata={
+                    "refused": dg.MetadataValue.text(bad.name),
+                    "report": dg.MetadataValue.md(bad.report.read_text() if bad.report else bad.message),
+                    "accepted_before": dg.MetadataValue.int(len(result.accepted)),
+                },
+            )
+        if result.accepted and not result.versioned:
+            context.log.warning(f"{paths.sources} is not a DVC repository: the accepted data has no DVC version")
+        return dg.MaterializeResult(
             metadata={
-                "refused": dg.MetadataValue.text(bad.name),
-                "report": dg.MetadataValue.md(bad.report.read_text() if bad.report else bad.message),
-                "accepted_before": dg.MetadataValue.int(len(result.accepted)),
-            },
+                "dataset": dg.MetadataValue.text(params.dataset),
+                "accepted": dg.MetadataValue.int(len(result.accepted)),
+                "files": dg.MetadataValue.text(", ".join(a.name for a in result.accepted) or "none"),
+                "data_version": dg.MetadataValue.text(result.data_version or "unversioned"),
+            }
         )
-    if result.accepted and not result.versioned:
-        context.log.warning(f"{paths.root} is not a DVC repository: the accepted data has no DVC version")
-    return dg.MaterializeResult(
-        metadata={
-            "accepted": dg.MetadataValue.int(len(result.accepted)),
-            "files": dg.MetadataValue.text(", ".join(a.name for a in result.accepted) or "none"),
-            "data_version": dg.MetadataValue.text(result.data_version or "unversioned"),
-        }
+
+    return incoming_data
+
+
+def incoming_sensor(scope: Scope) -> dg.SensorDefinition:
+    @dg.sensor(name=scope.name("incoming_data_sensor"), job_name=scope.name(JOB), minimum_interval_seconds=30,
+               default_status=dg.DefaultSensorStatus.RUNNING)
+    def incoming_data_sensor(context: dg.SensorEvaluationContext, project: ProjectResource) -> dg.SensorResult | dg.SkipReason:
+        """One run per new set of files in the data set's ``files.incoming`` (a file's name,
+        size and time make its key)."""
+        from dpforecast.data.arrivals import pending
+
+        paths, params = project.load(scope.dataset)
+        files = pending(paths.sources, params)
+        if not files:
+            return dg.SkipReason(f"no delivery in {paths.sources / params.data_set.incoming}")
+        key = "|".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key, tags={"dpforecast/trigger": "incoming-data"})])
+
+    return incoming_data_sensor
+
+
+def retraining_schedule(scope: Scope) -> dg.ScheduleDefinition:
+    params = load_params(Path(default_root()) / "params.yaml", **({"dataset": scope.dataset} if scope.dataset else {}))
+    return dg.ScheduleDefinition(
+        name=scope.name("daily_retraining"),
+        job_name=scope.name(JOB),
+        cron_schedule=params.retraining.cron,
+        execution_timezone=params.data_set.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        tags={"dpforecast/trigger": "schedule"},
+        description=f"Retrain on the latest accepted {params.dataset} data; the promotion rule decides the champion.",
     )
 
 
-@dg.sensor(job_name="full_pipeline", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def incoming_data_sensor(context: dg.SensorEvaluationContext, project: ProjectResource) -> dg.SensorResult | dg.SkipReason:
-    """One run per new set of files in ``data.incoming`` (a file's name, size and time make its key)."""
-    from dpforecast.data.arrivals import pending
-
-    paths, params = project.load()
-    files = pending(paths.root, params)
-    if not files:
-        return dg.SkipReason(f"no delivery in {paths.root / params.data.incoming}")
-    key = "|".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key, tags={"dpforecast/trigger": "incoming-data"})])
-
-
-_params = load_params(Path(default_root()) / "params.yaml")
-
-daily_retraining = dg.ScheduleDefinition(
-    name="daily_retraining",
-    job_name="full_pipeline",
-    cron_schedule=_params.retraining.cron,
-    execution_timezone=_params.data_set.timezone,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    tags={"dpforecast/trigger": "schedule"},
-    description="Retrain on the latest accepted data; the promotion rule decides the champion.",
-)
+defs = dg.Definitions(assets=[incoming_asset(PROJECT)], sensors=[incoming_sensor(PROJECT)],
+                      schedules=[retraining_schedule(PROJECT)])

@@ -64,14 +64,23 @@ class ProjectResource(dg.ConfigurableResource):
         params_path = Path(self.params_file)
         return params_path if params_path.is_absolute() else self.root_path() / params_path
 
-    def load(self) -> tuple[Paths, Params]:
-        """The root's :class:`Paths` and its parameters, exactly as ``load_project`` reads them."""
-        return Paths(self.root_path()), load_params(self.params_path())
+    def load(self, dataset: Optional[str] = None) -> tuple[Paths, Params]:
+        """The root's :class:`Paths` and its parameters, exactly as ``load_project`` reads them;
+        for ``dataset`` (another data set's graph, see ``scope.py``), params.yaml's parameters
+        on that data set, with outputs under ``artifacts/datasets/<dataset>/``."""
+        root = self.root_path()
+        if dataset is None:
+            return Paths(root), load_params(self.params_path())
+        work = Paths(root / "artifacts" / "datasets" / dataset, tracking_root=root, source_root=root)
+        return work, load_params(self.params_path(), dataset=dataset)
 
-    def record(self, stage: str, log=None) -> dict[str, dg.MetadataValue]:
+    def record(self, stage: str, log=None, dataset: Optional[str] = None) -> dict[str, dg.MetadataValue]:
         """Record DVC stage ``stage`` in ``dvc.lock`` after its asset wrote its outputs; the
         outcome (or why it was not recorded) as the ``dvc`` metadata entry. Never raises."""
-        if not self.record_in_dvc:
+        if dataset is not None:
+            outcome = (f"not recorded: DVC's workspace holds params.yaml's data set; "
+                       f"`dvc exp run -S dataset={dataset}` builds this one there")
+        elif not self.record_in_dvc:
             outcome = "not recorded: record_in_dvc is off"
         else:
             from dpforecast.stages.record import record_stage
@@ -81,10 +90,10 @@ class ProjectResource(dg.ConfigurableResource):
             log.info(f"dvc {stage}: {outcome}")
         return {"dvc": dg.MetadataValue.text(outcome)}
 
-    def load_all_models(self) -> tuple[Paths, Params]:
+    def load_all_models(self, dataset: Optional[str] = None) -> tuple[Paths, Params]:
         """As :meth:`load`, with ``train.model = "all"``: Dagster always builds the four model
         assets, so the assets downstream of them cover all four whatever params.yaml selects."""
-        paths, params = self.load()
+        paths, params = self.load(dataset)
         return paths, replace(params, train=replace(params.train, model="all"))
 
 

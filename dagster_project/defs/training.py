@@ -11,6 +11,7 @@ which succeeds once all four folders come from the current features and paramete
 
 import dagster as dg
 from dagster_project.defs.resources import MlflowResource, ProjectResource, run_link
+from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import ARCHITECTURES
 from dpforecast.project import lineage
 
@@ -39,18 +40,18 @@ def privacy_metadata(report: dict) -> dict[str, dg.MetadataValue]:
     return meta
 
 
-def build_model_asset(arch: str) -> dg.AssetsDefinition:
+def build_model_asset(arch: str, scope: Scope = PROJECT) -> dg.AssetsDefinition:
     @dg.asset(
-        name=f"model_{arch}",
-        group_name=GROUP,
-        deps=["features"],
+        key=scope.key(f"model_{arch}"),
+        group_name=scope.group(GROUP),
+        deps=[scope.key("features")],
         kinds={"pytorch", "mlflow"},
         description=f"The {arch} forecaster trained on the feature windows, saved in models/{arch}/.",
     )
     def _model(context: dg.AssetExecutionContext, project: ProjectResource, mlflow: MlflowResource) -> dg.MaterializeResult:
         from dpforecast.stages.train import train_one
 
-        paths, params = project.load()
+        paths, params = project.load(scope.dataset)
         units, batch, lr = params.hyper(arch)
         context.log.info(
             f"train {arch}: units={units} batch={batch} lr={lr} epochs<={params.train.epochs} device={params.train.device}"
@@ -75,11 +76,15 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                 "mlflow_run": run_link(uri, experiment_id, result["mlflow_run_id"]),
                 "path": dg.MetadataValue.path(str(paths.model_dir(arch))),
                 # One DVC stage for the four: recorded once all of models/ is what it would build.
-                **project.record("train", context.log),
+                **project.record("train", context.log, scope.dataset),
             }
         )
 
     return _model
 
 
-model_assets = [build_model_asset(arch) for arch in ARCHITECTURES]
+def model_assets(scope: Scope) -> list[dg.AssetsDefinition]:
+    return [build_model_asset(arch, scope) for arch in ARCHITECTURES]
+
+
+defs = dg.Definitions(assets=model_assets(PROJECT))

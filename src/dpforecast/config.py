@@ -36,11 +36,9 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataParams:
-    """How the pipeline treats the data set ``dataset`` names (its spec says what it is)."""
+    """How the pipeline treats the data set ``dataset`` names (its spec says what it is,
+    where its files and deliveries are)."""
 
-    # Where new deliveries arrive (watched by the Dagster sensor) and where refused ones go.
-    incoming: str = "data/incoming"
-    rejected: str = "data/rejected"
     # The study treated the series as contiguous across its gaps; by default we do not.
     contiguous: bool = False
 

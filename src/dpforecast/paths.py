@@ -17,6 +17,14 @@ class Paths:
     # defaults to ``root`` (a study run writes its artifacts elsewhere but tracks into,
     # and spends from, the project's).
     tracking_root: Path | None = None
+    # Where the data set's own files are (``files.*`` of its spec are relative to it), when
+    # not ``root``: Dagster's graph of a data set other than params.yaml's writes under
+    # ``artifacts/datasets/<name>/`` and reads the project's ``data/``.
+    source_root: Path | None = None
+
+    @property
+    def sources(self) -> Path:
+        return self.source_root or self.root
 
     @property
     def raw_table(self) -> Path:
@@ -83,6 +91,10 @@ class Paths:
     def baselines(self) -> Path:
         """Persistence and seasonal naive test errors, and each model's skill over them."""
         return self.root / "metrics" / "baselines.json"
+
+    @property
+    def baselines_per_zone(self) -> Path:
+        return self.root / "metrics" / "baselines_per_zone.json"
 
     @property
     def per_zone(self) -> Path:

@@ -37,7 +37,7 @@ def load_project(root: Path | None = None) -> tuple[Paths, Params]:
 def lineage(paths: Paths, params: Params) -> dict[str, str]:
     """Tags every tracked run carries: data version, git commit, parameter profile."""
     return {
-        **data_version(paths.root, paths.root / params.data_set.raw),
+        **data_version(paths.sources, paths.sources / params.data_set.raw),
         "dataset": params.dataset,
         "git_commit": git_commit(paths.root),
         "profile": params.profile,

@@ -1,10 +1,10 @@
-"""New deliveries: each file in ``data.incoming`` is accepted as an increment or refused.
+"""New deliveries: each file in the spec's ``files.incoming`` is accepted as an increment or refused.
 
 A delivery is one operator CSV (normally one day). It is accepted only if it passes the
 raw-data suite on its own (so errors name its own lines) and the concatenation of the
 accepted data and this file passes too (no overlap, no hole, right order). Accepted
-files are copied into ``data.increments`` and never modified again; a refused file
-moves to ``data.rejected`` beside a Markdown report of why. Files are taken in name
+files are copied into ``files.increments`` and never modified again; a refused file
+moves to ``files.rejected`` beside a Markdown report of why. Files are taken in name
 order and processing stops at the first refusal: later days would not follow on.
 """
 
@@ -29,12 +29,12 @@ class Arrival:
 
 
 def pending(root: Path, params: Params) -> list[Path]:
-    folder = root / params.data.incoming
+    folder = root / params.data_set.incoming
     return sorted(folder.glob("*.csv")) if folder.is_dir() else []
 
 
 def _refuse(root: Path, params: Params, path: Path, message: str, summary: str) -> Arrival:
-    folder = root / params.data.rejected
+    folder = root / params.data_set.rejected
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / f"{path.name}.md"
     write_text(report, summary)

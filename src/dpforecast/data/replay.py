@@ -83,7 +83,7 @@ def deliver_next(demo: Path, corrupt: bool = False) -> str:
     if not waiting:
         return "replay: nothing left to deliver"
     day = waiting[0]
-    target = demo / params.data.incoming / day.name
+    target = demo / params.data_set.incoming / day.name
     if corrupt:
         lines = day.read_text().splitlines(keepends=True)
         cells = lines[10].split(",")

@@ -130,6 +130,9 @@ class DatasetSpec:
     privacy: PrivacyBound
     protocol: Protocol
     increments: str | None = None
+    # Where new deliveries land (the Dagster sensor watches it) and where refused ones go.
+    incoming: str = ""
+    rejected: str = ""
     total: str | None = None
     # The wall-clock hour repeated at the end of summer time: which reading to keep.
     ambiguous_times: str = "earliest"
@@ -357,7 +360,7 @@ def spec_from_dict(raw: Any, where: str) -> DatasetSpec:
         attribution=src.get("attribution", str, ""),
         license_file=src.get("license_file", str, ""),
     )
-    files = _Reader(r.get("files", dict), r.key("files"), {"raw", "increments"})
+    files = _Reader(r.get("files", dict), r.key("files"), {"raw", "increments", "incoming", "rejected"})
     interval = r.get("interval_minutes", int)
     if interval < 1 or 1440 % interval:
         raise SpecError(f"{r.key('interval_minutes')}: {interval} does not divide a day (1440 minutes): use 15, 30, 60, 120...")
@@ -390,6 +393,8 @@ def spec_from_dict(raw: Any, where: str) -> DatasetSpec:
         source=source,
         raw=files.get("raw", str),
         increments=files.get("increments", str, None),
+        incoming=files.get("incoming", str, f"data/incoming/{name}"),
+        rejected=files.get("rejected", str, f"data/rejected/{name}"),
         layout=layout,
         interval_minutes=interval,
         timezone=tz,

@@ -1,4 +1,4 @@
-"""Stage ``accept``: take new deliveries from ``data.incoming`` and version the result.
+"""Stage ``accept``: take new deliveries from the spec's ``files.incoming`` and version the result.
 
 Accepted files become increments (:mod:`dpforecast.data.arrivals`); if any was accepted
 and the root is a DVC repository, ``dvc add`` records the new data version, which every

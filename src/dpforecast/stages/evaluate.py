@@ -52,7 +52,9 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
         guarantees[arch] = report["summary"]
         reports[arch] = {k: report[k] for k in PRIVACY_METRICS if report.get(k) is not None}
     metrics = {name: {**forecast_errors(y_test, pred, zones), "privacy": guarantees[name]} for name, pred in forecasts.items()}
-    write_json(paths.baselines, baselines(table, windows, y_test, forecasts, zones))
+    summary, per_zone = baselines(table, windows, y_test, forecasts, zones)
+    write_json(paths.baselines, summary)
+    write_json(paths.baselines_per_zone, per_zone)
     write_json(paths.per_zone, metrics)
     write_json(paths.privacy_metrics, reports)
     write_json(paths.evaluation, {n: {"rmse": m["rmse"]["mean"], "mae": m["mae"]["mean"]} for n, m in metrics.items()})
@@ -77,11 +79,13 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
 
 def baselines(
     table: pl.DataFrame, windows: pl.DataFrame, y_test: np.ndarray, forecasts: dict[str, np.ndarray], zones: list[str],
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Persistence and the seasonal naive forecasts on the test windows, and every model's
-    skill over each (1 - its RMSE / the baseline's): a model that does not beat them says so."""
+    skill over each (1 - its RMSE / the baseline's): a model that does not beat them says so.
+    Second, the seasonal baselines' errors per zone."""
     rows = windows.filter(pl.col("split") == "test")["target_row"].to_numpy()
     out: dict[str, Any] = {}
+    per_zone: dict[str, Any] = {}
     rmse = {n: forecast_errors(y_test, p, zones)["rmse"]["mean"] for n, p in forecasts.items()}
     out["persistence"] = {"rmse": rmse["persistence"], "windows": int(len(rows))}
     for name, lag in LAGS.items():
@@ -89,13 +93,14 @@ def baselines(
         scored = np.isfinite(pred).all(axis=1)
         errors = forecast_errors(y_test[scored], pred[scored], zones)
         out[name] = {"rmse": errors["rmse"]["mean"], "mae": errors["mae"]["mean"], "windows": int(scored.sum())}
+        per_zone[name] = {**errors, "windows": int(scored.sum())}
         if scored.sum() < len(rows):
             # Scored on fewer windows: the models' errors on those same windows, to compare like with like.
             out[name]["models_on_these_windows"] = {
                 n: forecast_errors(y_test[scored], p[scored], zones)["rmse"]["mean"] for n, p in forecasts.items()}
     out["skill_rmse"] = {
         n: {b: 1 - r / out[b]["rmse"] for b in ("persistence", *LAGS)} for n, r in rmse.items() if n != "persistence"}
-    return out
+    return out, per_zone
 
 
 def summary_table(metrics: dict[str, Any]) -> str:
