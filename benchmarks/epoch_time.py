@@ -57,12 +57,12 @@ def study_windows() -> tuple[np.ndarray, np.ndarray]:
     assert params.hyper(ARCH) == (UNITS, BATCH, LR), "profiles/paper.yaml changed: update UNITS, BATCH, LR"
     with tempfile.TemporaryDirectory() as tmp:
         paths = Paths(Path(tmp))
-        ingest(REPO / params.data.raw, paths.raw_table)
+        ingest(REPO / params.data_set.raw, paths.raw_table)
         validate(paths.raw_table, paths.series, paths.validation_dir, params)
         release(paths, params)
         build_features(paths, params)
         return window_arrays(pl.read_parquet(paths.feature_table), pl.read_parquet(paths.windows), "train",
-                             params.features.window)
+                             params.features.window, list(pl.read_parquet_schema(paths.targets)))
 
 
 def model(train: tuple[np.ndarray, np.ndarray], activation: str, device: torch.device) -> Forecaster:

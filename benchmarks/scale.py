@@ -58,30 +58,9 @@ def setup(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     frame = synthetic.generate(args.zones, args.days, args.interval, missing_stretches=stretches, hierarchy=True)
     t1 = time.perf_counter()
     csv, spec = synthetic.write(frame, root / "data" / _name(args.zones), _name(args.zones), args.layout, root=root)
-    if args.layout == "wide" and args.wide_timestamp != synthetic.TIMESTAMP:
-        rename_time_column(csv, spec, synthetic.TIMESTAMP, args.wide_timestamp)
     t2 = time.perf_counter()
     return {"generate_s": t1 - t0, "write_s": t2 - t1, "rows": frame.height,
             "counts": frame.height * args.zones, "csv_mib": csv.stat().st_size / 2**20, "setup_gib": peak_gib()}
-
-
-def rename_time_column(csv: Path, spec: Path, old: str, new: str) -> None:
-    """Rename a wide file's time column (its header's first cell) and the spec's
-    ``layout.timestamp``. Needed because ``validation.derive._typed_rows`` selects the
-    file's time columns beside the derived ``timestamp``: a wide file whose time column is
-    named ``timestamp`` (as ``synthetic.write`` names it) fails with a DuplicateError."""
-    import yaml
-
-    tmp = csv.with_name(csv.name + ".tmp")
-    with csv.open("rb") as src, tmp.open("wb") as dst:
-        header = src.readline()
-        assert header.startswith(old.encode() + b","), header[:80]
-        dst.write(new.encode() + header[len(old):])
-        shutil.copyfileobj(src, dst, 16 * 2**20)
-    tmp.replace(csv)
-    data = yaml.safe_load(spec.read_text())
-    data["layout"]["timestamp"] = new
-    spec.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120))
 
 
 def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -131,7 +110,7 @@ def child(args: argparse.Namespace) -> None:
 def run_child(kind: str, zones: int, root: Path, args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", kind, "--root", str(root), "--zones", str(zones),
                "--days", str(args.days), "--interval", str(args.interval), "--layout", args.layout,
-               "--engine", args.engine, "--wide-timestamp", args.wide_timestamp]
+               "--engine", args.engine]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith(RESULT)]
     if done.returncode or not lines:
@@ -152,8 +131,6 @@ def main() -> None:
     parser.add_argument("--interval", type=int, default=30, help="minutes")
     parser.add_argument("--layout", choices=("wide", "long"), default="wide")
     parser.add_argument("--engine", choices=("polars", "gx"), default="polars")
-    parser.add_argument("--wide-timestamp", default="time",
-                        help="name of a wide file's time column ('timestamp', the generator's, fails validation)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project roots")
     parser.add_argument("--child", choices=("setup", "measure"), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)

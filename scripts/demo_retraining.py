@@ -131,7 +131,7 @@ def restore_first_version(demo: Path) -> int:
     dvc_file = Path(client.download_artifacts(first.run_id, "lineage/data.dvc", tempfile.mkdtemp()))
     restored = restore_data(demo, dvc_file.read_text())
     params, paths = load_params(demo / "params.yaml"), Paths(demo)
-    ingest(demo / params.data.raw, paths.raw_table)
+    ingest(demo / params.data_set.raw, paths.raw_table)
     validate(paths.raw_table, paths.series, paths.validation_dir, params)
     build_features(paths, params)
     series, targets = scoring_targets(paths)

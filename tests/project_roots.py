@@ -16,8 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = {"train": {"epochs": 2, "patience": 0}, "architectures": {a: {"units": 8} for a in ("lstm", "gru", "bilstm", "bigru")}}
 
 
-def make_root(tmp: Path, overrides: dict[str, Any] | None = None, raw_csv: Path | None = None) -> Path:
-    """A project root under ``tmp`` with ``data/montreuil``, ``datasets/``, ``profiles/`` and ``params.yaml``."""
+def make_root(tmp: Path, overrides: dict[str, Any] | None = None, raw_csv: Path | None = None,
+              datasets: tuple[str, ...] | None = None) -> Path:
+    """A project root under ``tmp`` with ``data/montreuil``, ``datasets/`` (all, or the
+    named ones), ``profiles/`` and ``params.yaml``."""
     root = tmp
     root.mkdir(parents=True, exist_ok=True)
     data = root / "data" / "montreuil"
@@ -26,7 +28,8 @@ def make_root(tmp: Path, overrides: dict[str, Any] | None = None, raw_csv: Path 
     shutil.copyfile(src, data / "ML_final_df_real.csv")
     shutil.copyfile(REPO / "data.dvc", root / "data.dvc")
     shutil.copytree(REPO / "profiles", root / "profiles", dirs_exist_ok=True)
-    shutil.copytree(REPO / "datasets", root / "datasets", dirs_exist_ok=True)
+    shutil.copytree(REPO / "datasets", root / "datasets", dirs_exist_ok=True,
+                    ignore=None if datasets is None else lambda _, names: [n for n in names if n.removesuffix(".yaml") not in datasets])
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     (root / "params.yaml").write_text(yaml.safe_dump(deep_merge(params, overrides or {}), sort_keys=False))
     return root

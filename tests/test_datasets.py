@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -207,3 +208,88 @@ def test_auckland_reads_as_its_spec_declares(tmp_path: Path):
     midnight = series.filter(pl.col("timestamp").dt.replace_time_zone(None) == pl.datetime(2020, 1, 1, 0))
     assert midnight["n1_courthouse_lane"].item() == 286
     assert series["timestamp"].is_unique().all() and series["timestamp"].is_sorted()
+
+
+def test_replayed_deliveries_follow_the_data_sets_layout(tmp_path: Path):
+    """Held-back days of a long-layout data set are delivered as files of that layout; a
+    corrupted one is refused by validation, a good one accepted."""
+    from dpforecast.data.arrivals import process_incoming
+    from dpforecast.data.replay import deliver_next, init_replay
+
+    root = make_root(tmp_path / "p", {"dataset": "city"})
+    os.environ["DPFORECAST_ROOT"] = str(root)
+    try:
+        assert main(["synthesize", "city", "--layout", "long", "--zones", "3", "--days", "10", "--interval", "60"]) == 0
+    finally:
+        del os.environ["DPFORECAST_ROOT"]
+    spec = yaml.safe_load((root / "datasets" / "city.yaml").read_text())
+    spec["files"]["increments"] = "data/city/increments"
+    (root / "datasets" / "city.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    shutil.copyfile(REPO / ".dvcignore", root / ".dvcignore")
+    held = init_replay(tmp_path / "demo", days=2, source=root)
+    demo = tmp_path / "demo"
+    assert len(held) == 2
+    params = load_params(demo / "params.yaml")
+    assert "corrupted" in deliver_next(demo, corrupt=True)
+    delivered = next((demo / params.data_set.incoming).glob("*.csv"))
+    assert delivered.read_text().splitlines()[0] == "unique_id,ds,y"
+    [refused] = process_incoming(demo, params)
+    assert not refused.accepted and "column 'y'" in refused.message
+    deliver_next(demo)
+    [accepted] = process_incoming(demo, params)
+    assert accepted.accepted, accepted.message
+
+
+def test_params_name_a_declared_data_set():
+    from dpforecast.config import ConfigError
+
+    with pytest.raises(ConfigError, match="dataset: no spec .*nowhere.yaml"):
+        load_params(REPO / "params.yaml", dataset="nowhere")
+    with pytest.raises(ConfigError, match="dataset: not a data set name"):
+        load_params(REPO / "params.yaml", dataset="../etc")
+    auckland = load_params(REPO / "params.yaml", dataset="auckland")
+    assert auckland.protocol() == (28, 28, 365) and auckland.model_prefix() == "mobility-auckland"
+    assert load_params(REPO / "params.yaml").model_prefix() == "mobility"  # Montreuil keeps its names
+    assert "60-minute interval" in auckland.ip_unit()
+    assert load_params(REPO / "params.yaml", dataset="auckland", split={"history_days": 0}).protocol()[2] is None
+
+
+def test_a_zone_with_no_count_in_training_is_refused_or_dropped_as_the_spec_says(tmp_path: Path):
+    from dpforecast.data.ingest import source_files
+    from dpforecast.stages.features import EmptyZoneError, build_features
+    from dpforecast.stages.ingest import ingest
+    from dpforecast.stages.release import release
+    from dpforecast.stages.validate import validate
+
+    root = make_root(tmp_path / "p", {"dataset": "town"})
+    os.environ["DPFORECAST_ROOT"] = str(root)
+    try:
+        assert main(["synthesize", "town", "--zones", "4", "--days", "21", "--interval", "60", "--no-hierarchy"]) == 0
+    finally:
+        del os.environ["DPFORECAST_ROOT"]
+    csv = root / "data" / "town" / "town.csv"
+    frame = pl.read_csv(csv, infer_schema=False)
+    frame.with_columns(pl.lit(None, pl.String).alias("z0003")).write_csv(csv)  # a sensor never reported
+    spec_path = root / "datasets" / "town.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["missing_values"] = "gap"
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    paths = Paths(root)
+
+    def run() -> dict:
+        params = load_params(root / "params.yaml")
+        base, *added = source_files(root, params.data_set)
+        ingest(base, paths.raw_table, added)
+        validate(paths.raw_table, paths.series, paths.validation_dir, params)
+        release(paths, params)
+        return build_features(paths, params)
+
+    with pytest.raises(EmptyZoneError, match=r"z0003 \(Synthetic zone 0003\) have no count in the training period"):
+        run()
+    assert not paths.feature_table.exists()
+    spec["empty_zones"] = "drop"
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    counts = run()
+    summary = json.loads(paths.feature_summary.read_text())
+    assert summary["dropped_zones"] == ["z0003"] and "z0003" not in summary["modelled_zones"]
+    assert counts["train"] > 0 and "z0003" not in pl.read_parquet(paths.targets).columns

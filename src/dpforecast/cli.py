@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from dpforecast.config import ConfigError, load_params
+from dpforecast.config import ConfigError, Params, load_params
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -20,7 +20,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.path}: valid ({report.rows} rows, {len(report.results)} expectations met)")
         return 0
     print(report.message(), file=sys.stderr)
+    hint = _matching_dataset(args.path, params)
+    if hint:
+        print(f"  (its header is the {hint!r} data set's: dpforecast validate {args.path} --dataset {hint})",
+              file=sys.stderr)
     return 1
+
+
+def _matching_dataset(path: Path, params: Params) -> str | None:
+    """Another declared data set whose columns are this file's header, if any."""
+    from dpforecast.data.spec import available, dataset_path, load_spec
+
+    try:
+        header = path.open(encoding="utf-8").readline().strip()
+        root = Path(params.data_set.path).parent.parent
+        for name in available(root):
+            spec = load_spec(dataset_path(root, name))
+            if name != params.dataset and header.split(spec.layout.delimiter) == spec.source_columns():
+                return name
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None
+    return None
 
 
 def _cmd_study(args: argparse.Namespace) -> int:

@@ -80,7 +80,11 @@ def to_series(raw: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """
     from dpforecast.validation.derive import typed_table
 
-    typed, _ = typed_table(raw, spec)
+    return series_from_typed(typed_table(raw, spec)[0], spec)
+
+
+def series_from_typed(typed: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """:func:`to_series` from the typed table validation already built (no second parse)."""
     names = {z.source: z.id for z in spec.zones}
     columns = [TIMESTAMP, *(pl.col(s).alias(i) for s, i in names.items())]
     if spec.total:

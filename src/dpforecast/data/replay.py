@@ -1,8 +1,8 @@
 """Simulate deliveries on the real series, so the retraining loop can be shown and tested.
 
 ``init_replay`` makes a demo project (git + DVC) whose base file is the real series
-without its last ``days`` days; those days wait in ``replay/`` as one operator CSV each.
-``deliver_next`` moves the next one into ``data/incoming/``, where the Dagster sensor sees
+without its last ``days`` days; those days wait in ``replay/`` as one CSV each, in the data
+set's layout. ``deliver_next`` moves the next one into the spec's ``files.incoming``, where the Dagster sensor sees
 it; with ``corrupt`` it delivers a copy with one negative count instead (refused by
 validation) and keeps the good file for the next delivery.
 """
@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from dpforecast.config import load_params
+from dpforecast.data.spec import DatasetSpec
 from dpforecast.data.versioning import run_dvc
 from dpforecast.io import write_text
 from dpforecast.project import project_root
@@ -23,12 +24,15 @@ from dpforecast.project import project_root
 REPLAY = "replay"
 
 
-def _split_by_day(raw_csv: Path) -> tuple[str, dict[str, list[str]]]:
-    """The header line, and the data lines by their ``Date`` cell, verbatim."""
+def _split_by_day(raw_csv: Path, spec: DatasetSpec) -> tuple[str, dict[str, list[str]]]:
+    """The header line, and the data lines by the date of their time cell (the spec's date
+    column, or the first ten characters of its timestamp), verbatim."""
     lines = raw_csv.read_text().splitlines(keepends=True)
+    header = next(csv.reader(io.StringIO(lines[0]), delimiter=spec.layout.delimiter))
+    column = header.index(spec.layout.timestamp or spec.layout.date)
     by_day: dict[str, list[str]] = {}
     for line in lines[1:]:
-        day = next(csv.reader(io.StringIO(line)))[0]
+        day = next(csv.reader(io.StringIO(line), delimiter=spec.layout.delimiter))[column][:10]
         by_day.setdefault(day, []).append(line)
     return lines[0], by_day
 
@@ -48,7 +52,7 @@ def init_replay(demo: Path, days: int, source: Path | None = None) -> list[str]:
         raise FileExistsError(f"replay: {demo} exists and is not empty")
     params = load_params(source / "params.yaml")
     raw = source / params.data_set.raw
-    header, by_day = _split_by_day(raw)
+    header, by_day = _split_by_day(raw, params.data_set)
     ordered = sorted(by_day)
     if days >= len(ordered):
         raise ValueError(f"replay: the series has {len(ordered)} days; cannot hold back {days}")
@@ -76,7 +80,7 @@ def init_replay(demo: Path, days: int, source: Path | None = None) -> list[str]:
 
 
 def deliver_next(demo: Path, corrupt: bool = False) -> str:
-    """Move the next held-back day into ``data/incoming/`` (or a corrupted copy of it)."""
+    """Move the next held-back day into the spec's ``files.incoming`` (or a corrupted copy of it)."""
     demo = Path(demo).resolve()
     params = load_params(demo / "params.yaml")
     waiting = sorted((demo / REPLAY).glob("*.csv"))
@@ -86,9 +90,13 @@ def deliver_next(demo: Path, corrupt: bool = False) -> str:
     target = demo / params.data_set.incoming / day.name
     if corrupt:
         lines = day.read_text().splitlines(keepends=True)
-        cells = lines[10].split(",")
-        cells[2] = "-" + cells[2]  # the commune's count in the tenth interval
-        write_text(target, "".join(lines[:10]) + ",".join(cells) + "".join(lines[11:]))
+        spec = params.data_set
+        sep = spec.layout.delimiter
+        first_count = spec.layout.count if spec.layout.kind == "long" else spec.zones[0].source
+        cells = lines[10].split(sep)
+        at = lines[0].rstrip("\r\n").split(sep).index(first_count)
+        cells[at] = "-" + cells[at]  # the first zone's count in the tenth interval
+        write_text(target, "".join(lines[:10]) + sep.join(cells) + "".join(lines[11:]))
         return f"delivered a corrupted {day.name} (negative count on line 11) to {target.parent}"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(day), target)

@@ -89,7 +89,6 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
     name = registered_name(params.model_prefix(), arch, params.privacy.mode)
     _complete_pending(client, paths, name, model_uri)
     series, targets = scoring_targets(paths)
-    interval = params.data_set.interval_minutes
     version = _version_of(client, name, model_uri)
     if version is None:
         tags = {**(lineage or {}), **_guarantee_tags(report), "architecture": arch, MODEL_URI_TAG: model_uri,
@@ -104,13 +103,13 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
             return decision  # decided and applied before: the aliases have moved on since, maybe
     else:
         metric, margin = params.registry.metric, params.registry.margin
-        challenger = Scored(version, score_version(f"models:/{name}/{version}", series, targets, interval)[metric]["mean"],
+        challenger = Scored(version, score_version(f"models:/{name}/{version}", series, targets)[metric]["mean"],
                             Guarantee.from_report(report))
         current = _champion(client, name)
         champion = None
         if current is not None:
             champion = Scored(str(current.version),
-                              score_version(f"models:/{name}/{current.version}", series, targets, interval)[metric]["mean"],
+                              score_version(f"models:/{name}/{current.version}", series, targets)[metric]["mean"],
                               _guarantee(current.tags))
         decision = decide(challenger, champion, metric, margin)
         # The log line is the decision's commit point: once it is on disk, the aliases and

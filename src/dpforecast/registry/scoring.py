@@ -40,14 +40,15 @@ def _segments(counts: pl.DataFrame, interval_minutes: int) -> list[pl.DataFrame]
     return [part.drop("segment") for part in counts.with_columns(run_id).partition_by("segment", maintain_order=True)]
 
 
-def score_version(model_uri: str, series: pl.DataFrame, targets: pl.DataFrame, interval_minutes: int) -> dict[str, Any]:
+def score_version(model_uri: str, series: pl.DataFrame, targets: pl.DataFrame) -> dict[str, Any]:
     """Test errors of the model at ``model_uri`` on ``targets`` (as :func:`forecast_errors`).
 
     Raises ``ValueError`` if the model cannot forecast every test interval."""
     import mlflow
 
     model = mlflow.pyfunc.load_model(model_uri)
-    window = model.unwrap_python_model().model.spec.window
+    served = model.unwrap_python_model()
+    window, interval_minutes = served.model.spec.window, served.dataset.interval_minutes
     zones = [c for c in targets.columns if c != TARGET_TIME]
     start = targets[TARGET_TIME].min() - timedelta(minutes=interval_minutes * (window + 48))
     recent = series.filter(pl.col(TIMESTAMP) >= start)

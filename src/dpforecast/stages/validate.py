@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.data.ingest import drop_total, to_series
+from dpforecast.data.ingest import drop_total, series_from_typed
 from dpforecast.io import write_json, write_parquet, write_text
 from dpforecast.validation import DataValidationError, ValidationReport, validate_raw
 
@@ -30,5 +30,5 @@ def validate(raw_table: Path, series_out: Path, report_dir: Path, params: Params
     write_text(report_dir / SUMMARY_MD, report.summary_markdown())
     if not report.passed:
         raise DataValidationError(report, report.message())
-    write_parquet(series_out, drop_total(to_series(raw, params.data_set)))
+    write_parquet(series_out, drop_total(series_from_typed(report.typed, params.data_set)))
     return report

@@ -26,6 +26,7 @@ from __future__ import annotations
 import operator
 from functools import reduce
 
+import numpy as np
 import polars as pl
 
 from dpforecast.data.ingest import ROW
@@ -58,36 +59,54 @@ def _count(column: str, spec: DatasetSpec) -> pl.Expr:
 
 
 def _typed_rows(raw: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    """One typed row per source row (wide) or per interval (long)."""
+    """One typed row per source row (wide) or per interval (long). A time column the file
+    itself names ``timestamp`` gives way to the parsed one."""
     lay = spec.layout
     time_cols = [c for c in lay.time_columns() if c]
+    shown = [c for c in time_cols if c != TIMESTAMP]
     ts = instants(spec).alias(TIMESTAMP)
     readable = readable_local(spec).alias("_readable")
+    text = pl.concat_str([pl.col(c) for c in time_cols], separator=" ").alias("_time_text")
     if lay.kind == "wide":
         counts = [_count(c, spec).alias(c) for c in count_columns(spec)]
         bad = [pl.col(c).is_not_null() & _count(c, spec).is_null() for c in count_columns(spec)]
-        typed = raw.select(pl.col(ROW), *time_cols, ts, readable, *counts,
+        typed = raw.select(pl.col(ROW), *shown, ts, readable, text, *counts,
                            *(b.alias(f"_bad{i}") for i, b in enumerate(bad)))
         return typed.with_columns(pl.lit(0, pl.Int64).alias("_dups"))
-    zone_of = {z.source: z.source for z in spec.zones}
+    return _long_to_wide(raw, spec, time_cols, shown, [ts, readable, text])
+
+
+def _long_to_wide(raw: pl.DataFrame, spec: DatasetSpec, time_cols: list[str], shown: list[str],
+                  parsed: list[pl.Expr]) -> pl.DataFrame:
+    """A long file as one row per distinct time cell: each time read once, the counts
+    scattered into a (times x zones) array (the first of repeated zone rows kept, the
+    repetition reported), the row number the time's first line."""
+    lay = spec.layout
+    zones = [z.source for z in spec.zones]
     cells = raw.select(
-        pl.col(ROW), *time_cols, ts, readable,
-        pl.col(lay.zone).str.strip_chars().alias("_zone"),
+        pl.col(ROW), *time_cols,
+        pl.col(lay.zone).str.strip_chars().replace_strict(zones, list(range(len(zones))), default=None,
+                                                          return_dtype=pl.Int64).alias("_z"),
         _count(lay.count, spec).alias("_count"),
         (pl.col(lay.count).is_not_null() & _count(lay.count, spec).is_null()).alias("_bad"),
-    ).filter(pl.col("_zone").is_in(list(zone_of)))
-    keys = [TIMESTAMP] if cells[TIMESTAMP].null_count() == 0 else [*time_cols]
-    first = cells.group_by(keys, maintain_order=True).agg(
-        pl.col(ROW).min(), *(pl.col(c).first() for c in time_cols if c not in keys),
-        *(pl.col(c).first() for c in (TIMESTAMP, "_readable") if c not in keys),
-        pl.col("_bad").any().alias("_bad0"),
-        (pl.len() - pl.col("_zone").n_unique()).alias("_dups"),
-    )
-    wide = cells.unique([*keys, "_zone"], keep="first", maintain_order=True).pivot(
-        on="_zone", index=keys, values="_count", aggregate_function=None)
-    missing = [s for s in zone_of if s not in wide.columns]
-    wide = wide.with_columns(pl.lit(None, pl.Int64).alias(s) for s in missing)
-    return first.join(wide.select(*keys, *zone_of), on=keys, how="left", nulls_equal=True).sort(ROW)
+    ).filter(pl.col("_z").is_not_null())
+    times = cells.select(time_cols).unique(maintain_order=True).with_row_index("_t")
+    cells = cells.join(times, on=time_cols, how="left", nulls_equal=True, maintain_order="left")
+    per_time = cells.group_by("_t").agg(
+        pl.col(ROW).min(), pl.col("_bad").any().alias("_bad0"), (pl.len() - pl.col("_z").n_unique()).alias("_dups"))
+    n_times, n_zones = times.height, len(zones)
+    flat = cells["_t"].cast(pl.Int64).to_numpy() * n_zones + cells["_z"].to_numpy()
+    values = np.zeros(n_times * n_zones, np.int64)
+    present = np.zeros(n_times * n_zones, bool)
+    # Written last to first, so where a zone repeats at one time its first row is kept.
+    values[flat[::-1]] = cells["_count"].fill_null(0).to_numpy()[::-1]
+    present[flat[::-1]] = cells["_count"].is_not_null().to_numpy()[::-1]
+    values, present = values.reshape(n_times, n_zones), present.reshape(n_times, n_zones)
+    columns = [pl.Series(z, values[:, j]).scatter(np.flatnonzero(~present[:, j]), None) for j, z in enumerate(zones)]
+    wide = times.with_columns(parsed).join(per_time, on="_t", how="left")
+    return pl.concat([wide.select(ROW, *shown, TIMESTAMP, "_readable", "_time_text", "_bad0", "_dups"),
+                      pl.DataFrame(columns)],
+                     how="horizontal").sort(ROW)
 
 
 def typed_table(raw: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -105,7 +124,7 @@ def typed_table(raw: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, pl.
         typed = typed.filter(~repeated)
 
     tz = spec.timezone
-    time_text = pl.concat_str([pl.col(c) for c in spec.layout.time_columns()], separator=" ")
+    time_text = pl.col("_time_text")
     problems = [
         pl.when(pl.col(TIMESTAMP).is_null()).then(pl.format(f"'{{}}' is not a valid local time in {tz}", time_text)),
         pl.when(pl.col("_dups") > 0).then(pl.lit("a zone appears more than once at this time")),
@@ -117,7 +136,7 @@ def typed_table(raw: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, pl.
     typed = typed.with_columns(pl.concat_str(problems, separator="; ", ignore_nulls=True).alias(PARSE_PROBLEM))
     typed = typed.with_columns(
         pl.when(pl.col(PARSE_PROBLEM) == "").then(None).otherwise(pl.col(PARSE_PROBLEM)).alias(PARSE_PROBLEM)
-    ).drop("_readable", "_dups", *bad_cols)
+    ).drop("_readable", "_time_text", "_dups", *bad_cols)
 
     interval = spec.interval_minutes
     wall = pl.col(TIMESTAMP).dt.strftime("%Y-%m-%d %H:%M")

@@ -74,6 +74,8 @@ class ValidationReport:
     phase2_run: bool = False
     # Rows the spec's policies made gaps (a skipped local time, a repeated timestamp), by reason.
     dropped_rows: dict[str, int] = field(default_factory=dict)
+    # The typed table phase 2 checked (not serialised): the stage writes the series from it.
+    typed: Any = field(default=None, repr=False, compare=False)
 
     @property
     def failures(self) -> list[ExpectationOutcome]:

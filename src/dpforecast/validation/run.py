@@ -86,6 +86,7 @@ def validate_raw(raw: pl.DataFrame, params: Params, source: str = "") -> Validat
     results = outcomes(gx_json["phase1"], raw, phase=1, **shape)
     phase2_run = all(r.success for r in results)
     dropped: dict[str, int] = {}
+    typed = None
     if phase2_run:
         typed, gaps = typed_table(raw, spec)
         dropped = {str(k): int(v) for k, v in gaps.group_by(REASON).len().iter_rows()}
@@ -99,6 +100,7 @@ def validate_raw(raw: pl.DataFrame, params: Params, source: str = "") -> Validat
         gx_result=gx_json,
         phase2_run=phase2_run,
         dropped_rows=dropped,
+        typed=typed,
     )
 
 
