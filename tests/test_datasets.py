@@ -185,7 +185,8 @@ def test_a_third_data_set_in_the_long_layout_runs_through_every_stage(tmp_path: 
     metrics = evaluate(paths, params, track=False)
     assert set(metrics["persistence"]["rmse"]) == {*spec.zone_ids, "mean"}
     baselines = json.loads(paths.baselines.read_text())
-    assert {"persistence", "seasonal_day", "seasonal_week", "skill_rmse"} <= set(baselines)
+    assert {"persistence", "ridge", "seasonal_day", "seasonal_week", "skill_rmse", "mase"} <= set(baselines)
+    assert set(baselines["mase"]) == {"persistence", "ridge", "lstm", "gru", "bilstm", "bigru"}
 
 
 def test_auckland_reads_as_its_spec_declares(tmp_path: Path):
@@ -293,3 +294,19 @@ def test_a_zone_with_no_count_in_training_is_refused_or_dropped_as_the_spec_says
     summary = json.loads(paths.feature_summary.read_text())
     assert summary["dropped_zones"] == ["z0003"] and "z0003" not in summary["modelled_zones"]
     assert counts["train"] > 0 and "z0003" not in pl.read_parquet(paths.targets).columns
+
+
+def test_iso_offsets_carry_the_repeated_hour_at_the_end_of_summer_time(tmp_path: Path):
+    """A file whose timestamps carry their UTC offsets has both occurrences of the repeated
+    hour: they are two instants, on the grid, and nothing is left out."""
+    from dpforecast.data.synthetic import generate, write
+    from dpforecast.validation import validate_csv
+
+    root = make_root(tmp_path / "p", {"dataset": "autumn"})
+    frame = generate(3, 4, 30, start="2024-10-26", timezone="Europe/Paris", hierarchy=False)
+    csv, _ = write(frame, root / "data" / "autumn", "autumn", "long", root=root)
+    assert "2024-10-27T02:30:00+02:00" in csv.read_text() and "2024-10-27T02:30:00+01:00" in csv.read_text()
+    report = validate_csv(csv, load_params(root / "params.yaml"))
+    assert report.passed and report.dropped_rows == {}, report.message()
+    series = report.typed
+    assert series.height == 4 * 48 and series["timestamp"].is_unique().all()  # 96 hours of real time

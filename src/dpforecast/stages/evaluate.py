@@ -17,6 +17,7 @@ from dpforecast.evaluation.plots import forecast_figure, training_figure
 from dpforecast.features.windows import window_arrays
 from dpforecast.io import read_json, write_json
 from dpforecast.models.persistence import persistence_forecast
+from dpforecast.models.ridge import select_ridge
 from dpforecast.models.seasonal import LAGS, seasonal_naive_forecast
 from dpforecast.models.store import load_forecaster
 from dpforecast.paths import Paths
@@ -52,7 +53,7 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
         guarantees[arch] = report["summary"]
         reports[arch] = {k: report[k] for k in PRIVACY_METRICS if report.get(k) is not None}
     metrics = {name: {**forecast_errors(y_test, pred, zones), "privacy": guarantees[name]} for name, pred in forecasts.items()}
-    summary, per_zone = baselines(table, windows, y_test, forecasts, zones)
+    summary, per_zone = baselines(table, windows, params.features.window, y_test, x_test, forecasts, zones)
     write_json(paths.baselines, summary)
     write_json(paths.baselines_per_zone, per_zone)
     write_json(paths.per_zone, metrics)
@@ -78,29 +79,54 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
 
 
 def baselines(
-    table: pl.DataFrame, windows: pl.DataFrame, y_test: np.ndarray, forecasts: dict[str, np.ndarray], zones: list[str],
+    table: pl.DataFrame, windows: pl.DataFrame, window: int, y_test: np.ndarray, x_test: np.ndarray,
+    forecasts: dict[str, np.ndarray], zones: list[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Persistence and the seasonal naive forecasts on the test windows, and every model's
-    skill over each (1 - its RMSE / the baseline's): a model that does not beat them says so.
-    Second, the seasonal baselines' errors per zone."""
+    """What every model is measured against, on the test windows: persistence, ridge on the
+    same windows (penalty chosen on the validation block), seasonal naive one day and one
+    week back; each model's RMSE skill over each (1 - its RMSE / the baseline's) and its
+    MASE (MAE over the in-sample seasonal naive MAE, per zone, then the mean). A model that
+    does not beat them says so. Second, the baselines' errors and the MASE per zone."""
     rows = windows.filter(pl.col("split") == "test")["target_row"].to_numpy()
+    ridge = select_ridge(window_arrays(table, windows, "train", window, zones),
+                         window_arrays(table, windows, "validation", window, zones))
+    scored = {**forecasts, "ridge": ridge.predict(x_test)}
     out: dict[str, Any] = {}
     per_zone: dict[str, Any] = {}
-    rmse = {n: forecast_errors(y_test, p, zones)["rmse"]["mean"] for n, p in forecasts.items()}
-    out["persistence"] = {"rmse": rmse["persistence"], "windows": int(len(rows))}
+    errors = {n: forecast_errors(y_test, p, zones) for n, p in scored.items()}
+    out["persistence"] = {"rmse": errors["persistence"]["rmse"]["mean"], "windows": int(len(rows))}
+    out["ridge"] = {"rmse": errors["ridge"]["rmse"]["mean"], "mae": errors["ridge"]["mae"]["mean"],
+                    "alpha": ridge.alpha, "windows": int(len(rows))}
+    per_zone["ridge"] = errors["ridge"]
     for name, lag in LAGS.items():
         pred = seasonal_naive_forecast(table, rows, zones, lag)
-        scored = np.isfinite(pred).all(axis=1)
-        errors = forecast_errors(y_test[scored], pred[scored], zones)
-        out[name] = {"rmse": errors["rmse"]["mean"], "mae": errors["mae"]["mean"], "windows": int(scored.sum())}
-        per_zone[name] = {**errors, "windows": int(scored.sum())}
-        if scored.sum() < len(rows):
+        found = np.isfinite(pred).all(axis=1)
+        e = forecast_errors(y_test[found], pred[found], zones)
+        out[name] = {"rmse": e["rmse"]["mean"], "mae": e["mae"]["mean"], "windows": int(found.sum())}
+        per_zone[name] = {**e, "windows": int(found.sum())}
+        if found.sum() < len(rows):
             # Scored on fewer windows: the models' errors on those same windows, to compare like with like.
             out[name]["models_on_these_windows"] = {
-                n: forecast_errors(y_test[scored], p[scored], zones)["rmse"]["mean"] for n, p in forecasts.items()}
-    out["skill_rmse"] = {
-        n: {b: 1 - r / out[b]["rmse"] for b in ("persistence", *LAGS)} for n, r in rmse.items() if n != "persistence"}
+                n: forecast_errors(y_test[found], p[found], zones)["rmse"]["mean"] for n, p in scored.items()}
+    references = ("persistence", "ridge", *LAGS)
+    out["skill_rmse"] = {n: {b: 1 - e["rmse"]["mean"] / out[b]["rmse"] for b in references if b != n}
+                         for n, e in errors.items() if n != "persistence"}
+    scale = in_sample_seasonal_mae(table, windows, zones)
+    mase = {n: {z: e["mae"][z] / scale[z] for z in zones} for n, e in errors.items()}
+    out["mase"] = {n: float(np.mean(list(m.values()))) for n, m in mase.items()}
+    per_zone["mase"] = {"scale_seasonal_day_mae_in_sample": scale, **mase}
     return out, per_zone
+
+
+def in_sample_seasonal_mae(table: pl.DataFrame, windows: pl.DataFrame, zones: list[str]) -> dict[str, float]:
+    """Per zone, the MAE of the one-day seasonal naive forecast over the training targets:
+    MASE's denominator, so 1 means "as good as yesterday's count, in sample"."""
+    rows = windows.filter(pl.col("split") == "train")["target_row"].to_numpy()
+    pred = seasonal_naive_forecast(table, rows, zones, LAGS["seasonal_day"])
+    actual = table.select(zones).to_numpy().astype(np.float64)[rows]
+    found = np.isfinite(pred).all(axis=1)
+    mae = np.mean(np.abs(pred[found] - actual[found]), axis=0)
+    return {z: float(v) if v > 0 else float("nan") for z, v in zip(zones, mae, strict=True)}
 
 
 def summary_table(metrics: dict[str, Any]) -> str:

@@ -1,0 +1,49 @@
+"""The baselines every model is measured against: seasonal naive on the wall clock, ridge
+on the same windows, MASE's in-sample scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dpforecast.models.ridge import ALPHAS, fit_ridge, select_ridge
+from dpforecast.models.seasonal import seasonal_naive_forecast
+
+
+def test_ridge_recovers_a_linear_map_and_chooses_its_penalty_on_validation():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3, 2))
+    w = rng.normal(size=(6, 2))
+    y = 50 + x.reshape(400, -1) @ w  # non-negative enough not to be clipped much
+    model = fit_ridge(x[:300], y[:300], 1e-6)
+    np.testing.assert_allclose(model.predict(x[300:]), np.clip(y[300:], 0, None), atol=1e-4)
+    noisy = y + rng.normal(scale=5.0, size=y.shape)
+    chosen = select_ridge((x[:300], noisy[:300]), (x[300:], noisy[300:]))
+    assert chosen.alpha in ALPHAS
+    errors = {a: np.mean((fit_ridge(x[:300], noisy[:300], a).predict(x[300:]) - noisy[300:]) ** 2) for a in ALPHAS}
+    assert chosen.alpha == min(errors, key=errors.get)
+    assert select_ridge((x, y), (x[:0], y[:0])).alpha == 1.0  # no validation block: a fixed penalty
+
+
+def test_seasonal_naive_follows_the_wall_clock_and_leaves_missing_lags_empty():
+    stamps = pl.datetime_range(pl.datetime(2020, 10, 23), pl.datetime(2020, 10, 27), "1h", eager=True,
+                               time_zone="Europe/Paris")
+    table = pl.DataFrame({"timestamp": stamps, "a": np.arange(len(stamps), dtype=np.int64)})
+    table = table.with_columns(pl.when(pl.col("a") == 30).then(None).otherwise(pl.col("a")).alias("a"))
+    rows = np.array([48, 60, 55, 2])
+    # 10-25 00:00 <- 10-24 00:00 (row 24); 10-25 11:00 (after the change of time) <- 10-24 11:00
+    # (row 35, not 36); 10-25 06:00 <- row 30, missing; row 2 has no day before it.
+    out = seasonal_naive_forecast(table, rows, ["a"], 1)
+    assert out[0, 0] == 24 and out[1, 0] == 35
+    assert np.isnan(out[2, 0]) and np.isnan(out[3, 0])
+
+
+def test_mase_scale_is_the_in_sample_seasonal_error():
+    from dpforecast.stages.evaluate import in_sample_seasonal_mae
+
+    stamps = pl.datetime_range(pl.datetime(2024, 1, 1), pl.datetime(2024, 1, 10), "1h", eager=True, time_zone="UTC")
+    a = np.arange(len(stamps), dtype=np.float64) % 24 + (np.arange(len(stamps)) // 24) * 2.0  # +2 a day
+    table = pl.DataFrame({"timestamp": stamps, "a": a})
+    windows = pl.DataFrame({"target_row": np.arange(24, len(stamps)), "split": ["train"] * (len(stamps) - 24)})
+    assert in_sample_seasonal_mae(table, windows, ["a"])["a"] == pytest.approx(2.0)
