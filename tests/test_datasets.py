@@ -310,3 +310,121 @@ def test_iso_offsets_carry_the_repeated_hour_at_the_end_of_summer_time(tmp_path:
     assert report.passed and report.dropped_rows == {}, report.message()
     series = report.typed
     assert series.height == 4 * 48 and series["timestamp"].is_unique().all()  # 96 hours of real time
+
+
+# --------------------------------------------------------------------------- edge cases a review found
+
+
+def _long_spec(tmp_path: Path, **changes) -> tuple[Path, dict]:
+    root = make_root(tmp_path / "p", {"dataset": "grid"})
+    spec = {
+        "name": "grid", "title": "two zones", "source": {"license": "CC0-1.0", "citation": "test"},
+        "files": {"raw": "data/grid/grid.csv"},
+        "layout": {"kind": "long", "timestamp": "ds", "zone": "unique_id", "count": "y"},
+        "interval_minutes": 60, "timezone": "Europe/Paris",
+        "zones": [{"id": "a", "value": "a"}, {"id": "b", "value": "b"}],
+        "privacy": {"counts_per_person": 1, "reason": "disjoint"},
+        "protocol": {"test_days": 1, "validation_days": 0},
+        **changes,
+    }
+    _spec_file(root, spec, "grid")
+    return root, spec
+
+
+def _long_csv(root: Path, stamps: list[str], skip: tuple[str, str] | None = None) -> Path:
+    lines = ["unique_id,ds,y"] + [f"{z},{t},5" for t in stamps for z in "ab" if (z, t) != skip]
+    path = root / "data" / "grid" / "grid.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _hours(n: int, start: str = "2020-09-01T00:00:00+02:00") -> list[str]:
+    from datetime import datetime, timedelta
+
+    t0 = datetime.fromisoformat(start)
+    return [(t0 + timedelta(hours=i)).isoformat() for i in range(n)]
+
+
+def test_a_long_file_missing_a_zones_row_is_refused_unless_missing_values_are_gaps(tmp_path: Path):
+    from dpforecast.validation import validate_csv
+
+    root, spec = _long_spec(tmp_path)
+    stamps = _hours(60)
+    path = _long_csv(root, stamps, skip=("b", stamps[2]))
+    report = validate_csv(path, load_params(root / "params.yaml", validate={"min_rows": 1}))
+    assert not report.passed and "no count for this zone at this time" in report.message()
+    _spec_file(root, {**spec, "missing_values": "gap"}, "grid")
+    assert validate_csv(path, load_params(root / "params.yaml", validate={"min_rows": 1})).passed
+
+
+def test_seconds_off_the_grid_are_refused(tmp_path: Path):
+    from dpforecast.validation import validate_csv
+
+    root, _ = _long_spec(tmp_path)
+    stamps = _hours(30)
+    stamps[5] = stamps[5].replace(":00:00+", ":00:59+")
+    report = validate_csv(_long_csv(root, stamps), load_params(root / "params.yaml", validate={"min_rows": 1}))
+    assert not report.passed and "off the 60-minute grid" in report.message()
+
+
+def test_a_zone_under_two_parents_counts_in_both():
+    spec = _with(zones=[{"id": i, "column": i} for i in ("city", "district", "ward")],
+                 total=None, declared_gaps=[], registry_prefix=None)
+    spec["privacy"] = {"contains": {"city": ["ward"], "district": ["ward"]}, "reason": "overlapping"}
+    from dpforecast.data.spec import spec_from_dict
+
+    assert spec_from_dict(spec, "x.yaml").privacy.counts_per_person == 3
+    spec["privacy"] = {"contains": {"city": ["district"], "district": ["ward"]}, "reason": "nested"}
+    assert spec_from_dict(spec, "x.yaml").privacy.counts_per_person == 3
+    spec["privacy"] = {"contains": {"city": ["district", "ward"]}, "reason": "disjoint children"}
+    assert spec_from_dict(spec, "x.yaml").privacy.counts_per_person == 2
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"layout__date_format": "%d/%m/%y"}, "unsupported strftime directive"),
+    ({"zones": [{"id": "a", "column": "Total"}, {"id": "b", "column": "Total"}]}, "given to more than one zone"),
+])
+def test_spec_values_validation_could_not_use_are_refused_on_load(changes: dict, message: str, tmp_path: Path):
+    with pytest.raises(SpecError, match=message):
+        load_spec(_spec_file(tmp_path, _with(**changes)))
+
+
+def test_an_ambiguous_hour_the_spec_refuses_is_not_taken_for_a_skipped_one(raw_csv_path: Path, tmp_path: Path):
+    from dpforecast.data.ingest import read_raw
+    from dpforecast.validation.derive import typed_table
+
+    spec = load_spec(REPO / "datasets" / "montreuil.yaml")
+    from dataclasses import replace
+
+    strict = replace(spec, ambiguous_times="refuse", nonexistent_times="gap")
+    typed, dropped = typed_table(read_raw(raw_csv_path), strict)
+    assert dropped.height == 0
+    assert typed.filter(pl.col("parse_problem").is_not_null())["Hour"].to_list() == ["02:00:00", "02:30:00"]
+
+
+def test_serving_refuses_a_short_timestamp_without_offset_and_reads_the_own_layout_as_its_spec(tmp_path: Path):
+    from dpforecast.serving.window import WindowInputError, recent_counts
+
+    root, spec = _long_spec(tmp_path)
+    spec = load_spec(root / "datasets" / "grid.yaml")
+    short = pl.DataFrame({"timestamp": ["2020-09-01T08:00:00", "2020-09-01T09:00:00"], "a": [1, 2], "b": [3, 4]})
+    with pytest.raises(WindowInputError, match="has no UTC offset"):
+        recent_counts(short, spec, ["a", "b"])
+    own = pl.DataFrame({"unique_id": ["a", "b"], "ds": ["2020-09-01T08:00:00+02:00"] * 2, "y": ["1", "2"]})
+    counts = recent_counts(own, spec, ["a", "b"])
+    assert str(counts["timestamp"][0]) == "2020-09-01 08:00:00+02:00" and counts.row(0)[1:] == (1, 2)
+
+
+def test_a_data_set_without_an_increments_folder_takes_no_deliveries(tmp_path: Path):
+    from dpforecast.config import ConfigError
+    from dpforecast.data.arrivals import process_incoming
+
+    root, _ = _long_spec(tmp_path)
+    params = load_params(root / "params.yaml")
+    assert process_incoming(root, params) == []
+    incoming = root / params.data_set.incoming
+    incoming.mkdir(parents=True)
+    (incoming / "2020-09-03.csv").write_text("unique_id,ds,y\n")
+    with pytest.raises(ConfigError, match="files.increments is not declared"):
+        process_incoming(root, params)

@@ -13,6 +13,7 @@ and an Auckland run would overwrite each other's files unless every path moved.
 from pathlib import Path
 
 import dagster as dg
+from dagster import get_dagster_logger
 from dagster_project.defs.arrivals import JOB, incoming_asset, incoming_sensor, retraining_schedule
 from dagster_project.defs.checks import validation_check
 from dagster_project.defs.data import data_assets
@@ -21,6 +22,7 @@ from dagster_project.defs.registry import registry_asset
 from dagster_project.defs.resources import default_root
 from dagster_project.defs.scope import Scope, other_datasets
 from dagster_project.defs.training import model_assets
+from dpforecast.config import ConfigError
 
 
 def dataset_definitions(scope: Scope) -> dg.Definitions:
@@ -33,5 +35,16 @@ def dataset_definitions(scope: Scope) -> dg.Definitions:
                           sensors=[incoming_sensor(scope)], schedules=[retraining_schedule(scope)])
 
 
-defs = dg.Definitions.merge(dg.Definitions(),
-                            *(dataset_definitions(Scope(name)) for name in other_datasets(Path(default_root()))))
+def _loadable(names: list[str]) -> list[dg.Definitions]:
+    """A graph per data set whose spec loads; a bad spec is logged and left out, so it
+    cannot take the project's graph down with it (its DVC stages refuse it by name)."""
+    out = []
+    for name in names:
+        try:
+            out.append(dataset_definitions(Scope(name)))
+        except ConfigError as exc:
+            get_dagster_logger().error(f"data set {name!r} left out of the code location: {exc}")
+    return out
+
+
+defs = dg.Definitions.merge(dg.Definitions(), *_loadable(other_datasets(Path(default_root()))))

@@ -23,7 +23,7 @@ REFUSALS: tuple[type[BaseException], ...] = (ConfigError, RawFormatError, Budget
 
 
 def run_stage(name: str, body: Callable[[], None]) -> None:
-    from dpforecast.stages.features import EmptyZoneError
+    from dpforecast.stages.features import EmptyZoneError, SplitError
 
     with sigterm_as_interrupt():
         try:
@@ -31,6 +31,6 @@ def run_stage(name: str, body: Callable[[], None]) -> None:
         except DataValidationError as exc:
             print(f"{name}: FAILED\n{exc}", file=sys.stderr)
             sys.exit(1)
-        except (*REFUSALS, EmptyZoneError) as exc:
+        except (*REFUSALS, EmptyZoneError, SplitError) as exc:
             print(f"{name}: {exc}", file=sys.stderr)
             sys.exit(2)

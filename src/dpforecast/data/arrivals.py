@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dpforecast.config import Params
+from dpforecast.config import ConfigError, Params
 from dpforecast.data.ingest import increments, read_raw_files
 from dpforecast.io import atomic_path, write_text
 from dpforecast.validation import validate_csv, validate_raw
@@ -46,12 +46,16 @@ def process_incoming(root: Path, params: Params) -> list[Arrival]:
     """Accept or refuse every pending delivery, in name order, stopping at the first refusal."""
     arrivals: list[Arrival] = []
     spec = params.data_set
+    waiting = pending(root, params)
     if spec.increments is None:
-        raise ValueError(f"{spec.path}: files.increments is not declared: this data set takes no deliveries")
+        if waiting:
+            raise ConfigError(f"{spec.path}: files.increments is not declared, so this data set takes no "
+                              f"deliveries; {len(waiting)} file(s) wait in {root / spec.incoming}")
+        return []
     increments_dir = root / spec.increments
     # A delivery holds any number of rows: the data set's minimum applies to the whole.
     alone = replace(params, validate=replace(params.validate, min_rows=1))
-    for path in pending(root, params):
+    for path in waiting:
         if (increments_dir / path.name).exists():
             arrivals.append(_refuse(root, params, path, f"{path.name}: a delivery of that name was already accepted",
                                     f"# Refused: {path.name}\n\nA delivery of that name was already accepted.\n"))

@@ -257,6 +257,12 @@ def _layout(raw: Any, where: str) -> Layout:
         fmt = getattr(layout, name)
         if not re.search(r"%[-]?[A-Za-z]", fmt):
             raise SpecError(f"{where}.{name}: not a strftime format: {fmt!r}")
+    from dpforecast.data.timestamps import format_regexes  # reads the formats the way validation will
+
+    try:
+        format_regexes(layout)
+    except ValueError as exc:
+        raise SpecError(f"{where}: {exc}") from exc
     return layout
 
 
@@ -282,6 +288,9 @@ def _zones(raw: Any, where: str) -> tuple[Zone, ...]:
     dup = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dup:
         raise SpecError(f"{where}: zone id(s) {', '.join(dup)} declared twice")
+    dup = sorted(i for i, n in Counter(z.source for z in zones).items() if n > 1)
+    if dup:
+        raise SpecError(f"{where}: column or value {', '.join(map(repr, dup))} given to more than one zone")
     if "timestamp" in ids:
         raise SpecError(f"{where}: 'timestamp' is reserved and cannot be a zone id")
     return tuple(zones)
@@ -313,15 +322,25 @@ def _privacy(raw: Any, where: str, zones: tuple[Zone, ...]) -> PrivacyBound:
 
 
 def _longest_chain(contains: dict[str, tuple[str, ...]], where: str) -> int:
-    """Counts of one person in one interval: the deepest chain of nested zones (zones
-    under one parent are disjoint, so a person is in one of them at a time)."""
+    """Counts of one person in one interval: a person in a zone is counted there and in
+    every zone that contains it, directly or not (zones under one parent are disjoint, so
+    a person is in one of them at a time). The bound is 1 + the most ancestors any zone
+    has; a zone under two parents that do not nest counts in both."""
+    parents: dict[str, set[str]] = {}
+    for parent, children in contains.items():
+        for child in children:
+            parents.setdefault(child, set()).add(parent)
 
-    def depth(zone: str, seen: tuple[str, ...]) -> int:
+    def ancestors(zone: str, seen: tuple[str, ...]) -> set[str]:
         if zone in seen:
             raise SpecError(f"{where}: containment cycle through {' > '.join([*seen, zone])}")
-        return 1 + max((depth(c, (*seen, zone)) for c in contains.get(zone, ())), default=0)
+        found: set[str] = set()
+        for p in parents.get(zone, ()):
+            found |= {p} | ancestors(p, (*seen, zone))
+        return found
 
-    return max(depth(z, ()) for z in contains) if contains else 1
+    zones = set(contains) | set(parents)
+    return 1 + max((len(ancestors(z, ())) for z in zones), default=0)
 
 
 def _gaps(raw: Any, where: str) -> tuple[DeclaredGap, ...]:

@@ -105,7 +105,10 @@ def instants(spec: DatasetSpec) -> pl.Expr:
     return pl.when(offset.is_null()).then(local).otherwise(aware)
 
 
-def readable_local(spec: DatasetSpec) -> pl.Expr:
-    """True where the cell is a well-formed wall-clock time (whatever the time zone says)."""
-    naive, _ = _wall_clock(spec.layout)
-    return naive.is_not_null()
+def skipped_local(spec: DatasetSpec) -> pl.Expr:
+    """True where the cell is a well-formed wall-clock time, given without an offset, that
+    the time zone skips (start of summer time): not a repeated hour, not a bad cell."""
+    naive, offset = _wall_clock(spec.layout)
+    skipped = naive.is_not_null() & naive.dt.replace_time_zone(
+        spec.timezone, ambiguous="earliest", non_existent="null").is_null()
+    return skipped if offset is None else skipped & offset.is_null()

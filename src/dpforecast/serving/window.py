@@ -52,11 +52,16 @@ def recent_counts(frame: pl.DataFrame, spec: DatasetSpec, zones: list[str], sour
     columns = [c.strip() for c in frame.columns]
     frame = frame.rename(dict(zip(frame.columns, columns, strict=True)))
     own = [c for c in spec.source_columns() if c not in (*spec.layout.ignored, spec.total)]
-    if set(own) <= set(columns) and not {TIMESTAMP, *zones} <= set(columns):
+    if set(own) <= set(columns):  # the data set's own layout, read as its spec says
         counts = _from_source_layout(frame.select(own), spec, source)
         stamps = counts.select(TIMESTAMP)
     elif {TIMESTAMP, *zones} <= set(columns):
-        text = frame[TIMESTAMP].cast(pl.String)
+        text = frame[TIMESTAMP].cast(pl.String).str.strip_chars()
+        naive = text.str.contains(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$").fill_null(False)
+        if naive.any():
+            row = int(naive.arg_max())
+            raise WindowInputError(f"{source}: row {row + 1}: timestamp {text[row]!r} has no UTC offset "
+                                   f"(the short layout needs ISO 8601 with its offset, e.g. +01:00)")
         stamps = pl.DataFrame({TIMESTAMP: text}).select(
             pl.col(TIMESTAMP).str.to_datetime(time_zone="UTC", strict=False).dt.convert_time_zone(spec.timezone))
         counts = frame.select(zones)

@@ -6,6 +6,7 @@ what was saved reproduces what was trained.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -101,6 +102,9 @@ def baselines(
     for name, lag in LAGS.items():
         pred = seasonal_naive_forecast(table, rows, zones, lag)
         found = np.isfinite(pred).all(axis=1)
+        if not found.any():  # no test window has its lag: no score rather than NaN
+            out[name] = {"rmse": None, "mae": None, "windows": 0}
+            continue
         e = forecast_errors(y_test[found], pred[found], zones)
         out[name] = {"rmse": e["rmse"]["mean"], "mae": e["mae"]["mean"], "windows": int(found.sum())}
         per_zone[name] = {**e, "windows": int(found.sum())}
@@ -109,11 +113,11 @@ def baselines(
             out[name]["models_on_these_windows"] = {
                 n: forecast_errors(y_test[found], p[found], zones)["rmse"]["mean"] for n, p in scored.items()}
     references = ("persistence", "ridge", *LAGS)
-    out["skill_rmse"] = {n: {b: 1 - e["rmse"]["mean"] / out[b]["rmse"] for b in references if b != n}
-                         for n, e in errors.items() if n != "persistence"}
+    out["skill_rmse"] = {n: {b: 1 - e["rmse"]["mean"] / out[b]["rmse"] for b in references
+                             if b != n and out[b]["rmse"]} for n, e in errors.items() if n != "persistence"}
     scale = in_sample_seasonal_mae(table, windows, zones)
-    mase = {n: {z: e["mae"][z] / scale[z] for z in zones} for n, e in errors.items()}
-    out["mase"] = {n: float(np.mean(list(m.values()))) for n, m in mase.items()}
+    mase = {n: {z: e["mae"][z] / scale[z] if scale[z] else None for z in zones} for n, e in errors.items()}
+    out["mase"] = {n: _mean_or_none(m.values()) for n, m in mase.items()}
     per_zone["mase"] = {"scale_seasonal_day_mae_in_sample": scale, **mase}
     return out, per_zone
 
@@ -126,7 +130,12 @@ def in_sample_seasonal_mae(table: pl.DataFrame, windows: pl.DataFrame, zones: li
     actual = table.select(zones).to_numpy().astype(np.float64)[rows]
     found = np.isfinite(pred).all(axis=1)
     mae = np.mean(np.abs(pred[found] - actual[found]), axis=0)
-    return {z: float(v) if v > 0 else float("nan") for z, v in zip(zones, mae, strict=True)}
+    return {z: float(v) if found.any() and v > 0 else None for z, v in zip(zones, mae, strict=True)}
+
+
+def _mean_or_none(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
 
 
 def summary_table(metrics: dict[str, Any]) -> str:

@@ -26,6 +26,11 @@ class EmptyZoneError(ValueError):
     """A zone has no count at all in the training period and the spec does not drop it."""
 
 
+class SplitError(ValueError):
+    """The protocol leaves no training or no test window (too short a series, or a gap or
+    missing counts over a whole block)."""
+
+
 def modelled_zones(series: pl.DataFrame, params: Params) -> tuple[list[str], list[str]]:
     """The zones to model and those dropped for having no count in the training period."""
     spec = params.data_set
@@ -61,7 +66,10 @@ def build_features(paths: Paths, params: Params) -> dict[str, int]:
     windows = make_windows(table, *common, zones, history_days)
     counts = split_counts(windows)
     if counts["train"] == 0 or counts["test"] == 0:
-        raise ValueError(f"the split leaves no training or no test window: {counts}")
+        raise SplitError(f"{spec.path}: the split leaves no training or no test window ({counts}; protocol "
+                         f"test {test_days} days, validation {validation_days}, history {history_days}); a window "
+                         f"touching a missing count is dropped, so a zone with no count in the test block removes "
+                         f"every test window")
     summary: dict[str, Any] = {
         **spec.summary(),
         "modelled_zones": zones,

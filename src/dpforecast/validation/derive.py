@@ -32,7 +32,7 @@ import polars as pl
 from dpforecast.data.ingest import ROW
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.data.spec import DatasetSpec, DeclaredGap
-from dpforecast.data.timestamps import instants, readable_local
+from dpforecast.data.timestamps import instants, skipped_local
 
 PARSE_PROBLEM = "parse_problem"
 UNEXPECTED_STEP = "unexpected_step_minutes"
@@ -65,15 +65,15 @@ def _typed_rows(raw: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     time_cols = [c for c in lay.time_columns() if c]
     shown = [c for c in time_cols if c != TIMESTAMP]
     ts = instants(spec).alias(TIMESTAMP)
-    readable = readable_local(spec).alias("_readable")
+    skipped = skipped_local(spec).alias("_skipped")
     text = pl.concat_str([pl.col(c) for c in time_cols], separator=" ").alias("_time_text")
     if lay.kind == "wide":
         counts = [_count(c, spec).alias(c) for c in count_columns(spec)]
         bad = [pl.col(c).is_not_null() & _count(c, spec).is_null() for c in count_columns(spec)]
-        typed = raw.select(pl.col(ROW), *shown, ts, readable, text, *counts,
+        typed = raw.select(pl.col(ROW), *shown, ts, skipped, text, *counts,
                            *(b.alias(f"_bad{i}") for i, b in enumerate(bad)))
         return typed.with_columns(pl.lit(0, pl.Int64).alias("_dups"))
-    return _long_to_wide(raw, spec, time_cols, shown, [ts, readable, text])
+    return _long_to_wide(raw, spec, time_cols, shown, [ts, skipped, text])
 
 
 def _long_to_wide(raw: pl.DataFrame, spec: DatasetSpec, time_cols: list[str], shown: list[str],
@@ -103,8 +103,8 @@ def _long_to_wide(raw: pl.DataFrame, spec: DatasetSpec, time_cols: list[str], sh
     present[flat[::-1]] = cells["_count"].is_not_null().to_numpy()[::-1]
     values, present = values.reshape(n_times, n_zones), present.reshape(n_times, n_zones)
     columns = [pl.Series(z, values[:, j]).scatter(np.flatnonzero(~present[:, j]), None) for j, z in enumerate(zones)]
-    wide = times.with_columns(parsed).join(per_time, on="_t", how="left")
-    return pl.concat([wide.select(ROW, *shown, TIMESTAMP, "_readable", "_time_text", "_bad0", "_dups"),
+    wide = times.with_columns(parsed).join(per_time, on="_t", how="left", maintain_order="left")
+    return pl.concat([wide.select(ROW, *shown, TIMESTAMP, "_skipped", "_time_text", "_bad0", "_dups"),
                       pl.DataFrame(columns)],
                      how="horizontal").sort(ROW)
 
@@ -115,7 +115,7 @@ def typed_table(raw: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, pl.
     typed = _typed_rows(raw, spec)
     dropped: list[pl.DataFrame] = []
     if spec.nonexistent_times == "gap":
-        skipped = pl.col("_readable") & pl.col(TIMESTAMP).is_null()
+        skipped = pl.col("_skipped")
         dropped.append(typed.filter(skipped).select(ROW, pl.lit("local time skipped by a change of time").alias(REASON)))
         typed = typed.filter(~skipped)
     if spec.duplicate_times == "gap":
@@ -136,17 +136,19 @@ def typed_table(raw: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, pl.
     typed = typed.with_columns(pl.concat_str(problems, separator="; ", ignore_nulls=True).alias(PARSE_PROBLEM))
     typed = typed.with_columns(
         pl.when(pl.col(PARSE_PROBLEM) == "").then(None).otherwise(pl.col(PARSE_PROBLEM)).alias(PARSE_PROBLEM)
-    ).drop("_readable", "_time_text", "_dups", *bad_cols)
+    ).drop("_skipped", "_time_text", "_dups", *bad_cols)
 
     interval = spec.interval_minutes
     wall = pl.col(TIMESTAMP).dt.strftime("%Y-%m-%d %H:%M")
     expected = wall.shift(1).replace_strict(
         expected_steps(spec.declared_gaps, interval), default=interval, return_dtype=pl.Int64)
-    step = pl.col(TIMESTAMP).diff().dt.total_minutes()
-    on_grid = step == expected
+    # In seconds: a row a few seconds off the grid is off the grid.
+    step = pl.col(TIMESTAMP).diff().dt.total_microseconds()
+    on_grid = step == expected * 60_000_000
     if spec.undeclared_gaps == "gap":
-        on_grid = on_grid | ((step > 0) & (step % interval == 0))
-    derived = [pl.when(on_grid).then(None).otherwise(step).cast(pl.Int64).alias(UNEXPECTED_STEP)]
+        on_grid = on_grid | ((step > 0) & (step % (interval * 60_000_000) == 0))
+    minutes = step.cast(pl.Float64) / 60_000_000
+    derived = [pl.when(on_grid).then(None).otherwise(minutes).alias(UNEXPECTED_STEP)]
     if spec.total:
         zones = reduce(operator.add, [pl.col(z.source) for z in spec.zones])  # null if any is
         derived.append((pl.col(spec.total) - zones).alias(RESIDUAL))

@@ -107,4 +107,9 @@ def phase2(spec: DatasetSpec, params: Params) -> list[Any]:
                 f"count outside [{v.min_count}, {v.max_count}]",
             )
         )
+    if spec.layout.kind == "long" and spec.missing_values == "refuse":
+        # A long file can miss a zone's row at a time altogether: phase 1 cannot see it.
+        for zone in spec.zones:
+            items.append((E.ExpectColumnValuesToNotBeNull(column=zone.source),
+                          "no count for this zone at this time (missing_values: refuse)"))
     return _with_meta(items)
