@@ -305,7 +305,7 @@ def _privacy(raw: Any, where: str, zones: tuple[Zone, ...]) -> PrivacyBound:
         contains: dict[str, tuple[str, ...]] = {}
         for parent, children in contains_raw.items():
             key = f"{r.key('contains')}.{parent}"
-            if not isinstance(children, list):
+            if not isinstance(children, list) or not all(isinstance(c, str) for c in children):
                 raise SpecError(f"{key}: expected a list of zone ids")
             for z in [parent, *children]:
                 if z not in ids:
