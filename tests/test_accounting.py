@@ -219,44 +219,72 @@ def test_naive_person_bound_and_its_group_privacy_delta():
 # ----------------------------------------------------------------------------- reports
 
 
+def _unit(name: str, **privacy):
+    from dpforecast.config import load_params
+
+    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml", privacy={"unit": name, **privacy})
+    return params.privacy_unit()
+
+
 def test_gp_report_json_markdown_and_summary():
     import json
 
-    from dpforecast.privacy.report import GP_UNIT, PrivacyReport, gp_report
+    from dpforecast.privacy.report import PrivacyReport, gp_report
 
+    unit = _unit("window")
     r = gp_report(
         noise_multiplier=35.0, sample_rate=Q, steps=STEPS, delta=DELTA, max_grad_norm=1.0, n=3114,
-        epochs=100, compare=("rdp",), study_comparison=True,
+        epochs=100, accountant="rdp", unit=unit, window=6, horizon=1, study_comparison=True,
     )
-    assert r.private and r.unit == GP_UNIT and r.accountant == "rdp"
+    assert r.private and r.unit == unit.describe("gp") and r.accountant == "rdp"
     assert r.epsilon == pytest.approx(0.0491, abs=1e-4)
+    assert r.epsilons["pld"] <= r.epsilons["rdp"]
     assert r.epsilons["tf_privacy_2020"] == pytest.approx(0.06507, abs=1e-4)
     assert r.epsilons["opacus_default_orders"] > 0.17
-    assert r.summary() == f"ε = 0.0491 (δ = 1e-7, RDP) per {GP_UNIT}"
-    assert r.naive_person_units == 3114 and r.naive_person_delta == 1.0
+    assert r.summary() == f"ε = 0.0491 (δ = 1e-7, RDP) per {unit.describe('gp')}"
+    assert r.windows_per_unit == 1 and r.sensitivity_per_window == 1.0 and r.sampling == "poisson"
+    # No person bound with delta >= 1: Montreuil declares no bound on a person's intervals.
+    assert r.person_level["protected"] is False
     data = json.loads(json.dumps(r.to_json(), allow_nan=False))
     assert data["private"] is True and data["epsilon"] == r.epsilon
     assert PrivacyReport.from_json(data) == r
     md = r.to_markdown()
+    assert "not a data-level guarantee" in md
     for sentence in r.guarantee_sentences():
-        assert "δ" in sentence and ("training window" in sentence)
         assert sentence in md
+    assert all("δ" in sentence for sentence in r.guarantee_sentences()[:2])
 
 
 def test_ip_report_states_unit_and_delta():
-    from dpforecast.config import load_params
     from dpforecast.privacy.report import ip_report
 
-    unit = load_params(Path(__file__).resolve().parents[1] / "params.yaml").ip_unit()
-    r = ip_report(mechanism="analytic_gaussian", epsilon=0.065, delta=DELTA, sensitivity=1.0, sigma=70.0,
-                  unit=unit, n=6 * 3456, person_units=3456)
-    assert r.summary() == f"ε = 0.065 (δ = 1e-7, analytic_gaussian) per {unit}"
-    assert r.naive_person_bound == pytest.approx(3456 * 0.065)
-    assert r.naive_person_delta == pytest.approx(3456 * DELTA)
-    for sentence in r.guarantee_sentences():
-        assert "δ" in sentence and "count" in sentence
-    lap = ip_report(mechanism="laplace", epsilon=1.0, delta=DELTA, sensitivity=1.0, sigma=1.0, unit=unit, n=6)
+    unit = _unit("event")
+    r = ip_report(mechanism="analytic_gaussian", epsilon=0.065, delta=DELTA, sensitivity=2 ** 0.5, sigma=70.0,
+                  unit=unit, n=6 * 3456)
+    assert r.summary() == f"ε = 0.065 (δ = 1e-7, analytic_gaussian) per {unit.describe('ip')}"
+    assert r.unit == unit.describe("gp"), "both mechanisms state one unit, so the ledger composes them"
+    assert r.counts_per_unit == 2 and r.person_level["protected"] is False
+    first, *_ = r.guarantee_sentences()
+    assert "δ = 1e-7" in first and "the 2 counts one unit changes" in first
+    lap = ip_report(mechanism="laplace", epsilon=1.0, delta=DELTA, sensitivity=2.0, sigma=2.0, unit=unit, n=6)
     assert lap.delta == 0.0 and "pure ε-DP" in lap.to_markdown()
+
+
+def test_person_level_follows_from_a_declared_bound():
+    from dpforecast.data.spec import PrivacyBound
+    from dpforecast.privacy.report import gp_report, ip_report
+    from dpforecast.privacy.unit import privacy_unit
+
+    bound = PrivacyBound(2, "R1 above IRIS", {"r1": ("r2",)}, intervals_per_person=96)
+    unit = privacy_unit("day", None, 30, 48, bound.counts_per_person, bound.l1_per_interval, bound.l2_per_interval,
+                        bound.reason, bound.intervals_per_person)
+    ip = ip_report(mechanism="analytic_gaussian", epsilon=1.0, delta=DELTA, sensitivity=96 ** 0.5, sigma=30.0,
+                   unit=unit, n=100)
+    assert ip.person_level == {"protected": True, "intervals_per_person": 96, "epsilon": 2.0, "delta": 2 * DELTA}
+    gp = gp_report(noise_multiplier=60.0, sample_rate=0.02, steps=100, delta=DELTA, max_grad_norm=1.0, n=2770,
+                   unit=unit, window=6, horizon=1)
+    person = gp.person_level
+    assert person["protected"] and person["windows"] == 96 * 7 and person["epsilon"] >= gp.epsilon
 
 
 def test_non_private_report_is_strict_json():

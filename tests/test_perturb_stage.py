@@ -64,11 +64,12 @@ def test_metadata_json_describes_the_release(release, series_file: Path) -> None
     assert written["mechanism"] == "analytic_gaussian"
     assert written["epsilon"] == EPSILON
     assert written["delta"] == 1e-7
-    assert written["sensitivity"] == 1.0
-    assert written["unit"] == params.ip_unit()
+    # one event is R1 and one IRIS: two counts change by one, L2 norm sqrt(2)
+    assert written["sensitivity"] == pytest.approx(2 ** 0.5)
+    assert written["unit"] == params.ip_unit() and written["privacy_unit"]["counts"] == 2
     assert written["seed"] == params.privacy.ip.seed
     assert written["round"] is True and written["clip_at_zero"] is False
-    assert written["sigma"] == pytest.approx(analytic_gaussian_sigma(EPSILON, 1e-7, 1.0))
+    assert written["sigma"] == pytest.approx(analytic_gaussian_sigma(EPSILON, 1e-7, 2 ** 0.5))
     assert written["input_md5"] == hashlib.md5(series_file.read_bytes()).hexdigest()
     assert written["data_version"] == "test-v1"
     assert written["n_counts"] == 3456 * 6
@@ -134,7 +135,7 @@ def test_laplace_unrounded_clipped_release(series_file: Path, series: pl.DataFra
     assert all(released.schema[z] == pl.Float64 for z in ZONES)
     assert released.select(pl.min_horizontal(ZONES).min()).item() >= 0
     assert meta["mechanism"] == "laplace" and meta["delta"] == 0.0
-    assert meta["scale"] == pytest.approx(1 / EPSILON) and meta["sigma"] is None
+    assert meta["scale"] == pytest.approx(2 / EPSILON) and meta["sigma"] is None  # L1 of one event: 2 counts
     assert meta["seed"] == 11 and read_release_metadata(tmp_path / "s.parquet")["seed"] == 11
     assert released[TIMESTAMP].equals(series[TIMESTAMP])
 

@@ -38,9 +38,6 @@ BAD = [
     ("privacy.gp.noise_multiplier", _gp(noise_multiplier=-2.0), None),
     ("privacy.gp.accountant", _gp(accountant="moments"), None),
     ("privacy.ip.mechanism", _ip(mechanism="exponential"), None),
-    ("privacy.ip.sensitivity", _ip(sensitivity=0.0), None),
-    ("privacy.ip.sensitivity", _ip(sensitivity=-1.0), None),
-    ("privacy.ip.unit", _ip(unit=" "), None),
     ("privacy.epsilon", _ip(epsilon=1.0, mechanism="gaussian"), None),
     ("privacy.budget_epsilon", replace(GP, budget_epsilon=0.0), None),
 ]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 
-import polars as pl
 import pytest
 from project_roots import TINY, make_root
 
 from dpforecast.config import deep_merge
-from dpforecast.privacy import accounting
+from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.checks import PrivacyConfigError
 from dpforecast.privacy.ledger import BudgetExceededError
 from dpforecast.project import load_project
@@ -42,9 +41,11 @@ def test_gp_training_reports_the_accountants_epsilon_and_charges_the_ledger(tmp_
     n = 3102 - 330  # training windows before the validation block (gaps excluded)
     units, batch, _ = params.hyper("bigru")
     q = batch / n
-    expected = accounting.dp_sgd_epsilon(1.0, q, round(1 / q), params.privacy.delta, "rdp")
+    # One event touches window + horizon = 7 windows, 2C each: dp_accounting's mixture PLD.
+    expected = unit_accounting.unit_epsilon(1.0, q, round(1 / q), params.privacy.delta, 7, 2.0)
     assert report["private"] and report["epsilon"] == pytest.approx(expected, rel=1e-9)
-    assert report["delta"] == params.privacy.delta and "window" in report["unit"]
+    assert report["delta"] == params.privacy.delta and report["unit"].startswith("one event")
+    assert report["windows_per_unit"] == 7 and report["accountant"] == "pld"
     assert result["test"]["rmse"]["mean"] > 0
     ledger = json.loads(paths.ledger.read_text())
     assert len(ledger["entries"]) == 1
@@ -84,11 +85,10 @@ def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
     assert [e["mode"] for e in entries] == ["ip"]
     result = train_one(paths, params, "gru", track=False, progress=False)
     report = json.loads((paths.model_dir("gru") / "privacy.json").read_text())
-    assert report["mode"] == "ip" and report["epsilon"] == 0.5 and "zone" in report["unit"]
-    # R1 contains R2-R6: a person present in every interval is in two counts per interval.
-    intervals = pl.read_parquet(paths.release_series).height
-    assert report["naive_person_units"] == 2 * intervals
-    assert report["naive_person_bound"] == pytest.approx(2 * intervals * 0.5)
+    assert report["mode"] == "ip" and report["epsilon"] == 0.5 and report["unit"].startswith("one event")
+    # R1 contains R2-R6: one event is two counts, so the noise is calibrated to sqrt(2).
+    assert report["counts_per_unit"] == 2 and report["sensitivity"] == pytest.approx(2 ** 0.5)
+    assert report["person_level"]["protected"] is False
     assert any("R1 (the commune) contains R2-R6" in n for n in report["notes"])
     assert "against_noisy_targets" in result["test"]
     # The evaluate stage scores the reloaded model on the raw targets too, as training did.
@@ -108,8 +108,9 @@ def test_a_tracked_dp_sgd_run_logs_steps_and_epsilon_spent_never_a_private_loss(
     run = mlflow.MlflowClient(f"sqlite:///{paths.mlflow_db}").get_run(result["mlflow_run_id"])
     logged = set(run.data.metrics)
     assert not any("loss" in name for name in logged), logged
-    assert {"steps", "privacy_epsilon_spent_per_window"} <= logged
+    assert {"steps", "privacy_epsilon_spent_rdp"} <= logged
     history = json.loads((paths.model_dir("bigru") / "history.json").read_text())
     assert all(set(row) == {"steps"} for row in history)
     report = json.loads((paths.model_dir("bigru") / "privacy.json").read_text())
-    assert run.data.metrics["privacy_epsilon_spent_per_window"] == pytest.approx(report["epsilon"], rel=1e-9)
+    # The event's RDP bound after the last step: the report's own RDP figure.
+    assert run.data.metrics["privacy_epsilon_spent_rdp"] == pytest.approx(report["epsilons"]["rdp"], rel=1e-9)

@@ -15,19 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from dpforecast.privacy.unit import UNITS, PrivacyUnit, UnitError, privacy_unit
+
 if TYPE_CHECKING:
     from dpforecast.data.spec import DatasetSpec
 
 ARCHITECTURES = ("lstm", "gru", "bilstm", "bigru")
 PRIVACY_MODES = ("none", "ip", "gp")
 IP_MECHANISMS = ("analytic_gaussian", "gaussian", "laplace")
-ACCOUNTANTS = ("rdp", "prv")
+ACCOUNTANTS = ("pld", "rdp", "prv")
 ACTIVATIONS = ("tanh", "relu")
 SCALINGS = ("standard", "log", "none")
 LOSSES = ("mae", "mse")
 DEVICES = ("auto", "cpu", "cuda")
 REGISTRY_METRICS = ("rmse", "mae")
 VALIDATION_ENGINES = ("polars", "gx")
+GP_OPTIMIZERS = ("adam", "adam_bc", "sgd")
 
 
 class ConfigError(ValueError):
@@ -91,19 +94,18 @@ class TrainParams:
     seed: int = 0
     device: str = "auto"
     keras_init: bool = True
+    # Predict the change from persistence, the head starting at zero: true, false, or auto
+    # (on under DP-SGD, where noisy steps are few; see :meth:`Params.residual`).
+    residual: str | bool = "auto"
 
 
 @dataclass(frozen=True)
 class InputPerturbationParams:
     """Noise added to every count of the released series (the study's IP)."""
 
+    # Calibrated on the privacy unit's sensitivity (privacy.unit; Params.privacy_unit): the
+    # L2 (Gaussian) or L1 (Laplace) norm of everything one unit changes in the series.
     mechanism: str = "analytic_gaussian"
-    # L2 (Gaussian) or L1 (Laplace) sensitivity of one count to one privacy unit.
-    sensitivity: float = 1.0
-    # What one unit of protection is, stated in every report. Sensitivity 1 protects one
-    # person's presence in one zone during one interval (the study's choice); None says
-    # so with the data set's interval (:meth:`Params.ip_unit`).
-    unit: str | None = None
     round: bool = True
     clip_at_zero: bool = False
     # None: fresh OS entropy, never recorded, so nobody can regenerate and subtract the noise
@@ -119,7 +121,15 @@ class GradientPerturbationParams:
     # null to search the multiplier that meets ``privacy.epsilon``.
     noise_multiplier: float | None = None
     max_grad_norm: float | None = 1.0
-    accountant: str = "rdp"
+    # pld (dp_accounting's privacy loss distribution), rdp, or prv (the study's window unit
+    # only): the one the noise search and the headline epsilon use; the report shows the others.
+    accountant: str = "pld"
+    # The step applied to the noisy gradient: adam, adam_bc (bias-corrected DP-Adam, Tang
+    # et al. 2023) or sgd with ``momentum``. Post-processing: none of it changes epsilon.
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    # Exponential moving average of the noisy iterates kept as the model (0 = the last iterate).
+    ema: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,10 @@ class PrivacyParams:
     mode: str = "none"
     epsilon: float = 1.0
     delta: float = 1e-7
+    # What one protected record is, for both mechanisms (dpforecast.privacy.unit): event,
+    # day, w-event (with w intervals) or window (the study's unit, not a data-level one).
+    unit: str = "event"
+    w: int | None = None
     ip: InputPerturbationParams = field(default_factory=InputPerturbationParams)
     gp: GradientPerturbationParams = field(default_factory=GradientPerturbationParams)
     # Total epsilon the data set may spend across releases and trainings (ledger).
@@ -197,10 +211,20 @@ class Params:
             history,
         )
 
+    def privacy_unit(self) -> PrivacyUnit:
+        """``privacy.unit`` sized by the data set: its interval, day and hierarchy bound."""
+        spec = self.data_set
+        bound = spec.privacy
+        try:
+            return privacy_unit(self.privacy.unit, self.privacy.w, spec.interval_minutes, spec.steps_per_day,
+                                bound.counts_per_person, bound.l1_per_interval, bound.l2_per_interval,
+                                bound.reason, bound.intervals_per_person)
+        except UnitError as exc:
+            raise ConfigError(str(exc)) from None
+
     def ip_unit(self) -> str:
-        """What input perturbation protects, in words, for this data set."""
-        return self.privacy.ip.unit or (
-            f"one person's presence in one zone during one {self.data_set.interval_minutes}-minute interval")
+        """What input perturbation protects, in words (the unit both mechanisms state)."""
+        return self.privacy_unit().describe("ip")
 
     def model_prefix(self) -> str:
         """Registered models are ``<prefix>-<arch>[-ip|-gp]``: one set per data set."""
@@ -211,6 +235,13 @@ class Params:
         if self.train.model == "all":
             return list(ARCHITECTURES)
         return [self.train.model]
+
+    def residual(self) -> bool:
+        """Whether the models predict the change from persistence: ``train.residual``, with
+        ``auto`` on exactly for DP-SGD, whose few noisy steps start best from persistence."""
+        if self.train.residual == "auto":
+            return self.privacy.mode == "gp"
+        return bool(self.train.residual)
 
     def hyper(self, arch: str) -> tuple[int, int, float]:
         """Units, batch size and learning rate of one architecture (overrides win)."""
@@ -267,6 +298,10 @@ def _coerce(type_name: str, value: Any, where: str) -> Any:
         return float(value)
     if type_name in ("int | None", "float | None", "str | None"):
         return None if value is None else _coerce(type_name.split(" ")[0], value, where)
+    if type_name == "str | bool":
+        if not isinstance(value, (str, bool)):
+            raise ConfigError(f"{where}: expected true, false or a string, got {value!r}")
+        return value
     if type_name == "str":
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
@@ -299,12 +334,21 @@ def _check(p: Params) -> None:
     need(p.train.batch_size >= 1, "train.batch_size", "must be at least 1")
     need(p.train.learning_rate > 0, "train.learning_rate", "must be positive")
     need(p.train.patience >= 0, "train.patience", "must be 0 (off) or more")
+    need(isinstance(p.train.residual, bool) or p.train.residual == "auto", "train.residual",
+         f"must be auto, true or false, got {p.train.residual!r}")
+    gp = p.privacy.gp
+    need(gp.optimizer in GP_OPTIMIZERS, "privacy.gp.optimizer", f"must be one of {GP_OPTIMIZERS}, got {gp.optimizer!r}")
+    need(0 <= gp.momentum < 1, "privacy.gp.momentum", f"must be in [0, 1), got {gp.momentum!r}")
+    need(0 <= gp.ema < 1, "privacy.gp.ema", f"must be in [0, 1) (0 = off), got {gp.ema!r}")
     need(p.registry.metric in REGISTRY_METRICS, "registry.metric", f"must be one of {REGISTRY_METRICS}")
     need(0 <= p.registry.margin < 1, "registry.margin", "must be in [0, 1)")
     need(bool(re.fullmatch(r"[a-z0-9][a-z0-9-]*", p.registry.name_prefix)), "registry.name_prefix",
          "lower-case letters, digits and dashes only")
     need(len(p.retraining.cron.split()) == 5, "retraining.cron", f"expected 5 cron fields, got {p.retraining.cron!r}")
     need(p.validate.min_count <= p.validate.max_count, "validate.min_count", "exceeds max_count")
+    need(p.privacy.unit in UNITS, "privacy.unit", f"must be one of {UNITS}, got {p.privacy.unit!r}")
+    need(p.privacy.unit == "window" or p.privacy.gp.accountant != "prv", "privacy.gp.accountant",
+         "prv accounts one training window only; use pld or rdp for a data-level privacy.unit")
     need(p.validate.engine in VALIDATION_ENGINES, "validate.engine", f"must be one of {VALIDATION_ENGINES}")
     for arch, a in p.architectures.items():
         need(arch in ARCHITECTURES, f"architectures.{arch}", f"unknown; use one of {ARCHITECTURES}")
@@ -378,4 +422,6 @@ def load_params(path: str | Path = "params.yaml", **overrides: Any) -> Params:
     spec_path = dataset_path(path.parent, params.dataset)
     if not spec_path.is_file():
         raise ConfigError(f"dataset: no spec {spec_path} for data set {params.dataset!r}")
-    return replace(params, spec=load_spec(spec_path))
+    params = replace(params, spec=load_spec(spec_path))
+    params.privacy_unit()  # a unit the data set cannot size is refused here, by name
+    return params

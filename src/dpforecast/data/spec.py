@@ -9,6 +9,7 @@ Unknown keys and bad values are refused with the spec file and the key's dotted 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -88,14 +89,30 @@ class Layout:
 
 @dataclass(frozen=True)
 class PrivacyBound:
-    """How many counts one person can be in during one interval, and why.
+    """How much one person can change one interval's counts, and why.
 
-    Derived from ``contains`` (a zone and the zones inside it count the same person; the
-    bound is the longest chain of containment) or declared as ``counts_per_person``."""
+    Derived from ``contains`` (a zone and the zones inside it count the same person, once
+    each: presence) or declared as ``counts_per_person`` (e.g. crossings of counting lines,
+    which one person may make several times at one sensor). ``intervals_per_person``, when
+    declared, bounds the intervals one person is counted in at all; without it no
+    person-level guarantee follows."""
 
     counts_per_person: int
     reason: str
     contains: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    intervals_per_person: int | None = None
+
+    @property
+    def l1_per_interval(self) -> float:
+        """The most one person adds to the sum of one interval's counts."""
+        return float(self.counts_per_person)
+
+    @property
+    def l2_per_interval(self) -> float:
+        """The L2 norm of one person's change to one interval's counts: presence changes each
+        of its counts by one (``sqrt(counts)``); declared contributions may all fall on one
+        count, so their L2 norm is bounded only by their L1 norm."""
+        return math.sqrt(self.counts_per_person) if self.contains else float(self.counts_per_person)
 
 
 @dataclass(frozen=True)
@@ -297,8 +314,11 @@ def _zones(raw: Any, where: str) -> tuple[Zone, ...]:
 
 
 def _privacy(raw: Any, where: str, zones: tuple[Zone, ...]) -> PrivacyBound:
-    r = _Reader(raw, where, {"contains", "counts_per_person", "reason"})
+    r = _Reader(raw, where, {"contains", "counts_per_person", "reason", "intervals_per_person"})
     reason = r.get("reason", str)
+    person = r.get("intervals_per_person", int, None)
+    if person is not None and person < 1:
+        raise SpecError(f"{r.key('intervals_per_person')}: must be at least 1, got {person}")
     ids = {z.id for z in zones}
     if "contains" in r.raw:
         contains_raw = _mapping(r.raw["contains"], r.key("contains"))
@@ -314,11 +334,11 @@ def _privacy(raw: Any, where: str, zones: tuple[Zone, ...]) -> PrivacyBound:
         bound = _longest_chain(contains, r.key("contains"))
         if "counts_per_person" in r.raw and r.get("counts_per_person", int) != bound:
             raise SpecError(f"{r.key('counts_per_person')}: the containment gives {bound}, the spec says {r.raw['counts_per_person']}")
-        return PrivacyBound(bound, reason, contains)
+        return PrivacyBound(bound, reason, contains, person)
     bound = r.get("counts_per_person", int)
     if bound < 1:
         raise SpecError(f"{r.key('counts_per_person')}: must be at least 1, got {bound}")
-    return PrivacyBound(bound, reason)
+    return PrivacyBound(bound, reason, intervals_per_person=person)
 
 
 def _longest_chain(contains: dict[str, tuple[str, ...]], where: str) -> int:

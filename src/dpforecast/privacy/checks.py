@@ -64,11 +64,6 @@ def check_privacy(privacy: PrivacyParams, n_train_windows: int | None = None) ->
 
     if privacy.mode == "ip":
         ip = privacy.ip
-        if not _finite_positive(ip.sensitivity):
-            _refuse("privacy.ip.sensitivity", f"must be a positive finite number, got {ip.sensitivity!r}")
-        if ip.unit is not None and not ip.unit.strip():
-            _refuse("privacy.ip.unit", "must say what one unit of protection is (it is stated in every report), "
-                    "or be null to say it from the data set's interval")
         if ip.mechanism == "gaussian" and privacy.epsilon >= 1.0:
             _refuse(
                 "privacy.epsilon",

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from dpforecast.privacy import accounting, unit_accounting
+from dpforecast.privacy.unit import PrivacyUnit
 
 GP_MECHANISM = "dp-sgd (Opacus, Poisson sampling)"
 ACCOUNTANT_LABELS = {
+    "pld": "PLD (dp_accounting)",
     "rdp": "RDP",
     "prv": "PRV",
     "tf_privacy_2020": "TF Privacy 2020 (old RDP conversion, orders <= 512)",
@@ -25,24 +27,9 @@ ACCOUNTANT_LABELS = {
 }
 
 
-def gp_unit(window: int = 6) -> str:
-    """The unit of DP-SGD's guarantee: one training record."""
-    return f"one training window ({window} input intervals and the target interval)"
-
-
-GP_UNIT = gp_unit(6)
-
-#: The data-level units of :func:`gp_report`'s ``unit_epsilons`` (the day's text is built there).
-EVENT_UNIT = "one person's presence in one zone during one interval (every count of that interval the person is in)"
 #: Past this, a unit's epsilon protects nothing: it is stated as such, without the PLD (which
 #: costs seconds to minutes at low noise).
 MEANINGLESS_EPSILON = 100.0
-UNIT_SENSITIVITY = {
-    "event": "2C per window it touches (replace one count)",
-    "day": "2C per window it touches (replace the unit's counts)",
-}
-
-
 def _unit_eps_text(entry: dict[str, Any]) -> str:
     """One data-level unit's epsilon, or why there is no number worth printing."""
     if entry["epsilon"] is not None:
@@ -92,12 +79,17 @@ class PrivacyReport:
     noise_multiplier: float | None = None
     max_grad_norm: float | None = None
     sigma: float | None = None  # IP: the noise's scale (Gaussian sigma, Laplace b)
-    sensitivity: float | None = None
+    sensitivity: float | None = None  # IP: the unit's L2 (Gaussian) or L1 (Laplace) norm
     n: int | None = None  # records: training windows (GP), counts released (IP)
-    naive_person_bound: float | None = None
-    naive_person_units: int | None = None  # how many units the person bound assumes
-    naive_person_delta: float | None = None
-    # GP: epsilons of data-level units (event, day), each a dict (see :func:`gp_report`)
+    unit_name: str | None = None  # event, day, w-event or window (dpforecast.privacy.unit)
+    counts_per_unit: int | None = None  # counts one unit changes
+    sampling: str | None = None  # GP: how windows join a step
+    windows_per_unit: int | None = None  # GP: training windows one unit touches
+    sensitivity_per_window: float | None = None  # GP: clipped-gradient change per touched window
+    neighbouring: str | None = None
+    # Person level: composed from the data set's declared bound, or why it is not protected.
+    person_level: dict[str, Any] = field(default_factory=dict)
+    # GP: epsilons of other units (window, event, day) for comparison, each a dict
     unit_epsilons: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -172,7 +164,9 @@ class PrivacyReport:
             out.append(
                 f"The trained model is (ε = {_fmt_eps(self.epsilon)}, δ = {_fmt_delta(self.delta)})-"
                 f"differentially private per {self.unit}, by the {self._label()} accountant, "
-                f"for {GP_MECHANISM} over {self.steps:,} steps."
+                f"for {GP_MECHANISM} over {self.steps:,} steps"
+                + (f" ({self.windows_per_unit} training windows per unit, {self.neighbouring})."
+                   if self.windows_per_unit is not None else ".")
             )
             for name, eps in self.epsilons.items():
                 if name == self.accountant:
@@ -183,32 +177,25 @@ class PrivacyReport:
                 )
         else:
             delta = "δ = 0 (pure ε-DP)" if not self.delta else f"δ = {_fmt_delta(self.delta)}"
+            touched = (f", the norm of the {self.counts_per_unit} counts one unit changes"
+                       if self.counts_per_unit and self.counts_per_unit > 1 else "")
             out.append(
-                f"Each released count is (ε = {_fmt_eps(self.epsilon)}, {delta})-differentially private "
+                f"The released series is (ε = {_fmt_eps(self.epsilon)}, {delta})-differentially private "
                 f"per {self.unit}, by the {self.mechanism} mechanism (noise scale {self.sigma:.4g}, "
-                f"sensitivity {self.sensitivity:g})."
+                f"sensitivity {self.sensitivity:.4g}{touched})."
                 if self.sigma is not None and self.sensitivity is not None
-                else f"Each released count is (ε = {_fmt_eps(self.epsilon)}, {delta})-differentially "
+                else f"The released series is (ε = {_fmt_eps(self.epsilon)}, {delta})-differentially "
                 f"private per {self.unit}, by the {self.mechanism} mechanism."
             )
-        if self.naive_person_bound is not None and self.naive_person_units is not None:
-            k = self.naive_person_units
-            pd = self.naive_person_delta
-            if self.mode == "gp":
-                tail = (
-                    "δ ≥ 1: no guarantee at the person level (group privacy over one data set)"
-                    if pd is not None and pd >= 1.0
-                    else f"δ = {_fmt_delta(pd)} (group privacy: k·e^((k-1)ε)·δ)"
-                )
-                out.append(
-                    f"A person present in all {k:,} training windows: ε ≤ {_fmt_eps(self.naive_person_bound, 4)} "
-                    f"by group privacy, with {tail}."
-                )
-            else:
-                out.append(
-                    f"A person counted in {k:,} of the released counts: ε ≤ {_fmt_eps(self.naive_person_bound, 4)}, "
-                    f"δ ≤ {_fmt_delta(pd)} by basic composition (one unit per count)."
-                )
+        if self.unit_name == "window":
+            out.append("This is the reference study's unit, not a data-level guarantee: it protects no real "
+                       "person or event.")
+        person = self.person_level
+        if person.get("protected"):
+            out.append(f"Per person (at most {person['intervals_per_person']:,} intervals, the data set's bound): "
+                       f"ε ≤ {_fmt_eps(person['epsilon'])}, δ ≤ {_fmt_delta(person['delta'])}.")
+        elif person:
+            out.append(f"Person level: not protected. {person['reason'][0].upper()}{person['reason'][1:]}.")
         return out
 
     def to_markdown(self) -> str:
@@ -240,15 +227,14 @@ class PrivacyReport:
             value = getattr(self, name)
             if value is not None:
                 rows.append((name, fmt.format(value)))
-        if self.naive_person_bound is not None:
-            rows.append(
-                (
-                    "naive person bound",
-                    f"{_fmt_eps(self.naive_person_bound, 4)} over {self.naive_person_units:,} "
-                    f"{'training windows' if self.mode == 'gp' else 'counts'} "
-                    f"(δ {'≥ 1, vacuous' if (self.naive_person_delta or 0) >= 1 else _fmt_delta(self.naive_person_delta)})",
-                )
-            )
+        for name in ("unit_name", "counts_per_unit", "sampling", "windows_per_unit", "sensitivity_per_window",
+                     "neighbouring"):
+            value = getattr(self, name)
+            if value is not None:
+                rows.append((name, f"{value:g}" if isinstance(value, float) else f"{value}"))
+        if self.person_level:
+            rows.append(("person level", f"ε ≤ {_fmt_eps(self.person_level['epsilon'])}"
+                         if self.person_level.get("protected") else "not protected"))
         for entry in self.unit_epsilons:
             rows.append((f"ε per {entry['description']}",
                          f"{_unit_eps_text(entry)}, {entry['windows_per_unit']} windows, {entry['sensitivity']}"))
@@ -261,6 +247,52 @@ class PrivacyReport:
 # ---------------------------------------------------------------------------- builders
 
 
+def _unit_entry(unit: PrivacyUnit, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
+                window: int, horizon: int, bound_so_far: float) -> dict[str, Any]:
+    """One unit's epsilon (PLD, and the RDP upper bound), or none past :data:`MEANINGLESS_EPSILON`."""
+    k = unit.windows(window, horizon)
+    s = unit.sensitivity_per_window
+    entry: dict[str, Any] = {"unit": unit.name, "description": unit.describe("gp"), "intervals": unit.intervals,
+                             "windows_per_unit": k, "epsilon": None, "epsilon_rdp_upper": None, "delta": delta,
+                             "sensitivity": f"{s:g}C per window it touches ({unit.neighbouring})"}
+    if bound_so_far > MEANINGLESS_EPSILON:
+        return entry  # a larger unit than one already past it: no number worth the time
+    entry["epsilon_rdp_upper"] = rdp = unit_accounting.unit_epsilon_rdp(
+        noise_multiplier, sample_rate, steps, delta, k, s)
+    if rdp <= MEANINGLESS_EPSILON:
+        entry["epsilon"] = unit_accounting.unit_epsilon(
+            noise_multiplier, sample_rate, steps, delta, k, s,
+            value_discretization_interval=unit_accounting.default_discretization(rdp, steps))
+    return entry
+
+
+def _person_level(unit: PrivacyUnit, mode: str, epsilon: float, delta: float, **gp: Any) -> tuple[dict, str]:
+    """Person-level protection: composed from the data set's declared bound on a person's
+    intervals, or stated as not protected (never a bound with delta >= 1)."""
+    m = unit.person_intervals()
+    if m is None:
+        why = ("the data set's spec declares no bound on how many intervals one person is counted in "
+               "(privacy.intervals_per_person), so person-level privacy is NOT protected: a person present "
+               f"longer than one unit is protected per unit only, and loses ε = {_fmt_eps(epsilon)} per unit "
+               "they are in (basic composition)")
+        return {"protected": False, "reason": why}, why
+    units = math.ceil(m / unit.intervals)
+    if mode == "gp":
+        k = min(gp["n"], m * (gp["window"] + gp["horizon"]))
+        eps = unit_accounting.unit_epsilon_rdp(gp["noise_multiplier"], gp["sample_rate"], gp["steps"], delta, k,
+                                               unit.sensitivity_per_window)
+        text = (f"person level (at most {m:,} intervals per person, the spec's bound): ε ≤ {_fmt_eps(eps)} "
+                f"(δ = {_fmt_delta(delta)}, RDP upper bound over the {k:,} windows they touch)")
+        return {"protected": True, "intervals_per_person": m, "windows": k, "epsilon": eps, "delta": delta}, text
+    eps, d = units * epsilon, min(1.0, units * delta)
+    if d >= 1.0:
+        why = f"person level: {units:,} units compose to δ ≥ 1, which protects nothing; not protected"
+        return {"protected": False, "reason": why}, why
+    text = (f"person level (at most {m:,} intervals per person, the spec's bound): ε ≤ {_fmt_eps(eps)}, "
+            f"δ ≤ {_fmt_delta(d)} (basic composition over {units:,} units)")
+    return {"protected": True, "intervals_per_person": m, "epsilon": eps, "delta": d}, text
+
+
 def gp_report(
     *,
     noise_multiplier: float,
@@ -269,117 +301,105 @@ def gp_report(
     delta: float,
     max_grad_norm: float,
     n: int,
+    unit: PrivacyUnit,
+    window: int,
+    horizon: int,
     epochs: float | None = None,
-    accountant: str = "rdp",
-    compare: tuple[str, ...] = ("rdp", "prv"),
+    accountant: str = "pld",
+    context: tuple[PrivacyUnit, ...] = (),
     study_comparison: bool = False,
-    person_units: int | None = None,
-    window: int = 6,
-    horizon: int = 1,
-    intervals_per_day: int | None = None,
     prv_eps_error: float | None = None,
     notes: list[str] | None = None,
 ) -> PrivacyReport:
-    """The report of one DP-SGD training (computes the epsilons).
+    """The report of one DP-SGD training on ``unit`` (computes the epsilons).
 
-    ``accountant`` gives the reported epsilon (its failure raises); the others in
-    ``compare`` are added to ``epsilons`` (a failure becomes a note). ``study_comparison``
-    adds ``tf_privacy_2020`` and ``opacus_default_orders``, the figures the study and
-    Opacus's defaults would print. ``person_units`` (default ``n``): windows a person may
-    appear in, for the naive person bound (group privacy; its delta is stated).
-
-    The headline epsilon is per training window, the study's unit, which protects no real
-    thing. ``unit_epsilons`` adds the data-level units, accounted by
-    :mod:`~dpforecast.privacy.unit_accounting`: the event (one interval of one person,
-    ``window + horizon`` windows) and, with ``intervals_per_day``, the day (that many
-    consecutive intervals). Each entry: ``unit``, ``description``, ``intervals``,
-    ``windows_per_unit``, ``epsilon`` (PLD), ``epsilon_rdp_upper``, ``delta``, ``sensitivity``.
-    R1 (the commune) contains R2-R6, so an event is two counts; both are in the same windows
-    and a window's clipped gradient moves by at most 2C whatever changes in it, so neither
-    the window count nor the sensitivity changes.
+    A data-level unit (event, day, w-event) touches ``unit.windows(window, horizon)``
+    overlapping windows, 2C each (replace), accounted by :mod:`~dpforecast.privacy.unit_accounting`:
+    dp_accounting's mixture PLD (``pld``) and an RDP upper bound (``rdp``), both in
+    ``epsilons``; ``accountant`` picks the headline. The study's ``window`` unit is the
+    per-window subsampled Gaussian (``rdp``, ``prv`` and ``pld``). ``context`` adds other
+    units' epsilons (``unit_epsilons``) for comparison. Every input an independent check
+    needs is recorded: sigma, C, q and the sampling scheme, steps, windows per unit, the
+    neighbouring relation, delta and the accountant.
     """
-    if accountant not in accounting.ACCOUNTANTS:
-        raise ValueError(f"privacy.gp.accountant: must be one of {accounting.ACCOUNTANTS}, got {accountant!r}")
     report_notes = list(notes or [])
-
-    def compute(name: str) -> float:
-        if name == "prv":
-            return accounting.prv_epsilon(noise_multiplier, sample_rate, steps, delta, eps_error=prv_eps_error)
-        return accounting.dp_sgd_epsilon(noise_multiplier, sample_rate, steps, delta, name)
-
-    epsilons: dict[str, float] = {accountant: compute(accountant)}
-    for name in compare:
-        if name in epsilons:
-            continue
+    k = unit.windows(window, horizon)
+    s = unit.sensitivity_per_window
+    epsilons: dict[str, float] = {}
+    if unit.data_level:
+        if accountant not in unit_accounting.UNIT_ACCOUNTANTS:
+            raise ValueError(f"privacy.gp.accountant: a data-level unit is accounted by "
+                             f"{unit_accounting.UNIT_ACCOUNTANTS}, got {accountant!r}")
+        epsilons["rdp"] = rdp = unit_accounting.unit_epsilon_rdp(noise_multiplier, sample_rate, steps, delta, k, s)
+        if rdp <= MEANINGLESS_EPSILON or accountant == "pld":
+            epsilons["pld"] = unit_accounting.unit_epsilon(
+                noise_multiplier, sample_rate, steps, delta, k, s,
+                value_discretization_interval=unit_accounting.default_discretization(rdp, steps))
+    else:
+        if accountant not in accounting.ACCOUNTANTS + ("pld",):
+            raise ValueError(f"privacy.gp.accountant: must be pld, rdp or prv, got {accountant!r}")
+        epsilons["rdp"] = accounting.dp_sgd_epsilon(noise_multiplier, sample_rate, steps, delta, "rdp")
+        epsilons["pld"] = unit_accounting.unit_epsilon(noise_multiplier, sample_rate, steps, delta, 1, 1.0)
         try:
-            epsilons[name] = compute(name)
+            epsilons["prv"] = accounting.prv_epsilon(noise_multiplier, sample_rate, steps, delta,
+                                                     eps_error=prv_eps_error)
+            err = prv_eps_error if prv_eps_error is not None else accounting.default_prv_eps_error(epsilons["rdp"])
+            report_notes.append(f"PRV epsilon is an upper bound: estimate + eps_error ({err:.3g})")
         except accounting.AccountingError as exc:
-            report_notes.append(f"{name} accountant not available: {exc}")
-    if study_comparison:
-        epsilons["tf_privacy_2020"] = accounting.tf_privacy_2020_epsilon(noise_multiplier, sample_rate, steps, delta)
-        epsilons["opacus_default_orders"] = accounting.opacus_default_orders_epsilon(
-            noise_multiplier, sample_rate, steps, delta
-        )
-        report_notes.append(
-            "tf_privacy_2020 and opacus_default_orders are shown to compare with the study and with "
-            "Opacus's defaults: both are stuck at the floor of their largest RDP order, not set by the noise"
-        )
-    epsilon = epsilons[accountant]
-    if "prv" in epsilons:
-        err = prv_eps_error if prv_eps_error is not None else accounting.default_prv_eps_error(
-            epsilons.get("rdp", epsilon)
-        )
-        report_notes.append(f"PRV epsilon is an upper bound: estimate + eps_error ({err:.3g})")
+            if accountant == "prv":
+                raise
+            report_notes.append(f"prv accountant not available: {exc}")
+        if study_comparison:
+            epsilons["tf_privacy_2020"] = accounting.tf_privacy_2020_epsilon(noise_multiplier, sample_rate, steps, delta)
+            epsilons["opacus_default_orders"] = accounting.opacus_default_orders_epsilon(
+                noise_multiplier, sample_rate, steps, delta)
+            report_notes.append(
+                "tf_privacy_2020 and opacus_default_orders are shown to compare with the study and with "
+                "Opacus's defaults: both are stuck at the floor of their largest RDP order, not set by the noise")
+        report_notes.append("this is the study's unit, one training window, not a data-level guarantee: one "
+                            f"count is in {window + horizon} overlapping windows (the event's ε is in unit_epsilons)")
+    epsilon = epsilons.get(accountant, epsilons["rdp"])
+    if accountant not in epsilons:
+        report_notes.append(f"ε is the RDP upper bound: past {MEANINGLESS_EPSILON:g} the PLD is not computed")
     unit_epsilons: list[dict[str, Any]] = []
-    if noise_multiplier > 0 and sample_rate > 0 and steps >= 1:
-        units_to_report = [("event", EVENT_UNIT, 1)]
-        if intervals_per_day is not None:
-            w = int(intervals_per_day)
-            units_to_report.append(("day", f"any {w} consecutive intervals of one person", w))
-        bound_so_far = 0.0
-        for name, description, intervals in units_to_report:
-            k = unit_accounting.windows_per_unit(window, horizon, intervals)
-            entry: dict[str, Any] = {"unit": name, "description": description, "intervals": intervals,
-                                     "windows_per_unit": k, "epsilon": None, "epsilon_rdp_upper": None,
-                                     "delta": delta, "sensitivity": UNIT_SENSITIVITY[name]}
-            unit_epsilons.append(entry)
-            if bound_so_far > MEANINGLESS_EPSILON:
-                continue  # a larger unit than one already past it: no number worth the time
-            entry["epsilon_rdp_upper"] = bound_so_far = unit_accounting.unit_epsilon_rdp(
-                noise_multiplier, sample_rate, steps, delta, k)
-            if bound_so_far <= MEANINGLESS_EPSILON:
-                entry["epsilon"] = unit_accounting.unit_epsilon(
-                    noise_multiplier, sample_rate, steps, delta, k,
-                    value_discretization_interval=unit_accounting.default_discretization(bound_so_far, steps))
-        levels = "; ".join(f"per {e['description']} ({e['windows_per_unit']} windows) {_unit_eps_text(e)}"
-                           for e in unit_epsilons)
-        report_notes.append(
-            f"the per-window ε ({_fmt_eps(epsilon)}) is the study's unit, not a data-level guarantee: one count "
-            f"is in several overlapping training windows. Data level: {levels}"
-        )
-    units = n if person_units is None else int(person_units)
+    bound_so_far = 0.0
+    for other in context:
+        if other.name == unit.name and other.intervals == unit.intervals:
+            continue
+        entry = _unit_entry(other, noise_multiplier, sample_rate, steps, delta, window, horizon, bound_so_far)
+        unit_epsilons.append(entry)
+        if other.data_level:
+            bound_so_far = max(bound_so_far, entry["epsilon_rdp_upper"] or math.inf)
+    person, person_text = _person_level(unit, "gp", epsilon, delta, n=n, window=window, horizon=horizon,
+                                        noise_multiplier=noise_multiplier, sample_rate=sample_rate, steps=steps)
     report_notes += [
-        "DP-SGD protects the training windows only; choices made on validation data (early stopping, "
-        "model selection) and hyper-parameter tuning are not accounted",
-        "the accounting assumes Poisson sampling of windows, as Opacus's DPDataLoader does",
+        person_text,
+        "no statistic of the private training windows leaves the run: no training loss, no validation "
+        "score, no early stopping or model selection on them; the last iterate (or its average) is kept",
+        "sampling: Poisson, each training window joins each step independently with probability q, as the "
+        "accountants assume",
     ]
     return PrivacyReport(
         mode="gp",
         mechanism=GP_MECHANISM,
-        unit=gp_unit(window),
+        unit=unit.describe("gp"),
+        unit_name=unit.name,
         epsilon=epsilon,
         delta=delta,
         accountant=accountant,
         epsilons=epsilons,
         sample_rate=sample_rate,
+        sampling="poisson",
         steps=int(steps),
         epochs=epochs,
         noise_multiplier=noise_multiplier,
         max_grad_norm=max_grad_norm,
         n=n,
-        naive_person_bound=accounting.naive_person_bound(epsilon, units),
-        naive_person_units=units,
-        naive_person_delta=accounting.group_privacy_delta(epsilon, delta, units),
+        windows_per_unit=k,
+        sensitivity_per_window=s * max_grad_norm,
+        neighbouring=unit.neighbouring,
+        counts_per_unit=unit.counts,
+        person_level=person,
         unit_epsilons=unit_epsilons,
         notes=report_notes,
     )
@@ -392,35 +412,30 @@ def ip_report(
     delta: float,
     sensitivity: float,
     sigma: float,
-    unit: str,
+    unit: PrivacyUnit,
     n: int,
-    person_units: int | None = None,
     notes: list[str] | None = None,
 ) -> PrivacyReport:
-    """The report of one input-perturbation release (every count has its own noise).
-
-    ``n``: counts released. ``person_units``: counts one person may be in (e.g. the number
-    of intervals of the series, one zone each), for the basic-composition person bound.
-    """
+    """The report of one input-perturbation release: independent noise on every count,
+    calibrated to the norm (``sensitivity``) of everything one ``unit`` changes. ``n``:
+    counts released."""
     d = 0.0 if mechanism == "laplace" else delta
     report_notes = list(notes or [])
     if mechanism == "laplace":
         report_notes.append("Laplace mechanism: sigma is the scale b (the noise's standard deviation is √2·b)")
-    bound = pdelta = None
-    if person_units is not None:
-        bound = accounting.naive_person_bound(epsilon, person_units)
-        pdelta = min(1.0, person_units * d)
+    person, person_text = _person_level(unit, "ip", epsilon, d)
+    report_notes.append(person_text)
     return PrivacyReport(
         mode="ip",
         mechanism=mechanism,
-        unit=unit,
+        unit=unit.describe("ip"),
+        unit_name=unit.name,
+        counts_per_unit=unit.counts,
         epsilon=epsilon,
         delta=d,
         sigma=sigma,
         sensitivity=sensitivity,
         n=n,
-        naive_person_bound=bound,
-        naive_person_units=person_units,
-        naive_person_delta=pdelta,
+        person_level=person,
         notes=report_notes,
     )

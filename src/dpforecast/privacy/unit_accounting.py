@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -219,3 +219,79 @@ def unit_epsilon(
         )
     pld = unit_pld(noise_multiplier, sample_rate, windows, sensitivity_per_window, value_discretization_interval)
     return max(0.0, float(pld.self_compose(int(steps)).get_epsilon_for_delta(delta)))
+
+
+#: Accountants of a unit's epsilon: dp_accounting's mixture PLD, or this module's RDP bound.
+UNIT_ACCOUNTANTS = ("pld", "rdp")
+
+
+def epsilon_by(accountant: str, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
+               windows: int, sensitivity_per_window: float = 2.0) -> float:
+    """The unit's epsilon by ``accountant`` (``pld``: :func:`unit_epsilon`, ``rdp``: :func:`unit_epsilon_rdp`)."""
+    if accountant == "pld":
+        return unit_epsilon(noise_multiplier, sample_rate, steps, delta, windows, sensitivity_per_window)
+    if accountant == "rdp":
+        return unit_epsilon_rdp(noise_multiplier, sample_rate, steps, delta, windows, sensitivity_per_window)
+    raise ValueError(f"accountant must be one of {UNIT_ACCOUNTANTS}, got {accountant!r}")
+
+
+def noise_multiplier_for_unit(
+    target_epsilon: float, delta: float, sample_rate: float, steps: int, windows: int,
+    sensitivity_per_window: float = 2.0, accountant: str = "pld", *, rtol: float = 1e-3, max_noise: float = 1e5,
+) -> float:
+    """The smallest noise multiplier (to relative precision ``rtol``) whose unit epsilon is <= target.
+
+    Bisection on :func:`epsilon_by`, returning the upper end of the final bracket, so the
+    result always meets the target with the same accountant. The RDP bound is never below
+    the PLD, so its answer brackets the PLD search from above.
+    """
+    if not (math.isfinite(target_epsilon) and target_epsilon > 0):
+        raise ValueError(f"target_epsilon must be a positive finite number, got {target_epsilon!r}")
+    _check(1.0, sample_rate, steps, delta, windows, sensitivity_per_window)
+    if accountant not in UNIT_ACCOUNTANTS:
+        raise ValueError(f"accountant must be one of {UNIT_ACCOUNTANTS}, got {accountant!r}")
+
+    def eps(sigma: float) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return epsilon_by(accountant, sigma, sample_rate, steps, delta, windows, sensitivity_per_window)
+
+    if accountant == "pld":
+        hi = noise_multiplier_for_unit(target_epsilon, delta, sample_rate, steps, windows, sensitivity_per_window,
+                                       "rdp", rtol=rtol, max_noise=max_noise)
+    else:
+        hi = 1.0
+        while eps(hi) > target_epsilon:
+            hi *= 2.0
+            if hi > max_noise:
+                raise ValueError(f"no noise multiplier up to {max_noise:g} reaches epsilon {target_epsilon:g} at "
+                                 f"delta {delta:g} for a unit of {windows} windows")
+    lo = hi / 2.0
+    while eps(lo) <= target_epsilon:
+        hi, lo = lo, lo / 2.0
+        if lo < 1e-3:
+            return hi
+    while hi - lo > rtol * hi:
+        mid = 0.5 * (lo + hi)
+        if eps(mid) <= target_epsilon:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def spent_epsilon(noise_multiplier: float, sample_rate: float, delta: float, windows: int,
+                  sensitivity_per_window: float = 2.0) -> Callable[[int], float]:
+    """``steps -> epsilon`` spent so far on the unit (the RDP upper bound), for progress logs:
+    one step's RDP is computed once, so each call is a conversion only."""
+    from opacus.accountants.analysis import rdp as opacus_rdp
+
+    per_step = unit_rdp(noise_multiplier, sample_rate, windows, sensitivity_per_window)
+
+    def spent(steps: int) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            eps, _ = opacus_rdp.get_privacy_spent(orders=list(UNIT_RDP_ORDERS), rdp=per_step * int(steps), delta=delta)
+        return max(0.0, float(eps))
+
+    return spent

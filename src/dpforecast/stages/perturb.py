@@ -60,8 +60,9 @@ def _check_privacy(params: Params) -> None:
             f"privacy.ip.mechanism: must be one of {mechanisms.MECHANISMS}, got {privacy.ip.mechanism!r}"
         )
     check_privacy(privacy)
-    # Calibrating the noise refuses the remaining bad values (epsilon, delta, sensitivity).
-    mechanisms.noise_scale(privacy.ip.mechanism, privacy.epsilon, privacy.delta, privacy.ip.sensitivity)
+    # Calibrating the noise refuses the remaining bad values (epsilon, delta).
+    mechanisms.noise_scale(privacy.ip.mechanism, privacy.epsilon, privacy.delta,
+                           params.privacy_unit().ip_sensitivity(privacy.ip.mechanism))
 
 
 def _counts(series: pl.DataFrame, series_path: Path, zones: list[str], nulls_allowed: bool) -> np.ndarray:
@@ -97,6 +98,7 @@ def perturb(
     series_path, out_path, metadata_path = Path(series_path), Path(out_path), Path(metadata_path)
     _check_privacy(params)
     privacy, ip = params.privacy, params.privacy.ip
+    unit = params.privacy_unit()
 
     series = pl.read_parquet(series_path)
     spec = params.data_set
@@ -107,7 +109,8 @@ def perturb(
         mechanism=ip.mechanism,
         epsilon=privacy.epsilon,
         delta=privacy.delta,
-        sensitivity=ip.sensitivity,
+        # the norm of everything one unit changes: one event is every count of its interval
+        sensitivity=unit.ip_sensitivity(ip.mechanism),
         seed=ip.seed,
         round=ip.round,
         clip_at_zero=ip.clip_at_zero,
@@ -129,6 +132,7 @@ def perturb(
     meta = {
         **meta,
         "unit": params.ip_unit(),
+        "privacy_unit": unit.to_json(),
         "input_md5": _md5(series_path),
         "data_version": data_version,
         "n_rows": released.height,

@@ -29,7 +29,8 @@ def release_key(data_md5: str, params: Params) -> str:
     """The ledger key of a release: equal for a regeneration of the same noise. Without a
     seed every release draws new noise, which composes with the earlier ones, so its key is
     unique and it is charged every time."""
-    spec = {"data": data_md5, "epsilon": params.privacy.epsilon, "delta": params.privacy.delta, **asdict(params.privacy.ip)}
+    spec = {"data": data_md5, "epsilon": params.privacy.epsilon, "delta": params.privacy.delta,
+            "unit": params.privacy.unit, "w": params.privacy.w, **asdict(params.privacy.ip)}
     if params.privacy.ip.seed is None:
         spec["nonce"] = secrets.token_hex(16)
     return "ip:" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]

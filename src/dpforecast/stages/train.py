@@ -20,7 +20,7 @@ from dpforecast.io import atomic_dir, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, save_forecaster
 from dpforecast.paths import Paths
-from dpforecast.privacy import accounting
+from dpforecast.privacy import unit_accounting
 from dpforecast.training.device import seed_everything, select_device
 from dpforecast.tracking.lineage import code_digest, file_md5
 from dpforecast.training.dp_sgd import fit_private
@@ -35,6 +35,7 @@ def flat_params(params: Params, arch: str) -> dict[str, Any]:
     for section in ("features", "split", "train"):
         for key, value in asdict(getattr(params, section)).items():
             flat[f"{section}.{key}"] = value
+    flat["train.residual"] = params.residual()  # resolved: what the model is, not "auto"
     flat["data.contiguous"] = params.data.contiguous
     flat["data.timezone"] = params.data_set.timezone
     flat["data.interval_minutes"] = params.data_set.interval_minutes
@@ -92,7 +93,7 @@ def train_one(
         scaler = Scaler.identity(len(features), len(zones))
 
     spec = ModelSpec(arch, units, params.train.activation, w, len(features), len(zones),
-                     log_counts=params.features.scaling == "log")
+                     log_counts=params.features.scaling == "log", residual=params.residual())
     seed_everything(seed)
     model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
     loop = LoopConfig(
@@ -120,11 +121,16 @@ def train_one(
             mlflow.set_tags({**lineage, "model": arch, "privacy": params.privacy.mode,
                              "privacy.guarantee": plan.report.summary()})
 
+        spent = None
+        if track and plan.noise_multiplier is not None:  # DP-SGD: steps and the budget spent on the unit, no loss
+            unit = params.privacy_unit()
+            spent = unit_accounting.spent_epsilon(plan.noise_multiplier, plan.report.sample_rate, plan.report.delta,
+                                                  plan.report.windows_per_unit, unit.sensitivity_per_window)
+
         def on_epoch(epoch: int, row: dict[str, float]) -> None:
             if track:
-                if plan.noise_multiplier is not None:  # DP-SGD: steps and the budget spent, no loss
-                    row = {**row, "privacy_epsilon_spent_per_window": accounting.dp_sgd_epsilon(
-                        plan.noise_multiplier, plan.report.sample_rate, int(row["steps"]), plan.report.delta, "rdp")}
+                if spent is not None:
+                    row = {**row, "privacy_epsilon_spent_rdp": spent(int(row["steps"]))}
                 mlflow.log_metrics(row, step=epoch)
             crash_point(f"train:{params.privacy.mode}")
 
@@ -132,8 +138,10 @@ def train_one(
             # Charged before the first noisy step reads a window: a run killed half-way has
             # spent its budget; the same run repeated (same ledger key) is not charged again.
             charge(plan, params, paths.ledger, arch, lineage.get("data.dvc_md5", ""))
+            gp = params.privacy.gp
             result, _ = fit_private(model, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm,
-                                    device, on_epoch=on_epoch, progress=progress)
+                                    device, on_epoch=on_epoch, progress=progress,
+                                    optimizer=gp.optimizer, momentum=gp.momentum, ema=gp.ema)
         else:
             result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
         predictions = predict(model, x_test, device)

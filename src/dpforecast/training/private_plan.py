@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from dpforecast.config import Params
 from dpforecast.io import read_json
-from dpforecast.privacy import accounting
+from dpforecast.privacy import accounting, unit_accounting
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
 from dpforecast.privacy.ledger import PrivacyLedger
 from dpforecast.privacy.report import PrivacyReport, gp_report, ip_report
+from dpforecast.privacy.unit import PrivacyUnit
 from dpforecast.tracking.lineage import code_digest
 
 
@@ -36,8 +37,26 @@ def _gp_key(params: Params, arch: str, seed: int, data_md5: str, sigma: float, d
     train = {k: v for k, v in asdict(params.train).items() if k not in ("model", "device")}
     spec = {"data": data_md5, "arch": arch, "seed": seed, "sigma": sigma, "train": train, "device": device_type,
             "hyper": params.hyper(arch), "features": asdict(params.features), "gp": asdict(params.privacy.gp),
-            "code": code_digest()}
+            "unit": [params.privacy.unit, params.privacy.w], "code": code_digest()}
     return "gp:" + hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int, unit: PrivacyUnit, window: int,
+              horizon: int, accountant: str) -> float:
+    """The smallest noise multiplier meeting ``epsilon`` on ``unit`` by ``accountant``."""
+    if unit.data_level:
+        return unit_accounting.noise_multiplier_for_unit(
+            epsilon, delta, sample_rate, steps, unit.windows(window, horizon), unit.sensitivity_per_window, accountant)
+    if accountant == "pld":
+        return unit_accounting.noise_multiplier_for_unit(epsilon, delta, sample_rate, steps, 1, 1.0, "pld")
+    return accounting.noise_multiplier_for(epsilon, delta, sample_rate, steps, accountant)
+
+
+def context_units(params: Params) -> tuple[PrivacyUnit, ...]:
+    """The units every DP-SGD report states beside the declared one: the study's window, the
+    event and the day."""
+    return tuple(replace(params, privacy=replace(params.privacy, unit=name, w=None)).privacy_unit()
+                 for name in ("window", "event", "day"))
 
 
 def plan_privacy(
@@ -54,17 +73,17 @@ def plan_privacy(
                 f"privacy: the release at {release_metadata} ({meta.get('mechanism')}, epsilon {meta.get('epsilon')}) "
                 f"does not match the parameters ({privacy.ip.mechanism}, epsilon {privacy.epsilon}); rerun the release stage"
             )
-        bound = params.data_set.privacy
-        per_interval = bound.counts_per_person
-        intervals = int(meta["n_rows"])
+        unit = params.privacy_unit()
+        if meta.get("unit") != unit.describe("ip"):
+            raise PrivacyConfigError(
+                f"privacy.unit: the release at {release_metadata} protects {meta.get('unit')!r}, the parameters "
+                f"ask for {unit.describe('ip')!r}; rerun the release stage")
         report = ip_report(
             mechanism=meta["mechanism"], epsilon=meta["epsilon"], delta=meta["delta"],
-            sensitivity=meta["sensitivity"], sigma=meta["noise_std"], unit=meta["unit"],
-            n=int(meta["n_counts"]), person_units=per_interval * intervals,
-            notes=[f"{bound.reason.rstrip('.')} ({params.dataset}'s spec): at most {per_interval} "
-                   f"counts per person per interval, so one interval of one person costs at most {per_interval}·ε = "
-                   f"{per_interval * meta['epsilon']:.4g} (basic composition); the person bound assumes "
-                   f"presence in all {intervals:,} intervals of the release"],
+            sensitivity=meta["sensitivity"], sigma=meta["noise_std"], unit=unit, n=int(meta["n_counts"]),
+            notes=[f"{unit.reason.rstrip('.')} ({params.dataset}'s spec): one unit changes {unit.counts} counts, "
+                   f"so the noise is calibrated to their {'L1' if meta['mechanism'] == 'laplace' else 'L2'} norm, "
+                   f"{meta['sensitivity']:.4g}"],
         )
         return PrivacyPlan(report)  # charged by the release stage; training is post-processing
     check_privacy(privacy, n_train_windows=n_train)
@@ -76,13 +95,14 @@ def plan_privacy(
     sample_rate = min(1.0, batch_size / n_train)
     steps = max(1, round(1 / sample_rate)) * params.train.epochs
     gp = privacy.gp
-    sigma = gp.noise_multiplier or accounting.noise_multiplier_for(
-        privacy.epsilon, privacy.delta, sample_rate, steps, gp.accountant)
+    unit = params.privacy_unit()
+    window, horizon = params.features.window, params.features.horizon
+    sigma = gp.noise_multiplier or noise_for(privacy.epsilon, privacy.delta, sample_rate, steps, unit, window,
+                                             horizon, gp.accountant)
     report = gp_report(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=privacy.delta,
                        max_grad_norm=gp.max_grad_norm, n=n_train, epochs=params.train.epochs,
-                       accountant=gp.accountant, window=params.features.window,
-                       horizon=params.features.horizon, intervals_per_day=params.data_set.steps_per_day,
-                       study_comparison=True)
+                       accountant=gp.accountant, unit=unit, window=window, horizon=horizon,
+                       context=context_units(params), study_comparison=unit.name == "window")
     ledger = PrivacyLedger(ledger_path, privacy.budget_epsilon)
     key = _gp_key(params, arch, seed, data_md5, sigma, device_type)
     ledger.check(report.epsilon, report.unit, key=key)

@@ -1,0 +1,121 @@
+"""The privacy unit: what one protected record is, declared once and used by both mechanisms.
+
+``privacy.unit`` names it and the data set's spec supplies its size:
+
+``event``
+    One person's presence during one interval, in every count of that interval the data
+    set's hierarchy puts them in (Montreuil: R1 and one IRIS, two counts).
+``w-event`` (``privacy.w`` intervals) and ``day`` (the data set's intervals per day)
+    Any ``w`` consecutive intervals of one person (Kellaris et al. 2014, "Differentially
+    private event sequences over infinite streams").
+``window``
+    The reference study's unit: one count (input perturbation) or one training window
+    (DP-SGD). Kept for the paper's reproduction; it is not a data-level guarantee and every
+    report says so.
+
+Input perturbation is calibrated on the unit's sensitivity (:meth:`PrivacyUnit.ip_sensitivity`);
+DP-SGD is accounted on the windows the unit touches (:meth:`PrivacyUnit.windows`, 2C each).
+Both mechanisms state the same words (:meth:`PrivacyUnit.describe`), so the ledger
+composes their releases on one unit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from dpforecast.privacy.unit_accounting import windows_per_unit
+
+UNITS = ("event", "day", "w-event", "window")
+
+
+class UnitError(ValueError):
+    """``privacy.unit`` / ``privacy.w`` do not name a unit."""
+
+
+@dataclass(frozen=True)
+class PrivacyUnit:
+    name: str  # event | day | w-event | window
+    intervals: int  # consecutive intervals of one person (1 for event and window)
+    interval_minutes: int
+    counts_per_interval: int  # counts one person is in during one interval (the spec's bound)
+    l1_per_interval: float
+    l2_per_interval: float
+    reason: str = ""
+    intervals_per_person: int | None = None  # the spec's person bound, if it declares one
+
+    @property
+    def data_level(self) -> bool:
+        """False for the study's per-window / per-count unit, which protects no real thing."""
+        return self.name != "window"
+
+    def describe(self, mode: str = "gp") -> str:
+        """The unit in words, as every report and the ledger state it."""
+        minutes = f"{self.interval_minutes}-minute"
+        if self.name == "window":
+            return ("the study's unit, one count (not a data-level guarantee)" if mode == "ip" else
+                    "the study's unit, one training window (not a data-level guarantee)")
+        counts = (f"in each of the at most {self.counts_per_interval} counts of an interval the data set's "
+                  f"hierarchy puts them in" if self.counts_per_interval > 1 else "in one count per interval")
+        if self.name == "event":
+            return f"one event: one person's presence during one {minutes} interval, {counts}"
+        label = "one day" if self.name == "day" else f"{self.intervals} consecutive intervals"
+        return (f"{label} of one person (w-event, w = {self.intervals}): their presence during any "
+                f"{self.intervals} consecutive {minutes} intervals, {counts}")
+
+    @property
+    def counts(self) -> int:
+        """Counts one unit can change (IP's released values it touches)."""
+        return 1 if self.name == "window" else self.intervals * self.counts_per_interval
+
+    def ip_sensitivity(self, mechanism: str) -> float:
+        """The norm of everything one unit changes in the release: L1 for Laplace, L2 for the
+        Gaussian mechanisms (one day at 30 minutes with R1 above five IRIS: sqrt(96))."""
+        if self.name == "window":
+            return 1.0
+        if mechanism == "laplace":
+            return self.intervals * self.l1_per_interval
+        return math.sqrt(self.intervals) * self.l2_per_interval
+
+    def windows(self, window: int, horizon: int) -> int:
+        """Training windows one unit touches (DP-SGD), at most."""
+        return 1 if self.name == "window" else windows_per_unit(window, horizon, self.intervals)
+
+    @property
+    def sensitivity_per_window(self) -> float:
+        """Clipped-gradient change per touched window, in units of C: the study's unit adds or
+        removes a window (C); a data-level unit replaces what it touches (2C)."""
+        return 1.0 if self.name == "window" else 2.0
+
+    @property
+    def neighbouring(self) -> str:
+        if self.name == "window":
+            return "add or remove one training window (C)"
+        return "replace one unit's counts: every window it touches stays and may change (2C per window)"
+
+    def person_intervals(self) -> int | None:
+        """Intervals one person is counted in, when the data set declares a bound."""
+        return None if self.name == "window" else self.intervals_per_person
+
+    def to_json(self) -> dict[str, object]:
+        return {"unit": self.name, "intervals": self.intervals, "interval_minutes": self.interval_minutes,
+                "counts_per_interval": self.counts_per_interval, "counts": self.counts,
+                "data_level": self.data_level, "intervals_per_person": self.person_intervals()}
+
+
+def privacy_unit(name: str, w: int | None, interval_minutes: int, steps_per_day: int, counts_per_interval: int,
+                 l1_per_interval: float, l2_per_interval: float, reason: str = "",
+                 intervals_per_person: int | None = None) -> PrivacyUnit:
+    """The unit ``privacy.unit`` (and ``privacy.w``) name, sized by the data set."""
+    if name not in UNITS:
+        raise UnitError(f"privacy.unit: must be one of {', '.join(UNITS)}, got {name!r}")
+    if name == "w-event":
+        if w is None or isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise UnitError(f"privacy.w: the w-event unit needs a whole number of intervals >= 1, got {w!r}")
+        intervals = w
+    elif w is not None:
+        raise UnitError(f"privacy.w: only the w-event unit takes w (privacy.unit is {name!r}); leave it null")
+    else:
+        intervals = steps_per_day if name == "day" else 1
+    return PrivacyUnit(name, intervals, interval_minutes, counts_per_interval, l1_per_interval, l2_per_interval,
+                       reason, intervals_per_person)
