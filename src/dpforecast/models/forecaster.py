@@ -29,6 +29,10 @@ class ModelSpec:
     # log1p on counts and targets before the (fixed) affine scaling: a data-independent
     # transform, so a DP-SGD model stores no statistic of the private data.
     log_counts: bool = False
+    # Predict the change from persistence (the last input count of each zone) on the scaled
+    # target scale; the head starts at zero, so an untrained model is persistence. False by
+    # default: descriptions saved before the option existed load as they were trained.
+    residual: bool = False
 
     @property
     def kind(self) -> str:
@@ -55,6 +59,9 @@ class Forecaster(nn.Module):
             keras_initialise_cells(self.rnn)
             nn.init.xavier_uniform_(self.head.weight)
             nn.init.zeros_(self.head.bias)
+        if spec.residual:
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward_scaled(self, x: torch.Tensor) -> torch.Tensor:
         """Prediction on the scaled target scale, from raw inputs (what training fits)."""
@@ -73,10 +80,18 @@ class Forecaster(nn.Module):
             y = torch.log1p(torch.clamp(y, min=0.0))
         return (y - self.y_mean) / self.y_std
 
+    def baseline_scaled(self, x: torch.Tensor) -> torch.Tensor:
+        """What the head's output is added to, on the scaled target scale: persistence (each
+        zone's last input count) for a residual model, else zeros. It has no parameters, so
+        every engine that forms a scaled prediction adds it without changing a gradient
+        factor; this is its one definition."""
+        last = x[:, -1, : self.spec.n_targets]
+        return self.scale_targets(last) if self.spec.residual else torch.zeros_like(last)
+
     def forward(self, x: torch.Tensor, scaled: bool = False) -> torch.Tensor:
         """Raw-count forecast of every zone, clipped at zero: ``(n, window, features) -> (n, zones)``;
         with ``scaled``, the unclipped prediction on the scaled target scale."""
-        out = self.head(self.rnn(self.scale_inputs(x)))
+        out = self.head(self.rnn(self.scale_inputs(x))) + self.baseline_scaled(x)
         if scaled:
             return out
         y = out * self.y_std + self.y_mean

@@ -102,4 +102,4 @@ class FusedForecaster(nn.Module):
         """As :meth:`Forecaster.forward_scaled`: raw windows in, scaled-target prediction out."""
         _, state = self.rnn(self.source.scale_inputs(x))
         h_n = state[0] if self.spec.kind == "lstm" else state  # (directions, batch, units)
-        return self.head(torch.cat(h_n.unbind(0), dim=1))
+        return self.head(torch.cat(h_n.unbind(0), dim=1)) + self.source.baseline_scaled(x)

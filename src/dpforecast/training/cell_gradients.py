@@ -116,13 +116,16 @@ class CellGradients:
         with torch.no_grad():
             inputs = model.scale_inputs(x)
             target = model.scale_targets(y)
+            baseline = model.baseline_scaled(x)
         traces = [_Trace(rnn.forward_cell, inputs)]
         if rnn.backward_cell is not None:
             traces.append(_Trace(rnn.backward_cell, inputs.flip(1)))
         features = torch.cat([t.last for t in traces], dim=1) if len(traces) > 1 else traces[0].last
         pred = F.linear(features, model.head.weight.detach(), model.head.bias.detach())
         leaves = [pred] + [leaf for t in traces for leaf in t.leaves()]
-        grads = list(torch.autograd.grad(loss(pred, target).sum(), leaves))
+        # The prediction is the head's output plus the parameter-free baseline (persistence for
+        # a residual model): the loss's gradient to that output is still the head's factor.
+        grads = list(torch.autograd.grad(loss(pred + baseline, target).sum(), leaves))
         d_pred = grads.pop(0)[:, None]  # the head is read once: a one-step map
         found = {model.head.weight: LinearFactors(d_pred, features.detach()[:, None]),
                  model.head.bias: LinearFactors(d_pred, None)}

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from dpforecast.models.forecaster import Forecaster
 from dpforecast.training.cell_gradients import CellGradients
+from dpforecast.training.dp_adam_bc import DPAdamBC
 from dpforecast.training.ghost_clipping import clip_factors
 from dpforecast.training.loop import EpochCallback, LoopConfig, TrainResult
 
@@ -190,6 +191,43 @@ def private_optimizer(
     )
 
 
+def base_optimizer(name: str, params: list[torch.nn.Parameter], lr: float, momentum: float,
+                   noise_std: float) -> Optimizer:
+    """The step applied to the noisy averaged gradient (``privacy.gp.optimizer``); ``noise_std``
+    is the noise's standard deviation per coordinate, which DP-AdamBC subtracts (squared)."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "adam_bc":
+        return DPAdamBC(params, noise_variance=noise_std**2, lr=lr)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    raise ValueError(f"privacy.gp.optimizer: must be adam, adam_bc or sgd, got {name!r}")
+
+
+class IterateEMA:
+    """Bias-corrected exponential moving average of the noisy iterates: after ``t`` updates,
+    ``sum_s (1 - decay) decay^(t-s) theta_s / (1 - decay^t)`` over the iterates ``theta_1..t``
+    (the initial weights carry no weight). Post-processing of the released updates, so it
+    costs no privacy; the averages live beside the parameters, on their device."""
+
+    def __init__(self, params: list[torch.nn.Parameter], decay: float) -> None:
+        self.params, self.decay, self.updates = params, decay, 0
+        self.averages = [torch.zeros_like(p) for p in params]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.updates += 1
+        for a, p in zip(self.averages, self.params, strict=True):
+            a.mul_(self.decay).add_(p, alpha=1 - self.decay)
+
+    @torch.no_grad()
+    def copy_to_params(self) -> None:
+        if self.updates:
+            correction = 1 - self.decay**self.updates
+            for a, p in zip(self.averages, self.params, strict=True):
+                p.copy_(a / correction)
+
+
 def poisson_batch(n: int, sample_rate: float, generator: torch.Generator) -> torch.Tensor:
     """Indices of the windows in this step: each joins independently with probability q."""
     return torch.nonzero(torch.rand(n, generator=generator) < sample_rate).flatten()
@@ -205,8 +243,14 @@ def fit_private(
     engine: PerSampleGradientEngine | None = None,
     on_epoch: EpochCallback | None = None,
     progress: bool = True,
+    *,
+    optimizer: str = "adam",
+    momentum: float = 0.9,
+    ema: float = 0.0,
 ) -> tuple[TrainResult, Spend]:
-    """Train ``model`` with DP-SGD (Adam on the noisy gradient) for ``cfg.epochs`` epochs.
+    """Train ``model`` with DP-SGD for ``cfg.epochs`` epochs: ``optimizer`` (adam, adam_bc or
+    sgd with ``momentum``) steps on the noisy gradient; with ``ema`` > 0 the weights kept are
+    the :class:`IterateEMA` of the iterates, else the last iterate. Neither changes the spend.
 
     Each epoch is ``round(n / batch_size)`` Poisson-sampled steps with sampling rate
     ``batch_size / n``. No validation data is used: choosing an epoch on data outside the
@@ -224,9 +268,11 @@ def fit_private(
     steps_per_epoch = max(1, round(1 / sample_rate))
     gen = torch.Generator().manual_seed(cfg.seed)
     noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    optimiser = private_optimizer(
-        torch.optim.Adam(model.parameters(), lr=cfg.learning_rate), noise_multiplier, max_grad_norm, cfg.batch_size, noise_gen
-    )
+    params = list(model.parameters())
+    step = base_optimizer(optimizer, params, cfg.learning_rate, momentum,
+                          noise_multiplier * max_grad_norm / cfg.batch_size)
+    optimiser = private_optimizer(step, noise_multiplier, max_grad_norm, cfg.batch_size, noise_gen)
+    average = IterateEMA(params, ema) if ema > 0 else None
     loss = sample_loss(cfg.loss)
     result = TrainResult()
     bar = tqdm(range(1, cfg.epochs + 1), desc=f"{model.spec.architecture} dp-sgd", unit="epoch", disable=not progress)
@@ -237,12 +283,16 @@ def fit_private(
                 optimiser.zero_grad(set_to_none=True)
                 engine.clipped_gradient_sum(model, loss, x[idx], y[idx], max_grad_norm)
                 optimiser.step()
+                if average is not None:
+                    average.update()
             # No loss on the private windows: it would be a release no accountant sees.
             row = {"steps": float(epoch * steps_per_epoch)}
             result.history.append(row)
             bar.set_postfix({"steps": int(row["steps"])})
             if on_epoch is not None:
                 on_epoch(epoch, row)
+        if average is not None:
+            average.copy_to_params()
     finally:
         engine.release(model)
         for p in model.parameters():
