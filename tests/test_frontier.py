@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from project_roots import TINY, make_root
 
 from dpforecast.config import deep_merge
-from dpforecast.frontier import frontier, table
+from dpforecast.frontier import frontier, frontier_table, table
 
 
-def test_frontier_has_a_point_per_mode_and_epsilon(tmp_path):
+def test_frontier_puts_both_mechanisms_on_one_unit_with_seeds_and_baselines(tmp_path):
     root = make_root(tmp_path, deep_merge(TINY, {"train": {"epochs": 1}}))
-    rows = frontier(root, "gru", (0.5, 4.0))
-    assert [(r["mode"], r["epsilon"]) for r in rows] == [("ip", 0.5), ("ip", 4.0), ("gp", 0.5), ("gp", 4.0)]
-    assert all(r["rmse"] > 0 for r in rows)
-    gp = [r for r in rows if r["mode"] == "gp"]
-    assert all("window" in r["guarantee"] for r in gp)
-    assert json.loads((root / "metrics" / "frontier.json").read_text()) == rows
+    result = frontier(root, "gru", (4.0,), seeds=(0, 1), units=("event",))
+    runs = result["runs"]
+    assert [(r["unit"], r["mode"], r["seed"]) for r in runs] == [
+        ("event", "ip", 0), ("event", "ip", 1), ("event", "gp", 0), ("event", "gp", 1)]
+    # Both mechanisms state the same unit, so a reader compares like with like.
+    assert len({r["unit_description"] for r in runs}) == 1 and runs[0]["unit_description"].startswith("one event")
+    assert all(r["rmse"] > 0 and r["delta"] == 1e-7 for r in runs)
+    ip, gp = result["points"]
+    assert ip["mode"] == "ip" and gp["mode"] == "gp" and ip["seeds"] == [0, 1]
+    assert ip["rmse_min"] <= ip["rmse_mean"] <= ip["rmse_max"]
+    assert result["baselines"]["persistence"] == pytest.approx(1503.56, abs=0.1)
+    assert result["baselines"]["seasonal_day"] > result["baselines"]["persistence"]
+    assert json.loads((root / "metrics" / "frontier.json").read_text()) == result
+    (row,) = json.loads((root / "plots" / "frontier_event.json").read_text())
+    assert row["epsilon"] == 4.0 and row["ip"] == ip["rmse_mean"] and row["persistence"] > 0
     assert (root / "plots" / "frontier.png").stat().st_size > 5000
-    assert "| gp | 4 |" in table(rows)
+    text = frontier_table(result)
+    assert text.startswith("Unit: one event") and "| gp | 4 |" in text and "persistence 1503.6" in text
 
 
 def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
@@ -31,15 +42,14 @@ def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
         {"gru": {"rmse": {"mean": 1.0}, "mae": {"mean": 2.0}, "privacy": "not private"}}))
     rows = variants(root, "gru", epsilon=2.0)
     assert [r["mode"] for r in rows] == ["none", "ip", "gp"]
-    assert "| none | - | 1.0 | 2.0 | not private |" in table(rows)
+    text = table(rows)
+    assert text.startswith("Privacy unit: one event") and "| none | - | - | 1.0 | 2.0 | not private |" in text
     assert all(r["rmse"] > 0 for r in rows[1:]) and "δ = 1e-7" in rows[2]["guarantee"]
     # Both private variants are registered under their own names, each its first champion.
     assert [r["decision"]["promote"] for r in rows[1:]] == [True, True]
 
 
 def test_privacy_setting_keys_round_trip_and_bad_keys_are_refused():
-    import pytest
-
     from dpforecast.config import ConfigError
     from dpforecast.variants import SETTINGS, PrivacySetting
 

@@ -62,11 +62,19 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
 
 def _cmd_frontier(args: argparse.Namespace) -> int:
-    from dpforecast.frontier import frontier, table
+    from dpforecast.frontier import frontier, frontier_table
     from dpforecast.project import project_root
 
-    rows = frontier(project_root(), args.model, tuple(args.epsilons), seed=args.seed)
-    print(table(rows))
+    result = frontier(project_root(), args.model, tuple(args.epsilons), tuple(args.seeds), tuple(args.units))
+    print(frontier_table(result))
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from dpforecast.privacy.audit import audit, summary
+    from dpforecast.project import project_root
+
+    print(summary(audit(project_root(), args.model, args.canaries, args.seed, args.epsilon)))
     return 0
 
 
@@ -173,11 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", help="folder under artifacts/study/ (default: the profile)")
     s.set_defaults(func=_cmd_study)
 
-    f = sub.add_parser("frontier", help="test error against epsilon, input perturbation and DP-SGD")
+    f = sub.add_parser("frontier", help="test error against epsilon, both mechanisms on one privacy unit")
     f.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
     f.add_argument("--epsilons", type=float, nargs="+", default=[0.1, 0.3, 1.0, 3.0, 10.0])
-    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    f.add_argument("--units", nargs="+", default=["event", "day"], choices=["event", "day", "window"])
     f.set_defaults(func=_cmd_frontier)
+
+    au = sub.add_parser("audit", help="one-run canary audit of DP-SGD: an epsilon lower bound beside the claim")
+    au.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
+    au.add_argument("--canaries", type=int, default=1000, help="canary windows, each included with probability 1/2")
+    au.add_argument("--seed", type=int, default=0)
+    au.add_argument("--epsilon", type=float, help="target epsilon (default: params.yaml's privacy.epsilon)")
+    au.set_defaults(func=_cmd_audit)
 
     v2 = sub.add_parser("variants", help="train one IP and one DP-SGD model; print model x privacy")
     v2.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])

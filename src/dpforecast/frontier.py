@@ -1,39 +1,168 @@
-"""Private variants side by side, and the privacy-utility frontier (error against epsilon).
+"""Private variants side by side, and the privacy-utility frontier (error against epsilon) on one unit.
 
-One architecture (BiGRU by default), fixed seeds, the project's parameters otherwise;
-each point is a real private training whose epsilon comes from its privacy report.
-DP-SGD points use ``features.scaling: log`` (a fitted scaler would leak). The table and
-the plot go to ``metrics/frontier.json`` and ``plots/frontier.png`` and to one MLflow run.
+One architecture (BiGRU by default), both mechanisms on the same privacy unit (event and
+day by default), several seeds; each point is a real private training whose epsilon comes
+from its privacy report. DP-SGD points use ``features.scaling: log`` (a fitted scaler would
+leak). Persistence, ridge and seasonal naive on the same test windows are the horizontal
+lines a private model has to beat. Everything goes to ``metrics/frontier.json``,
+``plots/frontier_<unit>.json`` (DVC plots), ``plots/frontier.png`` and one MLflow run.
 """
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from dpforecast.config import deep_merge, load_params
 from dpforecast.evaluation.plots import plt, save_png
-from dpforecast.io import write_json
+from dpforecast.features.windows import window_arrays
+from dpforecast.io import read_json, write_json
+from dpforecast.models.persistence import persistence_forecast
+from dpforecast.paths import Paths
 from dpforecast.variants import PrivacySetting, train_variant
 
 EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
 MODES = ("ip", "gp")
+UNITS = ("event", "day")
+SEEDS = (0, 1, 2)
+#: The horizontal lines of the frontier (metrics/baselines.json's names).
+BASELINES = ("persistence", "ridge", "seasonal_day", "seasonal_week")
 
 
-def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPSILONS, seed: int = 0,
-             profile: str = "default", extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    rows = [train_variant(root, model, PrivacySetting(mode, eps), seed, profile, extra, name=f"frontier-{mode}-{eps:g}")
-            for mode in MODES for eps in epsilons]
-    write_json(root / "metrics" / "frontier.json", rows)
-    figure(rows, root / "plots" / "frontier.png")
-    _track(root, rows)
+def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPSILONS,
+             seeds: tuple[int, ...] = SEEDS, units: tuple[str, ...] = UNITS, profile: str = "default",
+             extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``model`` under both mechanisms for every unit x epsilon x seed; write and return
+    the frontier (``runs``: one row per training; ``points``: mean and spread over seeds)."""
+    runs = []
+    for unit in units:
+        for mode in MODES:
+            for eps in epsilons:
+                for seed in seeds:
+                    row = train_variant(root, model, PrivacySetting(mode, eps), seed, profile,
+                                        deep_merge({"privacy": {"unit": unit}}, extra or {}),
+                                        name=f"frontier-{unit}-{mode}-{eps:g}-seed{seed}")
+                    runs.append({"unit": unit, **{k: row[k] for k in ("mode", "epsilon", "seed", "rmse", "mae",
+                                                                      "guarantee")},
+                                 "delta": row["report"]["delta"], "unit_description": row["report"]["unit"]})
+    result = {"model": model, "seeds": list(seeds), "baselines": baseline_lines(root, profile, extra),
+              "points": summarise(runs), "runs": runs}
+    write_json(root / "metrics" / "frontier.json", result)
+    for unit in units:
+        write_json(root / "plots" / f"frontier_{unit}.json", plot_rows(result, unit))
+    figure(result, root / "plots" / "frontier.png")
+    _track(root, result)
+    return result
+
+
+def baseline_lines(root: Path, profile: str = "default", extra: dict[str, Any] | None = None) -> dict[str, float | None]:
+    """Persistence, ridge and seasonal naive mean RMSE on the frontier's test windows, from
+    the raw (non-private) series: what a private model must beat to be worth its noise."""
+    from dpforecast.stages.evaluate import baselines
+    from dpforecast.study import prepare_workspace
+
+    over = deep_merge(extra or {}, {"privacy": {"mode": "none"}})
+    params = load_params(root / "params.yaml", profile=profile, **over)
+    work = Paths(root / "artifacts" / "study" / "frontier-baselines", tracking_root=root)
+    prepare_workspace(root, params, work)
+    table, windows = pl.read_parquet(work.feature_table), pl.read_parquet(work.windows)
+    targets = pl.read_parquet(work.targets)
+    zones = list(targets.columns)
+    x, y = window_arrays(table, windows, "test", params.features.window, zones, targets=targets)
+    scored, _ = baselines(table, windows, params.features.window, y, x,
+                          {"persistence": persistence_forecast(x, len(zones))}, zones)
+    return {name: scored[name]["rmse"] for name in BASELINES}
+
+
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean, standard deviation, min and max of the test mean RMSE over seeds, per unit, mode and epsilon."""
+    groups: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault((r["unit"], r["mode"], r["epsilon"]), []).append(r)
+    points = []
+    for (unit, mode, eps), rows in groups.items():
+        rmse = [r["rmse"] for r in rows]
+        points.append({"unit": unit, "mode": mode, "epsilon": eps, "delta": rows[0]["delta"],
+                       "rmse_mean": statistics.fmean(rmse),
+                       "rmse_std": statistics.stdev(rmse) if len(rmse) > 1 else 0.0,
+                       "rmse_min": min(rmse), "rmse_max": max(rmse), "seeds": [r["seed"] for r in rows],
+                       "mae_mean": statistics.fmean(r["mae"] for r in rows),
+                       "unit_description": rows[0]["unit_description"]})
+    return points
+
+
+def plot_rows(result: dict[str, Any], unit: str) -> list[dict[str, Any]]:
+    """One row per epsilon for DVC plots: each mechanism's mean RMSE and the baselines' lines."""
+    rows = []
+    for eps in sorted({p["epsilon"] for p in result["points"] if p["unit"] == unit}):
+        row: dict[str, Any] = {"epsilon": eps}
+        for p in result["points"]:
+            if p["unit"] == unit and p["epsilon"] == eps:
+                row[p["mode"]] = p["rmse_mean"]
+        row.update({b: v for b, v in result["baselines"].items() if v is not None})
+        rows.append(row)
     return rows
 
 
-def variants(root: Path, model: str = "bigru", epsilon: float = 1.0, seed: int = 0) -> list[dict[str, Any]]:
-    """One IP and one DP-SGD training of ``model`` at ``epsilon`` beside the workspace's
-    non-private one (``metrics/per_zone.json``): the main job's privacy table."""
-    from dpforecast.io import read_json
+def figure(result: dict[str, Any], out: Path) -> None:
+    units = sorted({p["unit"] for p in result["points"]}, key=list(UNITS).index)
+    fig, axes = plt.subplots(1, len(units), figsize=(6 * len(units), 4), squeeze=False, sharey=True)
+    labels = {"ip": "input perturbation", "gp": "DP-SGD"}
+    for ax, unit in zip(axes[0], units, strict=True):
+        for mode in MODES:
+            pts = sorted((p["epsilon"], p["rmse_mean"], p["rmse_min"], p["rmse_max"])
+                         for p in result["points"] if p["unit"] == unit and p["mode"] == mode)
+            if pts:
+                eps, mean, lo, hi = zip(*pts, strict=True)
+                ax.errorbar(eps, mean, yerr=[[m - a for m, a in zip(mean, lo, strict=True)],
+                                             [b - m for m, b in zip(mean, hi, strict=True)]],
+                            fmt="o-", capsize=3, label=f"{labels[mode]} (mean, min-max over seeds)")
+        for (name, value), style in zip(result["baselines"].items(), (":", "-.", "--", (0, (1, 3))), strict=False):
+            if value is not None:
+                ax.axhline(value, color="grey", linestyle=style, linewidth=1, label=f"{name} {value:.0f}")
+        ax.set_xscale("log")
+        ax.set_xlabel(f"epsilon per {unit} (delta {next(p['delta'] for p in result['points'] if p['unit'] == unit):g})")
+        ax.set_title(f"unit: {unit}", fontsize=9)
+    axes[0][0].set_ylabel("test mean RMSE (people)")
+    axes[0][-1].legend(fontsize=7)
+    save_png(fig, out)
 
+
+def _track(root: Path, result: dict[str, Any]) -> None:
+    import mlflow
+
+    from dpforecast.tracking.mlflow_tracking import configure, start_run
+
+    configure(Paths(root), "dpforecast")
+    with start_run("privacy-utility-frontier"):
+        mlflow.log_dict(result, "frontier.json")
+        for p in result["points"]:
+            mlflow.log_metric(f"rmse_{p['unit']}_{p['mode']}_eps{p['epsilon']:g}", p["rmse_mean"])
+        mlflow.log_artifact(str(root / "plots" / "frontier.png"))
+
+
+def frontier_table(result: dict[str, Any]) -> str:
+    """Markdown: per unit, each mechanism's mean (and min-max) RMSE over seeds at each epsilon."""
+    lines = []
+    for unit in dict.fromkeys(p["unit"] for p in result["points"]):
+        points = [p for p in result["points"] if p["unit"] == unit]
+        lines += [f"Unit: {points[0]['unit_description']} (δ = {points[0]['delta']:g}); seeds {result['seeds']}", "",
+                  "| mechanism | epsilon | mean RMSE | min-max | std |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {p['mode']} | {p['epsilon']:g} | {p['rmse_mean']:.1f} | {p['rmse_min']:.1f}-{p['rmse_max']:.1f} "
+                  f"| {p['rmse_std']:.1f} |" for p in points]
+        lines += [""]
+    lines.append("Baselines (same test windows, non-private): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in result["baselines"].items() if v is not None))
+    return "\n".join(lines)
+
+
+def variants(root: Path, model: str = "bigru", epsilon: float = 1.0, seed: int = 0) -> list[dict[str, Any]]:
+    """One IP and one DP-SGD training of ``model`` at ``epsilon`` on params.yaml's privacy
+    unit, beside the workspace's non-private one (``metrics/per_zone.json``): the main
+    job's privacy table."""
     rows = []
     per_zone = root / "metrics" / "per_zone.json"
     if per_zone.is_file() and model in (done := read_json(per_zone)):
@@ -45,33 +174,18 @@ def variants(root: Path, model: str = "bigru", epsilon: float = 1.0, seed: int =
     return rows
 
 
-def figure(rows: list[dict[str, Any]], out: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for mode, label in (("ip", "input perturbation (per count)"), ("gp", "DP-SGD (per window)")):
-        pts = sorted((r["epsilon"], r["rmse"]) for r in rows if r["mode"] == mode)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("epsilon (delta and unit in metrics/frontier.json)")
-    ax.set_ylabel("test mean RMSE (people)")
-    ax.legend(fontsize=8)
-    save_png(fig, out)
-
-
-def _track(root: Path, rows: list[dict[str, Any]]) -> None:
-    import mlflow
-
-    from dpforecast.paths import Paths
-    from dpforecast.tracking.mlflow_tracking import configure, start_run
-
-    configure(Paths(root), "dpforecast")
-    with start_run("privacy-utility-frontier"):
-        mlflow.log_dict({"rows": rows}, "frontier.json")
-        mlflow.log_artifact(str(root / "plots" / "frontier.png"))
-
-
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| mode | epsilon | mean RMSE | mean MAE | guarantee |", "| --- | --- | --- | --- | --- |"]
+    """The main job's table: the unit stated once above it, each row's epsilon and delta on it."""
+    private = [r for r in rows if r.get("report", {}).get("private")]
+    units = {r["report"]["unit"] for r in private}
+    head = [f"Privacy unit: {units.pop()}", ""] if len(units) == 1 else []
+    lines = head + ["| mode | epsilon | delta | mean RMSE | mean MAE | guarantee |",
+                    "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
+        report = r.get("report", {})
         eps = "-" if r["epsilon"] is None else f"{r['epsilon']:g}"
-        lines.append(f"| {r['mode']} | {eps} | {r['rmse']:.1f} | {r['mae']:.1f} | {r['guarantee']} |")
+        delta = "-" if not report.get("private") else f"{report['delta']:g}"
+        text = r["guarantee"] if not head or not report.get("private") else \
+            f"ε = {report['epsilon']:.3g} ({report['accountant'] or report['mechanism']})"
+        lines.append(f"| {r['mode']} | {eps} | {delta} | {r['rmse']:.1f} | {r['mae']:.1f} | {text} |")
     return "\n".join(lines)
