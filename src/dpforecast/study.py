@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from dpforecast.config import deep_merge, load_params
+from dpforecast.config import Params, deep_merge, load_params
 from dpforecast.data.ingest import source_files
 from dpforecast.io import write_json
 from dpforecast.paths import Paths
@@ -26,6 +26,16 @@ from dpforecast.stages.train import train_one
 from dpforecast.stages.validate import validate
 
 
+def prepare_workspace(root: Path, params: Params, work: Paths) -> dict[str, int]:
+    """Ingest, validate, release and window ``params``' data set into ``work``; the
+    windows per split."""
+    base, *added = source_files(root, params.data_set)
+    ingest(base, work.raw_table, added, params.data_set.layout.delimiter)
+    validate(work.raw_table, work.series, work.validation_dir, params)
+    release(work, params)
+    return build_features(work, params)
+
+
 def run_study(
     root: Path, profile: str, model: str, seeds: list[int], track: bool = True,
     overrides: dict[str, Any] | None = None, name: str | None = None,
@@ -35,11 +45,7 @@ def run_study(
     params = load_params(root / "params.yaml", profile=profile, **deep_merge({"train": {"model": model}}, overrides or {}))
     work = Paths(root / "artifacts" / "study" / (name or profile), tracking_root=root)
     project = Paths(root)
-    base, *added = source_files(root, params.data_set)
-    ingest(base, work.raw_table, added, params.data_set.layout.delimiter)
-    validate(work.raw_table, work.series, work.validation_dir, params)
-    release(work, params)
-    counts = build_features(work, params)
+    counts = prepare_workspace(root, params, work)
     tags = {**lineage(project, params), "study": profile}
     runs = []
     start = time.perf_counter()

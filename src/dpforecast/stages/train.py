@@ -6,6 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -58,6 +59,33 @@ def served_example(paths: Paths, window: int, zones: list[str]) -> pd.DataFrame:
                        *(pl.lit(0, dtype=pl.Int64).alias(z) for z in zones)).to_pandas()
 
 
+def build_model(params: Params, arch: str, x_train: np.ndarray, y_train: np.ndarray, n_zones: int,
+                seed: int) -> tuple[Forecaster, LoopConfig]:
+    """The untrained forecaster and its loop settings, as ``params`` configure ``arch`` (one
+    definition for the train stage and the privacy audit)."""
+    units, batch, lr = params.hyper(arch)
+    n_features = x_train.shape[-1]
+    if params.features.scaling == "standard":
+        scaler = Scaler.fit(x_train, y_train, n_counts=n_zones)
+    elif params.features.scaling == "log":
+        scaler = Scaler.log_counts(n_features, n_zones)
+    else:
+        scaler = Scaler.identity(n_features, n_zones)
+    spec = ModelSpec(arch, units, params.train.activation, params.features.window, n_features, n_zones,
+                     log_counts=params.features.scaling == "log", residual=params.residual())
+    seed_everything(seed)
+    model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
+    loop = LoopConfig(epochs=params.train.epochs, batch_size=batch, learning_rate=lr, loss=params.train.loss,
+                      shuffle=params.train.shuffle, patience=params.train.patience, seed=seed)
+    return model, loop
+
+
+def private_options(params: Params) -> dict[str, Any]:
+    """``fit_private``'s DP-aware training options from ``privacy.gp``."""
+    gp = params.privacy.gp
+    return {"optimizer": gp.optimizer, "momentum": gp.momentum, "ema": gp.ema}
+
+
 def train_one(
     paths: Paths,
     params: Params,
@@ -85,26 +113,7 @@ def train_one(
     device = select_device(params.train.device)
     plan = plan_privacy(params, arch, seed, len(x_train), batch, features_md5,
                         paths.ledger, paths.release_metadata, device.type)
-    if params.features.scaling == "standard":
-        scaler = Scaler.fit(x_train, y_train, n_counts=len(zones))
-    elif params.features.scaling == "log":
-        scaler = Scaler.log_counts(len(features), len(zones))
-    else:
-        scaler = Scaler.identity(len(features), len(zones))
-
-    spec = ModelSpec(arch, units, params.train.activation, w, len(features), len(zones),
-                     log_counts=params.features.scaling == "log", residual=params.residual())
-    seed_everything(seed)
-    model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
-    loop = LoopConfig(
-        epochs=params.train.epochs,
-        batch_size=batch,
-        learning_rate=lr,
-        loss=params.train.loss,
-        shuffle=params.train.shuffle,
-        patience=params.train.patience,
-        seed=seed,
-    )
+    model, loop = build_model(params, arch, x_train, y_train, len(zones), seed)
     lineage = dict(lineage or {})
     run_id = None
     if track:
@@ -138,10 +147,8 @@ def train_one(
             # Charged before the first noisy step reads a window: a run killed half-way has
             # spent its budget; the same run repeated (same ledger key) is not charged again.
             charge(plan, params, paths.ledger, arch, lineage.get("data.dvc_md5", ""))
-            gp = params.privacy.gp
             result, _ = fit_private(model, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm,
-                                    device, on_epoch=on_epoch, progress=progress,
-                                    optimizer=gp.optimizer, momentum=gp.momentum, ema=gp.ema)
+                                    device, on_epoch=on_epoch, progress=progress, **private_options(params))
         else:
             result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
         predictions = predict(model, x_test, device)
