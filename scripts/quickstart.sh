@@ -15,6 +15,9 @@ echo
 echo "BiGRU: non-private, input perturbation and DP-SGD at epsilon 1 (dpforecast variants):"
 .venv/bin/dpforecast variants --model bigru --epsilon 1
 echo
+echo "One-run canary audit of the DP-SGD BiGRU's configuration (dpforecast audit):"
+.venv/bin/dpforecast audit --model bigru
+echo
 echo "The BiGRU champion's forecast for the interval after examples/window.csv (dpforecast predict):"
 PATH="$PWD/.venv/bin:$PATH" .venv/bin/dpforecast predict --model models:/mobility-bigru@champion --input examples/window.csv
 cat <<MSG

@@ -207,15 +207,6 @@ def test_noise_multiplier_for_refuses_an_unreachable_target():
         acc.noise_multiplier_for(1e-6, 1e-7, 0.01, 1_000, max_noise=10)
 
 
-def test_naive_person_bound_and_its_group_privacy_delta():
-    # The paper's person-level figures: 3,120 x 0.0650 = 202.8, ..., 3,120 x 0.0317 = 98.9.
-    assert acc.naive_person_bound(0.0650, 3120) == pytest.approx(202.8)
-    assert acc.naive_person_bound(0.0317, 3120) == pytest.approx(98.9, abs=0.05)
-    # For DP-SGD that is group privacy, whose delta is vacuous at the study's sizes.
-    assert acc.group_privacy_delta(0.049, 1e-7, 3120) == 1.0
-    assert acc.group_privacy_delta(0.01, 1e-7, 7) == pytest.approx(7 * math.exp(0.06) * 1e-7)
-
-
 # ----------------------------------------------------------------------------- reports
 
 

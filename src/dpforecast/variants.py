@@ -51,6 +51,10 @@ class PrivacySetting:
         return over if self.epsilon is None else deep_merge(over, {"privacy": {"epsilon": self.epsilon}})
 
 
+#: The profile a mode trains under when the caller names none: DP-SGD's defaults were chosen
+#: on another data set than the one they protect (dpforecast.training.private_defaults).
+MODE_PROFILES: dict[str, str] = {"gp": "dp-sgd"}
+
 # The settings Dagster offers as partitions: the non-private reference and both mechanisms
 # at three epsilons a decade apart.
 SETTINGS: tuple[str, ...] = ("none", "ip-eps0.1", "ip-eps1", "ip-eps10", "gp-eps0.1", "gp-eps1", "gp-eps10")
@@ -66,6 +70,8 @@ def train_variant(
     ``register``: also publish it to the registry (``<prefix>-<model>-<mode>``), where the
     promotion rule decides whether it becomes that variant's champion (``row["decision"]``)."""
     overrides = deep_merge(setting.overrides(), extra or {})
+    if profile == "default":
+        profile = MODE_PROFILES.get(setting.mode, profile)
     name = name or f"variant-{setting.key}-{model}"
     run = run_study(root, profile, model, [seed], overrides=overrides, name=name)["runs"][0]
     row = {"model": model, "mode": setting.mode, "epsilon": setting.epsilon, "rmse": run["rmse"]["mean"],

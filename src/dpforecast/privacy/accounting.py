@@ -415,37 +415,3 @@ def tf_privacy_2020_epsilon(noise_multiplier: float, sample_rate: float, steps: 
     )
     eps = rdp - math.log(delta) / (orders - 1.0)
     return float(np.nanmin(eps))
-
-
-def naive_person_bound(epsilon_per_unit: float, units: int) -> float:
-    """``units * epsilon_per_unit``: a person's epsilon when they touch ``units`` protected units.
-
-    When it applies: basic (sequential) composition. It is a valid person-level bound when
-    each of the person's ``units`` contributions is protected by a separate invocation of
-    an (epsilon, delta)-DP mechanism, e.g. input perturbation, where every count gets its
-    own noise: a person present in ``k`` intervals (one zone each) is then
-    ``(k * epsilon, k * delta)``-DP. It holds for adaptive composition too, and is loose
-    (advanced or RDP composition is tighter).
-
-    For DP-SGD the ``k`` windows a person appears in are ``k`` records of ONE mechanism's
-    input, so the bound is group privacy, not composition: ``k * epsilon`` holds, but with
-    ``delta_k = k * exp((k - 1) * epsilon) * delta`` (:func:`group_privacy_delta`), which
-    is vacuous (>= 1) for the study's ``k`` = 3,120 and epsilon 0.05. The study's person
-    level figures (202.8 ... 98.9) therefore carry no meaningful delta.
-    """
-    if units < 0:
-        raise ValueError(f"units must be >= 0, got {units}")
-    return float(units) * float(epsilon_per_unit)
-
-
-def group_privacy_delta(epsilon: float, delta: float, group_size: int) -> float:
-    """``min(1, k * exp((k - 1) * epsilon) * delta)``: the delta of group privacy for a group of ``k``.
-
-    An (epsilon, delta)-DP mechanism is ``(k epsilon, k e^((k-1) epsilon) delta)``-DP for
-    data sets differing in ``k`` records. 1 means no guarantee.
-    """
-    k = int(group_size)
-    if k <= 0 or delta <= 0:
-        return 0.0
-    log_delta = math.log(k) + (k - 1) * float(epsilon) + math.log(delta)
-    return 1.0 if log_delta >= 0 else math.exp(log_delta)

@@ -46,7 +46,7 @@ from dpforecast.training.device import select_device
 from dpforecast.training.dp_sgd import Spend, fit_private, sample_loss
 from dpforecast.training.loop import LoopConfig, TrainResult
 from dpforecast.training.private_plan import charge, plan_privacy
-from dpforecast.variants import MODE_OVERRIDES
+from dpforecast.variants import MODE_OVERRIDES, MODE_PROFILES
 
 TARGET_AMPLITUDE = 3.0
 BETA = 0.05
@@ -100,7 +100,7 @@ def audit_params(root: Path, model: str, epsilon: float | None, overrides: dict[
     over = deep_merge({"train": {"model": model}}, MODE_OVERRIDES["gp"])
     if epsilon is not None:
         over = deep_merge(over, {"privacy": {"epsilon": epsilon}})
-    return load_params(root / "params.yaml", **deep_merge(over, overrides or {}))
+    return load_params(root / "params.yaml", profile=MODE_PROFILES["gp"], **deep_merge(over, overrides or {}))
 
 
 def run_audit(
@@ -165,6 +165,7 @@ def run_audit(
         **headline, "beta": BETA, "confidence": 1 - BETA,
         "claimed_epsilon": claimed, "claimed_unit": CLAIMED_UNIT, "unit_note": UNIT_NOTE, "delta": delta,
         "accountant": "rdp", "target_epsilon": params.privacy.epsilon,
+        "unit_epsilon": plan.report.epsilon, "unit": plan.report.unit, "unit_accountant": plan.report.accountant,
         "noise_multiplier": spend.noise_multiplier, "planned_noise_multiplier": plan.noise_multiplier,
         "max_grad_norm": spend.max_grad_norm, "sample_rate": spend.sample_rate, "steps": spend.steps,
         "seed": seed, "score": "canary loss before training minus after (scaled scale)",
@@ -203,7 +204,8 @@ def report_markdown(result: dict[str, Any]) -> str:
 
 - Claimed epsilon: **{claimed:.4g}** per {result['claimed_unit']}, delta {result['delta']:g}
   ({result['accountant']} accountant; noise multiplier {result['planned_noise_multiplier']:.4g}, sample rate
-  {result['sample_rate']:.4g}, {result['steps']} steps). Note: {result['unit_note']}.
+  {result['sample_rate']:.4g}, {result['steps']} steps). Note: {result['unit_note']}. The same run's
+  epsilon per {result['unit']}: {result['unit_epsilon']:.4g} ({result['unit_accountant']}).
 - Audit lower bound at {result['confidence']:.0%} confidence: **{lower:.4g}** ({result['v']} correct of
   {result['r']} guesses, k = {result['k']} per side fixed in advance).
 - Run: {"private (fit_private, charged to the ledger)" if result['private'] else "NOT PRIVATE: test seam " + result['trainer']};

@@ -21,11 +21,12 @@ Rules
   the key derivation is then missing something.
 * **Basic composition per unit.** ``spent(unit)`` is the sum of the epsilons charged for
   that unit (and ``spent_delta`` the sum of deltas): valid for any sequence of releases,
-  adaptive ones included, and loose. Units are tracked separately because their epsilons
-  do not add up: an epsilon per training window (DP-SGD) and an epsilon per person-zone-
-  interval count (input perturbation) protect different things, and converting one into
-  the other needs an assumption about how many units a person touches (see
-  :func:`dpforecast.privacy.accounting.naive_person_bound`). The total applies to each unit.
+  adaptive ones included, and loose. Both mechanisms state the declared privacy unit in the
+  same words (:meth:`dpforecast.privacy.unit.PrivacyUnit.describe`), so an IP release and a
+  DP-SGD training of the same data on the same unit add up on one line; different units
+  (an event, a day, the study's window) are tracked separately, since converting one into
+  another needs an assumption about how many of them a person touches. The total applies
+  to each unit.
 * **Safe writes.** Every change is written with :func:`dpforecast.io.write_json` (temporary
   file, then ``os.replace``) while holding an exclusive ``fcntl.flock`` on
   ``<ledger>.lock``; readers take a shared lock. Concurrent writers on one machine do not

@@ -55,8 +55,13 @@ class PrivacyUnit:
         if self.name == "window":
             return ("the study's unit, one count (not a data-level guarantee)" if mode == "ip" else
                     "the study's unit, one training window (not a data-level guarantee)")
-        counts = (f"in each of the at most {self.counts_per_interval} counts of an interval the data set's "
-                  f"hierarchy puts them in" if self.counts_per_interval > 1 else "in one count per interval")
+        if self.counts_per_interval == 1:
+            counts = "in one count per interval"
+        elif self.l2_per_interval < self.l1_per_interval:  # presence in nested zones: one per count
+            counts = (f"in each of the at most {self.counts_per_interval} counts of an interval the data set's "
+                      f"hierarchy puts them in")
+        else:
+            counts = f"counted at most {self.counts_per_interval} times per interval (the data set's declared bound)"
         if self.name == "event":
             return f"one event: one person's presence during one {minutes} interval, {counts}"
         label = "one day" if self.name == "day" else f"{self.intervals} consecutive intervals"

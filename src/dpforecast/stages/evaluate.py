@@ -27,8 +27,8 @@ from dpforecast.training.loop import predict
 
 # What ``metrics/privacy.json`` keeps of each model's report, so ``dvc exp show`` and
 # ``dvc metrics diff`` put the guarantee (with its unit and delta) beside the errors.
-PRIVACY_METRICS = ("private", "mode", "mechanism", "epsilon", "delta", "unit", "accountant",
-                   "noise_multiplier", "max_grad_norm", "sample_rate", "steps", "sigma")
+PRIVACY_METRICS = ("private", "mode", "mechanism", "epsilon", "delta", "unit", "unit_name", "accountant",
+                   "noise_multiplier", "max_grad_norm", "sample_rate", "steps", "windows_per_unit", "sigma")
 
 
 def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str, str] | None = None) -> dict[str, Any]:

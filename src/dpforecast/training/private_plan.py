@@ -7,6 +7,7 @@ privacy ledger cannot pay for. The returned report is what the model ships with.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
@@ -20,6 +21,7 @@ from dpforecast.privacy.ledger import PrivacyLedger
 from dpforecast.privacy.report import PrivacyReport, gp_report, ip_report
 from dpforecast.privacy.unit import PrivacyUnit
 from dpforecast.tracking.lineage import code_digest
+from dpforecast.training.private_defaults import provenance_note
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,11 @@ def _gp_key(params: Params, arch: str, seed: int, data_md5: str, sigma: float, d
     return "gp:" + hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=64)
 def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int, unit: PrivacyUnit, window: int,
               horizon: int, accountant: str) -> float:
-    """The smallest noise multiplier meeting ``epsilon`` on ``unit`` by ``accountant``."""
+    """The smallest noise multiplier meeting ``epsilon`` on ``unit`` by ``accountant`` (cached:
+    the search takes seconds, and seeds of one setting share it)."""
     if unit.data_level:
         return unit_accounting.noise_multiplier_for_unit(
             epsilon, delta, sample_rate, steps, unit.windows(window, horizon), unit.sensitivity_per_window, accountant)
@@ -102,7 +106,8 @@ def plan_privacy(
     report = gp_report(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=privacy.delta,
                        max_grad_norm=gp.max_grad_norm, n=n_train, epochs=params.train.epochs,
                        accountant=gp.accountant, unit=unit, window=window, horizon=horizon,
-                       context=context_units(params), study_comparison=unit.name == "window")
+                       context=context_units(params), study_comparison=unit.name == "window",
+                       notes=[provenance_note(params, arch)])
     ledger = PrivacyLedger(ledger_path, privacy.budget_epsilon)
     key = _gp_key(params, arch, seed, data_md5, sigma, device_type)
     ledger.check(report.epsilon, report.unit, key=key)

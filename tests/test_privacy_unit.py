@@ -1,0 +1,146 @@
+"""The privacy unit: declared once, sized by the data set, the same words for both mechanisms,
+and every DP-SGD epsilon on it recomputable from the report's own inputs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from scipy import stats
+
+from dpforecast.config import ConfigError, load_params
+from dpforecast.data.spec import spec_from_dict
+from dpforecast.privacy import unit_accounting
+from dpforecast.privacy.ledger import PrivacyLedger
+from dpforecast.privacy.report import PrivacyReport, gp_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _params(**privacy):
+    return load_params(ROOT / "params.yaml", privacy=privacy)
+
+
+def test_montreuil_units_are_sized_by_its_hierarchy():
+    event = _params(unit="event").privacy_unit()
+    day = _params(unit="day").privacy_unit()
+    four = _params(unit="w-event", w=4).privacy_unit()
+    window = _params(unit="window").privacy_unit()
+    # R1 contains R2-R6: one person's presence is two counts per interval, each changed by one.
+    assert (event.counts, day.counts, four.counts, window.counts) == (2, 96, 8, 1)
+    assert event.ip_sensitivity("analytic_gaussian") == pytest.approx(math.sqrt(2))
+    assert day.ip_sensitivity("gaussian") == pytest.approx(math.sqrt(96))
+    assert day.ip_sensitivity("laplace") == 96 and event.ip_sensitivity("laplace") == 2
+    assert window.ip_sensitivity("laplace") == window.ip_sensitivity("gaussian") == 1
+    assert (event.windows(6, 1), day.windows(6, 1), four.windows(6, 1), window.windows(6, 1)) == (7, 54, 10, 1)
+    assert event.windows(12, 4) == 16, "the windows come from the params, never an assumed 6 and 1"
+    assert event.describe("ip") == event.describe("gp") and day.describe("ip") == day.describe("gp")
+    assert window.describe("ip") != window.describe("gp") and "not a data-level guarantee" in window.describe("ip")
+    assert "one day of one person (w-event, w = 48)" in day.describe()
+
+
+def test_declared_contributions_may_fall_on_one_count():
+    auckland = load_params(ROOT / "params.yaml", dataset="auckland", privacy={"unit": "event"}).privacy_unit()
+    # Ten crossings of counting lines in one hour may all be at one sensor: L2 bounded by L1 only.
+    assert auckland.counts_per_interval == 10 and auckland.interval_minutes == 60
+    assert auckland.ip_sensitivity("analytic_gaussian") == 10 and auckland.ip_sensitivity("laplace") == 10
+    day = load_params(ROOT / "params.yaml", dataset="auckland", privacy={"unit": "day"}).privacy_unit()
+    assert day.intervals == 24 and day.ip_sensitivity("gaussian") == pytest.approx(10 * math.sqrt(24))
+
+
+@pytest.mark.parametrize(("privacy", "name"), [
+    ({"unit": "person"}, "privacy.unit"),
+    ({"unit": "event", "w": 3}, "privacy.w"),
+    ({"unit": "w-event"}, "privacy.w"),
+    ({"unit": "w-event", "w": 0}, "privacy.w"),
+    ({"unit": "event", "gp": {"accountant": "prv"}}, "privacy.gp.accountant"),
+])
+def test_a_unit_that_cannot_be_sized_is_refused_by_name(privacy, name):
+    with pytest.raises(ConfigError) as info:
+        _params(**privacy)
+    assert str(info.value).startswith(f"{name}:")
+
+
+def _recompute_with_dp_accounting(report: dict) -> float:
+    """The epsilon of the report's recorded inputs, written here from dp_accounting alone:
+    per step, N(0, sigma^2) against the Binomial(k, q) mixture of shifts j * s (s = the
+    per-window sensitivity in units of C), both orders, composed over the steps."""
+    from dp_accounting.pld import privacy_loss_distribution
+
+    k, q = report["windows_per_unit"], report["sample_rate"]
+    s = report["sensitivity_per_window"] / report["max_grad_norm"]
+    j = list(range(k + 1))
+    weights = [float(stats.binom.pmf(i, k, q)) for i in j]
+    keep = [i for i in j if weights[i] > 0]
+    total = sum(weights[i] for i in keep)
+    pld = privacy_loss_distribution.from_mixture_gaussian_mechanism(
+        report["noise_multiplier"], [s * i for i in keep], [weights[i] / total for i in keep],
+        value_discretization_interval=1e-3)
+    return pld.self_compose(report["steps"]).get_epsilon_for_delta(report["delta"])
+
+
+@pytest.mark.parametrize(("unit", "sigma", "q", "steps"), [
+    ("event", 62.9, 0.0231, 1720),   # the main job's DP-SGD at epsilon 1 per event
+    ("event", 8.0, 0.0231, 1720),    # epsilon about 10 per event
+    ("day", 484.5, 0.0231, 1720),    # epsilon about 1 per day
+    ("w-event", 30.0, 0.09, 220),    # 4 consecutive intervals, larger batches
+])
+def test_a_unit_epsilon_agrees_with_a_recomputation_from_the_report(unit, sigma, q, steps):
+    params = _params(unit=unit, w=4 if unit == "w-event" else None)
+    report = gp_report(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=1e-7, max_grad_norm=1.0, n=2770,
+                       unit=params.privacy_unit(), window=6, horizon=1).to_json()
+    data = json.loads(json.dumps(report, allow_nan=False))  # what privacy.json holds
+    recomputed = _recompute_with_dp_accounting(data)
+    # Within the discretisation errors of both (pessimistic rounding: both are upper bounds).
+    assert data["epsilon"] == pytest.approx(recomputed, rel=0.02)
+    assert data["epsilons"]["pld"] <= data["epsilons"]["rdp"] * 1.001
+    assert PrivacyReport.from_json(data).summary().endswith(f"per {params.privacy_unit().describe()}")
+
+
+def test_the_noise_search_meets_the_target_on_the_unit():
+    k = 7
+    for accountant in ("pld", "rdp"):
+        sigma = unit_accounting.noise_multiplier_for_unit(1.0, 1e-7, 0.0231, 1720, k, 2.0, accountant, rtol=1e-3)
+        eps = unit_accounting.epsilon_by(accountant, sigma, 0.0231, 1720, 1e-7, k)
+        assert 0.99 <= eps <= 1.0
+    rdp_sigma = unit_accounting.noise_multiplier_for_unit(1.0, 1e-7, 0.0231, 1720, k, 2.0, "rdp")
+    pld_sigma = unit_accounting.noise_multiplier_for_unit(1.0, 1e-7, 0.0231, 1720, k, 2.0, "pld")
+    assert pld_sigma < rdp_sigma, "the tighter accountant needs less noise for the same guarantee"
+
+
+def test_both_mechanisms_compose_on_one_unit_in_the_ledger(tmp_path):
+    params = _params(unit="event")
+    unit = params.privacy_unit()
+    ledger = PrivacyLedger(tmp_path / "ledger.json", 10.0)
+    ledger.charge("ip:1", 1.0, 1e-7, unit.describe("ip"), "ip", "release", "v1")
+    ledger.charge("gp:1", 2.0, 1e-7, unit.describe("gp"), "gp", "training", "v1")
+    assert ledger.spent(unit.describe()) == pytest.approx(3.0)
+    window = _params(unit="window").privacy_unit()
+    ledger.charge("gp:2", 0.5, 1e-7, window.describe("gp"), "gp", "study unit", "v1")
+    assert ledger.spent(unit.describe()) == pytest.approx(3.0)  # the study's unit is another line
+
+
+def test_person_level_follows_from_a_spec_that_bounds_a_persons_intervals():
+    raw = yaml.safe_load((ROOT / "datasets" / "montreuil.yaml").read_text())
+    raw["privacy"]["intervals_per_person"] = 480  # e.g. a panel capped at ten days of presence
+    spec = spec_from_dict(raw, "montreuil.yaml")
+    assert spec.privacy.intervals_per_person == 480
+    with pytest.raises(ConfigError, match="intervals_per_person"):
+        spec_from_dict({**raw, "privacy": {**raw["privacy"], "intervals_per_person": 0}}, "montreuil.yaml")
+
+
+def test_reports_say_where_the_dp_sgd_defaults_were_chosen():
+    from dpforecast.training.private_defaults import CHOSEN_ON, PROFILE, provenance_note
+
+    tuned = load_params(ROOT / "params.yaml", profile=PROFILE)
+    assert tuned.privacy.mode == "gp" and tuned.features.scaling == "log" and tuned.residual()
+    note = provenance_note(tuned, "bigru")
+    assert f"chosen on {CHOSEN_ON}" in note and "never on montreuil's data" in note
+    changed = load_params(ROOT / "params.yaml", profile=PROFILE, train={"learning_rate": 0.01})
+    note = provenance_note(changed, "bigru")
+    assert "learning_rate 0.01 (default" in note and "does not account" in note
+    own = load_params(ROOT / "params.yaml", profile=PROFILE, dataset=CHOSEN_ON)
+    assert "NOT accounted" in provenance_note(own, "bigru")
