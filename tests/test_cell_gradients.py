@@ -33,7 +33,9 @@ from dpforecast.training.dp_sgd import FunctorchEngine, OpacusHooks, fit_private
 from dpforecast.training.loop import LoopConfig
 
 ARCHS = ["lstm", "gru", "bilstm", "bigru"]
-TOLERANCE = {torch.float32: {"rtol": 1e-5, "atol": 1e-8}, torch.float64: {"rtol": 1e-10, "atol": 1e-16}}
+# float32: engines sum over time steps and samples in different orders; entries near zero
+# differ by a few float32 ulps of the larger terms (up to 2e-7 seen on this CPU).
+TOLERANCE = {torch.float32: {"rtol": 1e-5, "atol": 1e-6}, torch.float64: {"rtol": 1e-10, "atol": 1e-16}}
 
 
 def _per_sample(engine, model, x, y, loss_name="mse"):
