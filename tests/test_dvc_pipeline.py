@@ -106,7 +106,7 @@ def test_queued_privacy_grid_charges_and_tracks_in_the_workspace(repo):
                     continue  # the module's other experiments
                 metrics = rev["data"]["metrics"]["metrics/privacy.json"]["data"]
                 epsilons.add(metrics["gru"]["epsilon"])
-                assert metrics["gru"]["unit"].startswith("one person's presence in one zone")
+                assert metrics["gru"]["unit"].startswith("one event") and metrics["gru"]["unit_name"] == "event"
     assert {0.5, 2.0} <= epsilons
     ledger = json.loads((repo / "privacy_ledger.json").read_text())
     assert sorted(e["epsilon"] for e in ledger["entries"] if e["mode"] == "ip") == [0.5, 2.0]

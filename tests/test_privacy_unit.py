@@ -112,15 +112,28 @@ def test_the_noise_search_meets_the_target_on_the_unit():
 
 
 def test_both_mechanisms_compose_on_one_unit_in_the_ledger(tmp_path):
-    params = _params(unit="event")
-    unit = params.privacy_unit()
+    unit = _params(unit="event").privacy_unit()
+    line = unit.ledger_unit("montreuil", "ip")
+    assert line == unit.ledger_unit("montreuil", "gp") == "montreuil: event"
+    assert _params(unit="day").privacy_unit().ledger_unit("montreuil", "gp") == "montreuil: day (w = 48)"
     ledger = PrivacyLedger(tmp_path / "ledger.json", 10.0)
-    ledger.charge("ip:1", 1.0, 1e-7, unit.describe("ip"), "ip", "release", "v1")
-    ledger.charge("gp:1", 2.0, 1e-7, unit.describe("gp"), "gp", "training", "v1")
-    assert ledger.spent(unit.describe()) == pytest.approx(3.0)
+    ledger.charge("ip:1", 1.0, 1e-7, line, "ip", "release", "v1")
+    ledger.charge("gp:1", 2.0, 1e-7, unit.ledger_unit("montreuil", "gp"), "gp", "training", "v1")
+    assert ledger.spent(line) == pytest.approx(3.0)
     window = _params(unit="window").privacy_unit()
-    ledger.charge("gp:2", 0.5, 1e-7, window.describe("gp"), "gp", "study unit", "v1")
-    assert ledger.spent(unit.describe()) == pytest.approx(3.0)  # the study's unit is another line
+    assert window.ledger_unit("montreuil", "ip") != window.ledger_unit("montreuil", "gp")
+    ledger.charge("gp:2", 0.5, 1e-7, window.ledger_unit("montreuil", "gp"), "gp", "study unit", "v1")
+    assert ledger.spent(line) == pytest.approx(3.0)  # the study's unit is another line
+
+
+def test_different_releases_never_share_a_noise_draw():
+    from dpforecast.stages.perturb import noise_seed
+
+    seeds = {noise_seed(_params(mode="ip", epsilon=e, unit=u), "md5") for e in (0.1, 1.0) for u in ("event", "day")}
+    assert len(seeds) == 4, "two releases from one draw, scaled differently, would reveal the counts"
+    assert noise_seed(_params(mode="ip", epsilon=1.0), "md5") == noise_seed(_params(mode="ip", epsilon=1.0), "md5")
+    assert noise_seed(_params(mode="ip", epsilon=1.0), "other data") != noise_seed(_params(mode="ip", epsilon=1.0), "md5")
+    assert noise_seed(_params(mode="ip", ip={"seed": None}), "md5") is None
 
 
 def test_person_level_follows_from_a_spec_that_bounds_a_persons_intervals():
@@ -142,5 +155,8 @@ def test_reports_say_where_the_dp_sgd_defaults_were_chosen():
     changed = load_params(ROOT / "params.yaml", profile=PROFILE, train={"learning_rate": 0.01})
     note = provenance_note(changed, "bigru")
     assert "learning_rate 0.01 (default" in note and "does not account" in note
+    # An edit of params.yaml shows as a change, not as part of the defaults.
+    bigger = load_params(ROOT / "params.yaml", profile=PROFILE, architectures={"bigru": {"units": 128}})
+    assert "units 128 (default 64)" in provenance_note(bigger, "bigru")
     own = load_params(ROOT / "params.yaml", profile=PROFILE, dataset=CHOSEN_ON)
     assert "NOT accounted" in provenance_note(own, "bigru")

@@ -185,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
     f.add_argument("--epsilons", type=float, nargs="+", default=[0.1, 0.3, 1.0, 3.0, 10.0])
     f.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    f.add_argument("--units", nargs="+", default=["event", "day"], choices=["event", "day", "window"])
+    # data-level units only: the study's "window" is one count for IP and one window for DP-SGD,
+    # not one unit for both
+    f.add_argument("--units", nargs="+", default=["event", "day"], choices=["event", "day"])
     f.set_defaults(func=_cmd_frontier)
 
     au = sub.add_parser("audit", help="one-run canary audit of DP-SGD: an epsilon lower bound beside the claim")

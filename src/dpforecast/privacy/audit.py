@@ -112,8 +112,10 @@ def run_audit(
     The run reads private windows, so it is planned and charged to the privacy ledger like
     any DP-SGD training. ``trainer`` is FOR TESTS ONLY: it replaces ``fit_private`` (e.g. by
     clipped SGD without noise, which ``private_optimizer`` rightly refuses) to check that
-    the audit catches a "private" run that is not; no command passes it. Such a run is
-    labelled ``private: false`` and not charged (it has no finite epsilon to charge).
+    the audit catches a "private" run that is not. No pipeline stage and no ``dpforecast``
+    command passes it; ``benchmarks/audit_noise_off.py`` does, to show what the audit says of
+    such a run. That run is labelled ``private: false`` and not charged (it has no finite
+    epsilon): it is a non-private training, like the pipeline's non-private models.
     """
     start = time.perf_counter()
     params = audit_params(root, model, epsilon, overrides)

@@ -15,8 +15,8 @@
 
 Input perturbation is calibrated on the unit's sensitivity (:meth:`PrivacyUnit.ip_sensitivity`);
 DP-SGD is accounted on the windows the unit touches (:meth:`PrivacyUnit.windows`, 2C each).
-Both mechanisms state the same words (:meth:`PrivacyUnit.describe`), so the ledger
-composes their releases on one unit.
+Both mechanisms state the same words (:meth:`PrivacyUnit.describe`) and charge the same
+ledger line (:meth:`PrivacyUnit.ledger_unit`), so the ledger composes their releases.
 """
 
 from __future__ import annotations
@@ -101,6 +101,14 @@ class PrivacyUnit:
     def person_intervals(self) -> int | None:
         """Intervals one person is counted in, when the data set declares a bound."""
         return None if self.name == "window" else self.intervals_per_person
+
+    def ledger_unit(self, dataset: str, mode: str) -> str:
+        """The privacy ledger's line for this unit: stable (not the wording of :meth:`describe`,
+        which may improve) and the same for both mechanisms on a data-level unit, so their
+        releases compose on it; the study's unit is a different record per mechanism."""
+        if self.name == "window":
+            return f"{dataset}: the study's unit, {'one count' if mode == 'ip' else 'one training window'}"
+        return f"{dataset}: {self.name}" if self.name == "event" else f"{dataset}: {self.name} (w = {self.intervals})"
 
     def to_json(self) -> dict[str, object]:
         return {"unit": self.name, "intervals": self.intervals, "interval_minutes": self.interval_minutes,

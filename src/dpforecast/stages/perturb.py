@@ -77,6 +77,20 @@ def _counts(series: pl.DataFrame, series_path: Path, zones: list[str], nulls_all
     return series.select(zones).fill_null(0).to_numpy().astype(np.float64)
 
 
+def noise_seed(params: Params, input_md5: str) -> int | None:
+    """The generator's seed for one release: ``privacy.ip.seed`` mixed with everything that
+    makes a release distinct (data, mechanism, epsilon, delta, unit). Two different releases
+    of one series must never share a noise draw: with the same draw scaled twice, anyone
+    holding both could solve for the raw counts. Regenerating the same release still gives
+    the same noise (and costs nothing in the ledger). ``None`` (OS entropy) stays ``None``."""
+    privacy = params.privacy
+    if privacy.ip.seed is None:
+        return None
+    spec = {"seed": privacy.ip.seed, "data": input_md5, "dataset": params.dataset, "mechanism": privacy.ip.mechanism,
+            "epsilon": privacy.epsilon, "delta": privacy.delta, "unit": privacy.unit, "w": privacy.w}
+    return int(hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16], 16)
+
+
 def perturb(
     series_path: Path,
     out_path: Path,
@@ -101,6 +115,7 @@ def perturb(
     unit = params.privacy_unit()
 
     series = pl.read_parquet(series_path)
+    input_md5 = _md5(series_path)
     spec = params.data_set
     zones = spec.zone_ids
     counts = _counts(series, series_path, zones, spec.missing_values == "gap")
@@ -111,7 +126,7 @@ def perturb(
         delta=privacy.delta,
         # the norm of everything one unit changes: one event is every count of its interval
         sensitivity=unit.ip_sensitivity(ip.mechanism),
-        seed=ip.seed,
+        seed=noise_seed(params, input_md5),
         round=ip.round,
         clip_at_zero=ip.clip_at_zero,
     )
@@ -131,9 +146,11 @@ def perturb(
 
     meta = {
         **meta,
+        "seed": ip.seed,  # what params.yaml says; the generator ran on noise_seed (derived from it)
+        "noise_seed": None if ip.seed is None else str(noise_seed(params, input_md5)),
         "unit": params.ip_unit(),
         "privacy_unit": unit.to_json(),
-        "input_md5": _md5(series_path),
+        "input_md5": input_md5,
         "data_version": data_version,
         "n_rows": released.height,
         "columns": released.columns,

@@ -50,7 +50,8 @@ def release(paths: Paths, params: Params, data_version: str = "") -> dict[str, A
     key = release_key(data_md5, params)
     PrivacyLedger(paths.ledger, params.privacy.budget_epsilon).charge(
         key, params.privacy.epsilon, params.privacy.delta if ip.mechanism != "laplace" else 0.0,
-        params.ip_unit(), "ip", f"{ip.mechanism} release of the series", data_version or data_md5)
+        params.privacy_unit().ledger_unit(params.dataset, "ip"), "ip", f"{ip.mechanism} release of the series",
+        data_version or data_md5)
     crash_point("release:charged")
     with atomic_dir(paths.release_dir) as tmp:
         meta = perturb(paths.series, tmp / paths.release_series.name, tmp / paths.release_metadata.name, params,

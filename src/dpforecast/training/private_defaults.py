@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dpforecast.config import Params, load_params
+from dpforecast.config import Params, params_from_dict
 
 CHOSEN_ON = "auckland"
 PROFILE = "dp-sgd"
@@ -28,15 +28,23 @@ def chosen(params: Params, arch: str) -> dict[str, object]:
             "residual": params.residual()}
 
 
-def defaults_for(params: Params) -> Params:
-    """:data:`PROFILE` over the parameter file beside the data set's spec (the project root)."""
-    root = Path(params.data_set.path).resolve().parents[1]
-    return load_params(root / "params.yaml", profile=PROFILE, dataset=params.dataset)
+def defaults_for(params: Params) -> Params | None:
+    """:data:`PROFILE` alone over the built-in defaults (not over ``params.yaml``, whose edits
+    would then show on both sides), from the project root beside the data set's spec; None
+    when that root has no such profile."""
+    profiles = Path(params.data_set.path).resolve().parents[1] / "profiles"
+    if not (profiles / f"{PROFILE}.yaml").is_file():
+        return None
+    return params_from_dict({"dataset": params.dataset}, profiles, {"profile": PROFILE})
 
 
 def provenance_note(params: Params, arch: str, defaults: Params | None = None) -> str:
     """One sentence for the report, comparing this run with :data:`PROFILE` (``defaults``)."""
-    mine, tuned = chosen(params, arch), chosen(defaults or defaults_for(params), arch)
+    defaults = defaults or defaults_for(params)
+    if defaults is None:
+        return (f"no {PROFILE} profile beside {params.dataset}'s spec: where the hyper-parameters were chosen is "
+                f"unknown; a choice made by looking at {params.dataset}'s validation or test windows is not accounted")
+    mine, tuned = chosen(params, arch), chosen(defaults, arch)
     shown = ", ".join(f"{k} {v}" for k, v in mine.items())
     if mine != tuned:
         changed = ", ".join(f"{k} {mine[k]} (default {tuned[k]})" for k in mine if mine[k] != tuned[k])

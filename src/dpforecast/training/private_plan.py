@@ -30,6 +30,7 @@ class PrivacyPlan:
     noise_multiplier: float | None = None
     max_grad_norm: float | None = None
     ledger_key: str | None = None
+    ledger_unit: str | None = None  # the ledger's line (PrivacyUnit.ledger_unit)
 
 
 def _gp_key(params: Params, arch: str, seed: int, data_md5: str, sigma: float, device_type: str) -> str:
@@ -85,9 +86,9 @@ def plan_privacy(
         report = ip_report(
             mechanism=meta["mechanism"], epsilon=meta["epsilon"], delta=meta["delta"],
             sensitivity=meta["sensitivity"], sigma=meta["noise_std"], unit=unit, n=int(meta["n_counts"]),
-            notes=[f"{unit.reason.rstrip('.')} ({params.dataset}'s spec): one unit changes {unit.counts} counts, "
-                   f"so the noise is calibrated to their {'L1' if meta['mechanism'] == 'laplace' else 'L2'} norm, "
-                   f"{meta['sensitivity']:.4g}"],
+            notes=[(f"{unit.reason.rstrip('.')} ({params.dataset}'s spec): " if unit.data_level else "")
+                   + f"one unit changes {unit.counts} count(s), so the noise is calibrated to their "
+                   f"{'L1' if meta['mechanism'] == 'laplace' else 'L2'} norm, {meta['sensitivity']:.4g}"],
         )
         return PrivacyPlan(report)  # charged by the release stage; training is post-processing
     check_privacy(privacy, n_train_windows=n_train)
@@ -110,8 +111,9 @@ def plan_privacy(
                        notes=[provenance_note(params, arch)])
     ledger = PrivacyLedger(ledger_path, privacy.budget_epsilon)
     key = _gp_key(params, arch, seed, data_md5, sigma, device_type)
-    ledger.check(report.epsilon, report.unit, key=key)
-    return PrivacyPlan(report, sigma, gp.max_grad_norm, key)
+    ledger_unit = unit.ledger_unit(params.dataset, "gp")
+    ledger.check(report.epsilon, ledger_unit, key=key)
+    return PrivacyPlan(report, sigma, gp.max_grad_norm, key, ledger_unit)
 
 
 def charge(plan: PrivacyPlan, params: Params, ledger_path: Path, arch: str, data_version: str) -> None:
@@ -120,5 +122,5 @@ def charge(plan: PrivacyPlan, params: Params, ledger_path: Path, arch: str, data
     if plan.ledger_key is None:
         return
     PrivacyLedger(ledger_path, params.privacy.budget_epsilon).charge(
-        plan.ledger_key, plan.report.epsilon, plan.report.delta, plan.report.unit, "gp",
+        plan.ledger_key, plan.report.epsilon, plan.report.delta, plan.ledger_unit, "gp",
         f"DP-SGD training of {arch}", data_version)
