@@ -11,6 +11,7 @@ from dpforecast.config import deep_merge
 from dpforecast.frontier import frontier, frontier_table, table
 
 
+@pytest.mark.slow
 def test_frontier_puts_both_mechanisms_on_one_unit_with_seeds_and_baselines(tmp_path):
     root = make_root(tmp_path, deep_merge(TINY, {"train": {"epochs": 1}}))
     result = frontier(root, "gru", (4.0,), seeds=(0, 1), units=("event",))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from scipy import optimize, stats
 
 
@@ -38,13 +39,13 @@ def p_value(m: int, r: int, v: int, epsilon: float, delta: float = 0.0) -> float
     _check(m, r, v, delta, 0.5)
     q = 1.0 / (1.0 + math.exp(-epsilon))  # randomised response's accuracy at epsilon
 
-    def tail(w: int) -> float:  # f(w) = P[Binomial(r, q) >= w]
-        return float(stats.binom.sf(w - 1, r, q))
-
-    f_v = tail(v)
+    # f(w) = P[Binomial(r, q) >= w] for w = v, v - 1, ..., 0, in one call
+    i = np.arange(v + 1)
+    tails = stats.binom.sf(v - i - 1, r, q)
+    f_v = float(tails[0])
     if delta == 0.0 or v == 0:
         return f_v
-    alpha = max((tail(v - i) - f_v) / i for i in range(1, v + 1))
+    alpha = float(np.max((tails[1:] - f_v) / i[1:]))
     return f_v + 2.0 * m * delta * alpha
 
 

@@ -331,7 +331,7 @@ def gp_report(
             raise ValueError(f"privacy.gp.accountant: a data-level unit is accounted by "
                              f"{unit_accounting.UNIT_ACCOUNTANTS}, got {accountant!r}")
         epsilons["rdp"] = rdp = unit_accounting.unit_epsilon_rdp(noise_multiplier, sample_rate, steps, delta, k, s)
-        if rdp <= MEANINGLESS_EPSILON or accountant == "pld":
+        if rdp <= MEANINGLESS_EPSILON:  # past it, a PLD at low noise costs minutes and protects nothing
             epsilons["pld"] = unit_accounting.unit_epsilon(
                 noise_multiplier, sample_rate, steps, delta, k, s,
                 value_discretization_interval=unit_accounting.default_discretization(rdp, steps))
