@@ -17,8 +17,8 @@ import copy
 import numpy as np
 import pytest
 import torch
-from opacus.optimizers import DPOptimizer
 from project_roots import REPO
+from test_cell_gradients import _reference_clipped_sum
 
 from dpforecast.config import ConfigError, load_params
 from dpforecast.features.scaling import Scaler
@@ -119,24 +119,15 @@ def test_the_baseline_changes_the_gradients():
     assert not torch.allclose(ours["head.bias"], without["head.bias"])
 
 
-def _opacus_clipped_sum(reference, model, x, y, clip):
-    reference.per_sample_gradients(model, sample_loss("mae"), x, y)
-    norms = torch.stack([p.grad_sample.flatten(1).norm(2, dim=1) for p in model.parameters()], dim=1).norm(2, dim=1)
-    opt = DPOptimizer(torch.optim.SGD(model.parameters(), lr=0.0), noise_multiplier=0.0, max_grad_norm=clip,
-                      expected_batch_size=1)
-    opt.clip_and_accumulate()
-    sums = {k: p.summed_grad.clone() for k, p in model.named_parameters()}
-    reference.release(model)
-    return norms, sums
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_ghost_clipped_sum_of_a_residual_model_equals_opacus_clipping(arch):
     model, x, y = _residual_model(arch, "tanh", scaling="standard")
     for reference in (FunctorchEngine(), OpacusHooks()):
-        norms, _ = _opacus_clipped_sum(reference, copy.deepcopy(model), x, y, 1.0)
+        norms, _ = _reference_clipped_sum(reference, copy.deepcopy(model), x, y, 1.0, "mae")
         clip = 0.5 * float(norms.sort().values[1])  # clips all samples but perhaps the smallest
-        _, expected = _opacus_clipped_sum(reference, copy.deepcopy(model), x, y, clip)
+        _, expected = _reference_clipped_sum(reference, copy.deepcopy(model), x, y, clip, "mae")
         ours = copy.deepcopy(model)
         engine = CellGradients()
         torch.testing.assert_close(engine.clipped_gradient_sum(ours, sample_loss("mae"), x, y, clip), norms,

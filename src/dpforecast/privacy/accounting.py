@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import special
@@ -377,10 +377,17 @@ def noise_multiplier_for(
                 f"no noise multiplier up to {max_noise:g} reaches epsilon {target_epsilon:g} at "
                 f"delta {delta:g} (sample_rate {sample_rate:.6g}, {steps} steps)"
             )
+    return bisect_noise(eps, target_epsilon, hi, rtol=rtol, floor=1e-6)
+
+
+def bisect_noise(eps: Callable[[float], float], target_epsilon: float, hi: float, *, rtol: float, floor: float) -> float:
+    """The smallest noise multiplier (to relative precision ``rtol``) with ``eps(sigma) <=
+    target``, from an ``hi`` that meets it: halve down to a bracket, then bisect, returning
+    the bracket's upper end so the result always meets the target (``floor``: stop halving)."""
     lo = hi / 2.0
     while eps(lo) <= target_epsilon:
         hi, lo = lo, lo / 2.0
-        if lo < 1e-6:
+        if lo < floor:
             return hi
     while hi - lo > rtol * hi:
         mid = 0.5 * (lo + hi)

@@ -55,6 +55,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import special, stats
 
+from dpforecast.privacy.accounting import bisect_noise
+
 if TYPE_CHECKING:
     from dp_accounting.pld.privacy_loss_distribution import PrivacyLossDistribution
 
@@ -271,18 +273,7 @@ def noise_multiplier_for_unit(
             if hi > max_noise:
                 raise ValueError(f"no noise multiplier up to {max_noise:g} reaches epsilon {target_epsilon:g} at "
                                  f"delta {delta:g} for a unit of {windows} windows")
-    lo = hi / 2.0
-    while eps(lo) <= target_epsilon:
-        hi, lo = lo, lo / 2.0
-        if lo < 1e-3:
-            return hi
-    while hi - lo > rtol * hi:
-        mid = 0.5 * (lo + hi)
-        if eps(mid) <= target_epsilon:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return bisect_noise(eps, target_epsilon, hi, rtol=rtol, floor=1e-3)
 
 
 def spent_epsilon(noise_multiplier: float, sample_rate: float, delta: float, windows: int,
