@@ -24,6 +24,8 @@ def test_ridge_recovers_a_linear_map_and_chooses_its_penalty_on_validation():
     errors = {a: np.mean((fit_ridge(x[:300], noisy[:300], a).predict(x[300:]) - noisy[300:]) ** 2) for a in ALPHAS}
     assert chosen.alpha == min(errors, key=errors.get)
     assert select_ridge((x, y), (x[:0], y[:0])).alpha == 1.0  # no validation block: a fixed penalty
+    # Multi-output: (n, horizon, zones) targets come back in that shape.
+    assert fit_ridge(x, np.stack([y, 2 * y], axis=1), 1.0).predict(x[:5]).shape == (5, 2, 2)
 
 
 def test_seasonal_naive_follows_the_wall_clock_and_leaves_missing_lags_empty():
@@ -34,16 +36,31 @@ def test_seasonal_naive_follows_the_wall_clock_and_leaves_missing_lags_empty():
     rows = np.array([48, 60, 55, 2])
     # 10-25 00:00 <- 10-24 00:00 (row 24); 10-25 11:00 (after the change of time) <- 10-24 11:00
     # (row 35, not 36); 10-25 06:00 <- row 30, missing; row 2 has no day before it.
-    out = seasonal_naive_forecast(table, rows, ["a"], 1)
+    out = seasonal_naive_forecast(table, rows, ["a"], 1, 60)[:, 0]
     assert out[0, 0] == 24 and out[1, 0] == 35
     assert np.isnan(out[2, 0]) and np.isnan(out[3, 0])
 
 
+def test_seasonal_naive_never_reads_past_the_forecast_origin():
+    """At a lead beyond the lag, the same time one more period back: what was known at the origin."""
+    stamps = pl.datetime_range(pl.datetime(2024, 1, 1), pl.datetime(2024, 1, 6), "1h", eager=True, time_zone="UTC")
+    table = pl.DataFrame({"timestamp": stamps, "a": np.arange(len(stamps), dtype=np.float64)})
+    origin = 72  # 01-04 00:00; leads 1..30 h, the targets are rows 73..102
+    rows = origin + 1 + np.arange(30)[None, :]
+    out = seasonal_naive_forecast(table, rows, ["a"], 1, 60)[0, :, 0]
+    np.testing.assert_array_equal(out[:24], rows[0, :24] - 24)      # yesterday, known at the origin
+    np.testing.assert_array_equal(out[24:], rows[0, 24:] - 48)      # 25-30 h ahead: two days back
+    assert (out <= origin).all()
+    from dpforecast.models.seasonal import lag_days_by_lead
+
+    assert lag_days_by_lead(7, 48 * 8, 30).tolist() == [7] * 336 + [14] * 48
+
+
 def test_mase_scale_is_the_in_sample_seasonal_error():
-    from dpforecast.stages.evaluate import in_sample_seasonal_mae
+    from dpforecast.evaluation.baselines import in_sample_seasonal_mae
 
     stamps = pl.datetime_range(pl.datetime(2024, 1, 1), pl.datetime(2024, 1, 10), "1h", eager=True, time_zone="UTC")
     a = np.arange(len(stamps), dtype=np.float64) % 24 + (np.arange(len(stamps)) // 24) * 2.0  # +2 a day
     table = pl.DataFrame({"timestamp": stamps, "a": a})
     windows = pl.DataFrame({"target_row": np.arange(24, len(stamps)), "split": ["train"] * (len(stamps) - 24)})
-    assert in_sample_seasonal_mae(table, windows, ["a"])["a"] == pytest.approx(2.0)
+    assert in_sample_seasonal_mae(table, windows, ["a"], 60)["a"] == pytest.approx(2.0)

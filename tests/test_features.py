@@ -61,16 +61,32 @@ def test_validation_block_is_carved_from_the_end_of_training(table):
 
 def test_persistence_reproduces_the_study_table3(table):
     windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
-    x, y = window_arrays(table, windows, "test", 6, ZONES)
+    x, y = window_arrays(table, windows, "test", 6, 1, ZONES)
     errors = forecast_errors(y, persistence_forecast(x, len(ZONES)), ZONES)
+    assert x.shape == (336, 6, 10) and y.shape == (336, 1, 6)
     for zone in [*ZONES, "mean"]:
         assert errors["rmse"][zone] == pytest.approx(PAPER_RMSE[zone], abs=0.05)
         assert errors["mae"][zone] == pytest.approx(PAPER_MAE[zone], abs=0.05)
 
 
-def test_longer_horizon_targets_are_further_ahead(table):
-    windows = make_windows(table, 6, 3, contiguous=False, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
-    assert (windows["target_row"] - windows["start_row"]).unique().to_list() == [8]
+def test_a_horizon_is_every_step_after_the_window_and_never_straddles_a_block(table):
+    windows = make_windows(table, 6, 48, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
+    assert (windows["target_row"] - windows["start_row"]).unique().to_list() == [6]
+    x, y = window_arrays(table, windows, "test", 6, 48, ZONES)
+    assert y.shape == (len(x), 48, 6)
+    counts = table.select(ZONES).to_numpy()
+    first = windows.filter(pl.col("split") == "test").row(0, named=True)
+    assert np.array_equal(y[0], counts[first["target_row"]:first["target_row"] + 48])
+    # A day of test origins is lost to the horizon: the last targets of a window stay in its block.
+    assert split_counts(windows)["test"] == 336 - 47
+    instants = table["timestamp"].dt.epoch("s").to_numpy()
+    starts = {s: windows.filter(pl.col("split") == s)["target_time"].min().timestamp() for s in ("validation", "test")}
+    for split, following in (("train", "validation"), ("validation", "test")):
+        rows = windows.filter(pl.col("split") == split)["target_row"].to_numpy() + 47
+        assert instants[rows].max() < starts[following]
+    # No window spans the missing day or the repeated hour.
+    span = instants[windows["target_row"].to_numpy() + 47] - instants[windows["start_row"].to_numpy()]
+    assert set(span.tolist()) == {53 * 1800}
 
 
 def test_calendar_features_have_the_requested_period(raw_csv_path):
@@ -85,7 +101,7 @@ def test_calendar_features_have_the_requested_period(raw_csv_path):
 
 def test_scaler_is_fitted_on_training_windows_only(table):
     windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
-    x, y = window_arrays(table, windows, "train", 6, ZONES)
+    x, y = window_arrays(table, windows, "train", 6, 1, ZONES)
     scaler = Scaler.fit(x, y, n_counts=6)
-    assert np.allclose(scaler.y_mean, y.mean(axis=0), rtol=1e-5)
+    assert np.allclose(scaler.y_mean, y[:, 0].mean(axis=0), rtol=1e-5)
     assert np.allclose(scaler.x_mean[6:], 0) and np.allclose(scaler.x_std[6:], 1)

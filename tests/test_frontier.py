@@ -39,8 +39,8 @@ def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
 
     root = make_root(tmp_path, deep_merge(TINY, {"train": {"epochs": 1}}))
     (root / "metrics").mkdir()
-    (root / "metrics" / "per_zone.json").write_text(json.dumps(
-        {"gru": {"rmse": {"mean": 1.0}, "mae": {"mean": 2.0}, "privacy": "not private"}}))
+    (root / "metrics" / "per_zone.json").write_text(json.dumps({"gru": {"rmse": {"mean": 1.0}, "mae": {"mean": 2.0}}}))
+    (root / "metrics" / "privacy.json").write_text(json.dumps({"dataset": "montreuil", "horizon": 1, "gru": "not private"}))
     rows = variants(root, "gru", epsilon=2.0)
     assert [r["mode"] for r in rows] == ["none", "ip", "gp"]
     text = table(rows)

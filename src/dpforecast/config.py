@@ -33,8 +33,23 @@ VALIDATION_ENGINES = ("polars", "gx")
 GP_OPTIMIZERS = ("adam", "adam_bc", "sgd")
 
 
+DURATION = re.compile(r"(\d+)\s*(min|h|d)")
+_DURATION_MINUTES = {"min": 1, "h": 60, "d": 1440}
+
+
 class ConfigError(ValueError):
     """A parameter is missing, unknown or out of range."""
+
+
+def steps(value: int | str, interval_minutes: int, where: str) -> int:
+    """A number of steps, or a duration as whole steps of ``interval_minutes``."""
+    if isinstance(value, int):
+        return value
+    number, unit = DURATION.fullmatch(value).groups()
+    minutes = int(number) * _DURATION_MINUTES[unit]
+    if minutes % interval_minutes:
+        raise ConfigError(f"{where}: {value} is not a whole number of {interval_minutes}-minute intervals")
+    return minutes // interval_minutes
 
 
 @dataclass(frozen=True)
@@ -58,10 +73,22 @@ class ValidateParams:
 
 @dataclass(frozen=True)
 class FeatureParams:
-    window: int = 6
-    horizon: int = 1
+    """``window`` input steps and ``horizon`` steps forecast at once (direct multi-output),
+    each a whole number of steps or a duration (``30min``, ``12h``, ``1d``) that
+    :func:`load_params` turns into steps of the data set's interval."""
+
+    window: int | str = 6
+    horizon: int | str = 1
     week_period_days: float = 7.0
     scaling: str = "standard"
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """What the evaluation plots show (the metrics cover every lead)."""
+
+    # The lead time of the test-period plot, in steps or as a duration; null: the last.
+    plot_lead: int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +208,7 @@ class Params:
     data: DataParams = field(default_factory=DataParams)
     validate: ValidateParams = field(default_factory=ValidateParams)
     features: FeatureParams = field(default_factory=FeatureParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     split: SplitParams = field(default_factory=SplitParams)
     train: TrainParams = field(default_factory=TrainParams)
     architectures: dict[str, ArchitectureParams] = field(
@@ -227,8 +255,11 @@ class Params:
         return self.privacy_unit().describe("ip")
 
     def model_prefix(self) -> str:
-        """Registered models are ``<prefix>-<arch>[-ip|-gp]``: one set per data set."""
-        return self.data_set.registry_prefix or f"{self.registry.name_prefix}-{self.dataset}"
+        """Registered models are ``<prefix>-<arch>[-ip|-gp]``: one set per data set and
+        horizon (``-h48`` when more than one step), since a champion is only compared with
+        challengers forecasting the same leads."""
+        base = self.data_set.registry_prefix or f"{self.registry.name_prefix}-{self.dataset}"
+        return base if self.features.horizon == 1 else f"{base}-h{self.features.horizon}"
 
     def models(self) -> list[str]:
         """The architectures the ``train`` stage trains: one, or all four."""
@@ -242,6 +273,18 @@ class Params:
         if self.train.residual == "auto":
             return self.privacy.mode == "gp"
         return bool(self.train.residual)
+
+    def plot_lead(self) -> int:
+        """The lead (1..horizon) the test-period plot shows: ``evaluate.plot_lead`` or the last."""
+        horizon = int(self.features.horizon)
+        lead = self.evaluate.plot_lead
+        if lead is None:
+            return horizon
+        lead = steps(lead, self.data_set.interval_minutes, "evaluate.plot_lead")
+        if not 1 <= lead <= horizon:
+            raise ConfigError(f"evaluate.plot_lead: {self.evaluate.plot_lead} is lead {lead}, beyond "
+                              f"features.horizon {horizon}")
+        return lead
 
     def hyper(self, arch: str) -> tuple[int, int, float]:
         """Units, batch size and learning rate of one architecture (overrides win)."""
@@ -270,6 +313,7 @@ _SECTIONS = {
     "data": DataParams,
     "validate": ValidateParams,
     "features": FeatureParams,
+    "evaluate": EvaluateParams,
     "split": SplitParams,
     "train": TrainParams,
     "tracking": TrackingParams,
@@ -298,6 +342,14 @@ def _coerce(type_name: str, value: Any, where: str) -> Any:
         return float(value)
     if type_name in ("int | None", "float | None", "str | None"):
         return None if value is None else _coerce(type_name.split(" ")[0], value, where)
+    if type_name in ("int | str", "int | str | None"):
+        if value is None and type_name.endswith("None"):
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ConfigError(f"{where}: expected a number of steps or a duration such as 1d, got {value!r}")
+        if isinstance(value, str) and not DURATION.fullmatch(value.strip()):
+            raise ConfigError(f"{where}: {value!r} is not a duration (a whole number then min, h or d, e.g. 12h)")
+        return value.strip() if isinstance(value, str) else value
     if type_name == "str | bool":
         if not isinstance(value, (str, bool)):
             raise ConfigError(f"{where}: expected true, false or a string, got {value!r}")
@@ -314,8 +366,11 @@ def _check(p: Params) -> None:
         if not ok:
             raise ConfigError(f"{name}: {msg}")
 
-    need(p.features.window >= 1, "features.window", "must be at least 1")
-    need(p.features.horizon >= 1, "features.horizon", "must be at least 1")
+    for name in ("window", "horizon"):
+        value = getattr(p.features, name)
+        need(not isinstance(value, int) or value >= 1, f"features.{name}", "must be at least 1")
+    lead = p.evaluate.plot_lead
+    need(not isinstance(lead, int) or lead >= 1, "evaluate.plot_lead", "must be at least 1 (null: the last lead)")
     need(p.features.week_period_days > 0, "features.week_period_days", "must be positive")
     need(p.features.scaling in SCALINGS, "features.scaling", f"must be one of {SCALINGS}")
     need(p.split.test_days is None or p.split.test_days >= 1, "split.test_days", "must be at least 1")
@@ -422,6 +477,10 @@ def load_params(path: str | Path = "params.yaml", **overrides: Any) -> Params:
     spec_path = dataset_path(path.parent, params.dataset)
     if not spec_path.is_file():
         raise ConfigError(f"dataset: no spec {spec_path} for data set {params.dataset!r}")
-    params = replace(params, spec=load_spec(spec_path))
+    spec = load_spec(spec_path)
+    params = replace(params, spec=spec, features=replace(
+        params.features, **{k: steps(getattr(params.features, k), spec.interval_minutes, f"features.{k}")
+                            for k in ("window", "horizon")}))
+    params.plot_lead()  # a lead beyond the horizon is refused here
     params.privacy_unit()  # a unit the data set cannot size is refused here, by name
     return params

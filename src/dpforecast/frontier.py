@@ -14,13 +14,15 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from dpforecast.config import deep_merge, load_params
 from dpforecast.evaluation.plots import plt, save_png
+from dpforecast.evaluation.baselines import BASELINES, baseline_forecasts
+from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.windows import window_arrays
 from dpforecast.io import read_json, write_json
-from dpforecast.models.persistence import persistence_forecast
 from dpforecast.paths import Paths
 from dpforecast.variants import PrivacySetting, train_variant
 
@@ -28,8 +30,6 @@ EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
 MODES = ("ip", "gp")
 UNITS = ("event", "day")
 SEEDS = (0, 1, 2)
-#: The horizontal lines of the frontier (metrics/baselines.json's names).
-BASELINES = ("persistence", "ridge", "seasonal_day", "seasonal_week")
 
 
 def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPSILONS,
@@ -61,7 +61,6 @@ def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPS
 def baseline_lines(root: Path, profile: str = "default", extra: dict[str, Any] | None = None) -> dict[str, float | None]:
     """Persistence, ridge and seasonal naive mean RMSE on the frontier's test windows, from
     the raw (non-private) series: what a private model must beat to be worth its noise."""
-    from dpforecast.stages.evaluate import baselines
     from dpforecast.study import prepare_workspace
 
     over = deep_merge(extra or {}, {"privacy": {"mode": "none"}})
@@ -71,10 +70,12 @@ def baseline_lines(root: Path, profile: str = "default", extra: dict[str, Any] |
     table, windows = pl.read_parquet(work.feature_table), pl.read_parquet(work.windows)
     targets = pl.read_parquet(work.targets)
     zones = list(targets.columns)
-    x, y = window_arrays(table, windows, "test", params.features.window, zones, targets=targets)
-    scored, _ = baselines(table, windows, params.features.window, y, x,
-                          {"persistence": persistence_forecast(x, len(zones))}, zones)
-    return {name: scored[name]["rmse"] for name in BASELINES}
+    w, h = params.features.window, params.features.horizon
+    x, y = window_arrays(table, windows, "test", w, h, zones, targets=targets)
+    forecasts, _ = baseline_forecasts(table, windows, w, h, zones, params.data_set.interval_minutes, x)
+    scored = {n: forecast_errors(y[ok], f[ok], zones)["rmse"]["mean"] if (ok := np.isfinite(f).all(axis=(1, 2))).any()
+              else None for n, f in forecasts.items()}
+    return {name: scored[name] for name in BASELINES}
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -164,10 +165,10 @@ def variants(root: Path, model: str = "bigru", epsilon: float = 1.0, seed: int =
     unit, beside the workspace's non-private one (``metrics/per_zone.json``): the main
     job's privacy table."""
     rows = []
-    per_zone = root / "metrics" / "per_zone.json"
-    if per_zone.is_file() and model in (done := read_json(per_zone)):
+    per_zone, privacy = root / "metrics" / "per_zone.json", root / "metrics" / "privacy.json"
+    if per_zone.is_file() and privacy.is_file() and model in (done := read_json(per_zone)):
         rows.append({"mode": "none", "epsilon": None, "rmse": done[model]["rmse"]["mean"],
-                     "mae": done[model]["mae"]["mean"], "guarantee": done[model]["privacy"], "seed": seed})
+                     "mae": done[model]["mae"]["mean"], "guarantee": read_json(privacy)[model], "seed": seed})
     for mode in MODES:
         rows.append(train_variant(root, model, PrivacySetting(mode, epsilon), seed, name=f"variant-{mode}-{epsilon:g}",
                                   register=True))

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# The evaluation's measures, one file each, every forecaster a key in each.
+METRIC_FILES = ("rmse", "mae", "skill", "mase", "coverage_80", "coverage_95", "privacy")
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -77,28 +80,25 @@ class Paths:
     def model_dir(self, model: str) -> Path:
         return self.root / "models" / model
 
-    @property
-    def evaluation(self) -> Path:
-        """Mean test RMSE and MAE per model: what ``dvc metrics show`` prints."""
-        return self.root / "metrics" / "evaluate.json"
-
-    @property
-    def privacy_metrics(self) -> Path:
-        """Each evaluated model's guarantee: mode, epsilon, delta, unit, accountant."""
-        return self.root / "metrics" / "privacy.json"
-
-    @property
-    def baselines(self) -> Path:
-        """Persistence and seasonal naive test errors, and each model's skill over them."""
-        return self.root / "metrics" / "baselines.json"
-
-    @property
-    def baselines_per_zone(self) -> Path:
-        return self.root / "metrics" / "baselines_per_zone.json"
+    def metric(self, name: str) -> Path:
+        """One measure of every forecaster (:data:`METRIC_FILES`): what ``dvc metrics show`` lists."""
+        if name not in METRIC_FILES:
+            raise ValueError(f"not a metrics file: {name!r} (one of {METRIC_FILES})")
+        return self.root / "metrics" / f"{name}.json"
 
     @property
     def per_zone(self) -> Path:
         return self.root / "metrics" / "per_zone.json"
+
+    @property
+    def details(self) -> Path:
+        """Windows scored, per-lead errors, coverage per lead and zone, ridge's penalty, privacy."""
+        return self.root / "metrics" / "details.json"
+
+    @property
+    def leads(self) -> Path:
+        """Test RMSE per lead time per forecaster (``dvc plots show``)."""
+        return self.root / "plots" / "leads.json"
 
     @property
     def plots_dir(self) -> Path:

@@ -39,14 +39,15 @@ class Scaler:
 
     @staticmethod
     def fit(x_train: np.ndarray, y_train: np.ndarray, n_counts: int) -> Scaler:
-        """Standardise the count features and targets; calendar features are already in [-1, 1]."""
+        """Standardise the count features and targets (per zone, over every lead); calendar
+        features are already in [-1, 1]."""
         flat = x_train.reshape(-1, x_train.shape[-1]).astype(np.float64)
         x_mean = np.zeros(flat.shape[1])
         x_std = np.ones(flat.shape[1])
         x_mean[:n_counts] = flat[:, :n_counts].mean(axis=0)
         x_std[:n_counts] = flat[:, :n_counts].std(axis=0)
-        y_mean = y_train.astype(np.float64).mean(axis=0)
-        y_std = y_train.astype(np.float64).std(axis=0)
+        targets = y_train.reshape(-1, y_train.shape[-1]).astype(np.float64)
+        y_mean, y_std = targets.mean(axis=0), targets.std(axis=0)
         x_std[x_std == 0] = 1.0
         y_std[y_std == 0] = 1.0
         f32 = np.float32

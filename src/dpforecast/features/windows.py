@@ -1,10 +1,14 @@
 """Sliding windows over the series and their chronological train/validation/test split.
 
-A window is ``window`` consecutive input rows and the target row ``horizon`` steps after
-the last of them. The split is decided by the target's time: the last ``test_days`` local
-days are the test set (never used for fitting or selection), the ``validation_days``
-before them the validation block, the ``history_days`` before that (all, if None) the
-training set. A window touching a missing count is dropped, never filled.
+A window is ``window`` consecutive input rows and the ``horizon`` rows after them, its
+targets (direct multi-output: lead 1 is the row after the last input, lead ``horizon``
+the last target; the study's one step is ``horizon = 1``). The split is decided by the
+targets' times: the last ``test_days`` local days are the test set (never used for
+fitting or selection), the ``validation_days`` before them the validation block, the
+``history_days`` before that (all, if None) the training set. A window whose first and
+last targets fall in different blocks is dropped, so no training target is in the
+validation block and no validation target in the test set. A window touching a missing
+count is dropped, never filled.
 """
 
 from __future__ import annotations
@@ -64,12 +68,13 @@ def make_windows(
     zones: list[str],
     history_days: int | None = None,
 ) -> pl.DataFrame:
-    """One row per usable window: its first input row, target row, target time and split.
+    """One row per usable window: its first input row, first target row (lead 1), that
+    target's time and the split.
 
     Unless ``contiguous``, a window whose span is not exactly ``window - 1 + horizon``
     intervals of real time straddles a gap and is dropped. A window whose inputs or
-    target miss a count of ``zones`` is always dropped, as is one whose target is before
-    the training history.
+    targets miss a count of ``zones`` is always dropped, as is one whose first target is
+    before the training history or whose targets straddle two blocks.
     """
     span = window - 1 + horizon
     n = table.height
@@ -77,18 +82,20 @@ def make_windows(
         raise ValueError(f"series of {n} rows is too short for window {window} and horizon {horizon}")
     val_start, test_start = split_starts(table, test_days, validation_days)
     instants = table[TIMESTAMP].dt.epoch("s").to_numpy()
-    target = np.arange(span, n)
-    start = target - span
+    last = np.arange(span, n)
+    start = last - span
+    target = start + window  # lead 1
     keep = np.ones_like(target, dtype=bool)
     if not contiguous:
-        keep = (instants[target] - instants[start]) == span * interval_minutes * 60
-    # Rows with a missing count before each row, so a window's inputs are checked in O(1).
+        keep = (instants[last] - instants[start]) == span * interval_minutes * 60
+    # Rows with a missing count before each row, so a window's rows are checked in O(1).
     holes = np.concatenate([[0], np.cumsum(incomplete_rows(table, zones))])
-    keep &= (holes[start + window] - holes[start]) == 0
-    keep &= ~incomplete_rows(table, zones)[target]
+    keep &= (holes[last + 1] - holes[start]) == 0
     first = history_start(val_start, history_days)
     if first is not None:
         keep &= instants[target] >= int(first.timestamp())
+    block = np.searchsorted([int(val_start.timestamp()), int(test_start.timestamp())], instants, side="right")
+    keep &= block[target] == block[last]
     frame = pl.DataFrame(
         {"start_row": start[keep], "target_row": target[keep]},
         schema={"start_row": pl.Int64, "target_row": pl.Int64},
@@ -104,19 +111,24 @@ def make_windows(
 
 
 def window_arrays(
-    table: pl.DataFrame, windows: pl.DataFrame, split: str, window: int, zones: list[str],
+    table: pl.DataFrame, windows: pl.DataFrame, split: str, window: int, horizon: int, zones: list[str],
     targets: pl.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs ``(n, window, features)`` in float32 and targets ``(n, zones)``: from
-    ``targets`` (the raw counts) when given, else from ``table``."""
+    """Inputs ``(n, window, features)`` in float32 and targets ``(n, horizon, zones)``:
+    from ``targets`` (the raw counts) when given, else from ``table``."""
     part = windows.filter(pl.col("split") == split)
     values = table.select(feature_columns(zones)).to_numpy().astype(np.float32)
     starts = part["start_row"].to_numpy()
     idx = starts[:, None] + np.arange(window)[None, :]
     x = values[idx]
     source = table if targets is None else targets
-    y = source.select(zones).to_numpy().astype(np.float32)[part["target_row"].to_numpy()]
+    y = source.select(zones).to_numpy().astype(np.float32)[target_rows(part, horizon)]
     return x, y
+
+
+def target_rows(windows: pl.DataFrame, horizon: int) -> np.ndarray:
+    """``(n, horizon)`` rows of each window's targets, lead 1 first."""
+    return windows["target_row"].to_numpy()[:, None] + np.arange(horizon)[None, :]
 
 
 def split_counts(windows: pl.DataFrame) -> dict[str, int]:

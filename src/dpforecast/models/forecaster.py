@@ -33,6 +33,9 @@ class ModelSpec:
     # target scale; the head starts at zero, so an untrained model is persistence. False by
     # default: descriptions saved before the option existed load as they were trained.
     residual: bool = False
+    # Steps forecast at once (direct multi-output): the head emits ``horizon x n_targets``
+    # values, lead-major. 1 (the study's) for descriptions saved before horizons existed.
+    horizon: int = 1
 
     @property
     def kind(self) -> str:
@@ -54,7 +57,7 @@ class Forecaster(nn.Module):
         for name in ("x_mean", "x_std", "y_mean", "y_std"):
             self.register_buffer(name, torch.as_tensor(getattr(scaler, name), dtype=torch.float32))
         self.rnn = Recurrent(spec.kind, spec.n_features, spec.units, spec.bidirectional, spec.activation)
-        self.head = nn.Linear(self.rnn.output_size, spec.n_targets)
+        self.head = nn.Linear(self.rnn.output_size, spec.n_targets * spec.horizon)
         if keras_init:
             keras_initialise_cells(self.rnn)
             nn.init.xavier_uniform_(self.head.weight)
@@ -76,25 +79,28 @@ class Forecaster(nn.Module):
         return (x - self.x_mean) / self.x_std
 
     def scale_targets(self, y: torch.Tensor) -> torch.Tensor:
+        """Raw targets ``(n, horizon, zones)`` on the scale the head predicts, flattened
+        lead-major to ``(n, horizon * zones)`` as the head's output is."""
         if self.spec.log_counts:
             y = torch.log1p(torch.clamp(y, min=0.0))
-        return (y - self.y_mean) / self.y_std
+        return ((y - self.y_mean) / self.y_std).flatten(1)
 
     def baseline_scaled(self, x: torch.Tensor) -> torch.Tensor:
         """What the head's output is added to, on the scaled target scale: persistence (each
         zone's last input count) for a residual model, else zeros. It has no parameters, so
         every engine that forms a scaled prediction adds it without changing a gradient
         factor; this is its one definition."""
-        last = x[:, -1, : self.spec.n_targets]
-        return self.scale_targets(last) if self.spec.residual else torch.zeros_like(last)
+        last = x[:, -1:, : self.spec.n_targets].expand(-1, self.spec.horizon, -1)
+        return self.scale_targets(last) if self.spec.residual else torch.zeros_like(last).flatten(1)
 
     def forward(self, x: torch.Tensor, scaled: bool = False) -> torch.Tensor:
-        """Raw-count forecast of every zone, clipped at zero: ``(n, window, features) -> (n, zones)``;
-        with ``scaled``, the unclipped prediction on the scaled target scale."""
+        """Raw-count forecast of every zone at every lead, clipped at zero: ``(n, window,
+        features) -> (n, horizon, zones)``; with ``scaled``, the unclipped prediction on the
+        scaled target scale, ``(n, horizon * zones)``."""
         out = self.head(self.rnn(self.scale_inputs(x))) + self.baseline_scaled(x)
         if scaled:
             return out
-        y = out * self.y_std + self.y_mean
+        y = out.unflatten(1, (self.spec.horizon, self.spec.n_targets)) * self.y_std + self.y_mean
         if self.spec.log_counts:
             y = torch.expm1(torch.clamp(y, max=20.0))
         return torch.clamp(y, min=0.0)

@@ -1,7 +1,7 @@
 """The linear autoregressive baseline: ridge regression on the same windows the networks see.
 
 The flattened window (every zone's counts and the calendar features at every input step)
-maps to the next counts of every zone, with an L2 penalty chosen on the validation block
+maps to every zone's counts at every lead (one linear map per lead and zone, fitted at once), with an L2 penalty chosen on the validation block
 (the test block is never used). If a recurrent network cannot beat this, its depth buys
 nothing. It is fitted on the series the models train on (the noisy release in ``ip``
 mode) and is a non-private baseline like persistence.
@@ -23,10 +23,11 @@ class Ridge:
     coef: np.ndarray
     intercept: np.ndarray
     alpha: float
+    target_shape: tuple[int, ...]  # (horizon, zones)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         z = (x.reshape(len(x), -1).astype(np.float64) - self.mean) / self.scale
-        return np.clip(z @ self.coef + self.intercept, 0.0, None)
+        return np.clip(z @ self.coef + self.intercept, 0.0, None).reshape(len(x), *self.target_shape)
 
 
 def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> Ridge:
@@ -35,10 +36,10 @@ def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> Ridge:
     mean, scale = flat.mean(axis=0), flat.std(axis=0)
     scale[scale == 0] = 1.0
     z = (flat - mean) / scale
-    target = y.astype(np.float64)
+    target = y.reshape(len(y), -1).astype(np.float64)
     intercept = target.mean(axis=0)
     coef = np.linalg.solve(z.T @ z + alpha * np.eye(z.shape[1]), z.T @ (target - intercept))
-    return Ridge(mean, scale, coef, intercept, alpha)
+    return Ridge(mean, scale, coef, intercept, alpha, tuple(y.shape[1:]))
 
 
 def select_ridge(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray]) -> Ridge:

@@ -2,9 +2,12 @@
 
 What a forecaster tries right after persistence. The lag is taken on the wall clock
 (people's routines follow it), so across a change of time "yesterday at 08:00" is
-08:00, not 23 or 25 hours ago. Where the earlier count is absent (a gap, a missing
-value) the baseline has no forecast: those windows are left out of its score, and the
-count of windows it was scored on is reported beside it.
+08:00, not 23 or 25 hours ago. A forecast may only use what was known at its origin
+(the last input interval): at a lead longer than the lag, the same time one more period
+back is used (two days back for lead 30 hours), so the baseline never peeks past the
+origin. Where the earlier count is absent (a gap, a missing value) the baseline has no
+forecast: those windows are left out of its score, and the count of windows it was
+scored on is reported beside it.
 """
 
 from __future__ import annotations
@@ -15,19 +18,33 @@ import polars as pl
 from dpforecast.data.schema import TIMESTAMP
 
 LAGS = {"seasonal_day": 1, "seasonal_week": 7}
+_DAY_MINUTES = 1440
 
 
-def seasonal_naive_forecast(table: pl.DataFrame, target_rows: np.ndarray, zones: list[str], lag_days: int) -> np.ndarray:
-    """``(n, zones)`` forecasts for the rows ``target_rows`` of ``table``; NaN where the
-    count ``lag_days`` earlier on the wall clock is not in ``table`` or is missing."""
+def lag_days_by_lead(lag_days: int, horizon: int, interval_minutes: int) -> np.ndarray:
+    """``(horizon,)`` days back for leads 1..horizon: the smallest multiple of ``lag_days``
+    reaching at or before the origin."""
+    lead_minutes = np.arange(1, horizon + 1) * interval_minutes
+    return lag_days * np.ceil(lead_minutes / (lag_days * _DAY_MINUTES)).astype(np.int64)
+
+
+def seasonal_naive_forecast(table: pl.DataFrame, target_rows: np.ndarray, zones: list[str], lag_days: int,
+                            interval_minutes: int) -> np.ndarray:
+    """``(n, horizon, zones)`` forecasts for the rows ``target_rows`` ``(n, horizon)`` of
+    ``table`` (lead 1 first); NaN where the count that many days earlier on the wall clock
+    is not in ``table`` or is missing."""
+    target_rows = np.asarray(target_rows).reshape(len(target_rows), -1)
+    n, horizon = target_rows.shape
+    lags = np.broadcast_to(lag_days_by_lead(lag_days, horizon, interval_minutes), (n, horizon)).ravel()
+    rows = target_rows.ravel()
     wall = table.select(pl.col(TIMESTAMP).dt.replace_time_zone(None).alias("wall"),
                         pl.int_range(table.height, dtype=pl.Int64).alias("source"))
     wall = wall.unique("wall", keep="first", maintain_order=True)
-    wanted = pl.DataFrame({"row": target_rows}).with_columns(
-        (table[TIMESTAMP].dt.replace_time_zone(None).gather(target_rows) - pl.duration(days=lag_days)).alias("wall"))
+    wanted = pl.DataFrame({"row": rows, "lag": lags}).with_columns(
+        (table[TIMESTAMP].dt.replace_time_zone(None).gather(rows) - pl.duration(days=pl.col("lag"))).alias("wall"))
     source = wanted.join(wall, on="wall", how="left", maintain_order="left")["source"].to_numpy()
     values = table.select(zones).to_numpy().astype(np.float64)  # missing counts are NaN
-    out = np.full((len(target_rows), len(zones)), np.nan)
+    out = np.full((len(rows), len(zones)), np.nan)
     found = ~np.isnan(source.astype(np.float64))
     out[found] = values[source[found].astype(np.int64)]
-    return out
+    return out.reshape(n, horizon, len(zones))

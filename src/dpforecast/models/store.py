@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from dpforecast.data.spec import DatasetSpec, spec_from_dict
+from dpforecast.evaluation.conformal import Intervals
 from dpforecast.io import read_json, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 
@@ -20,6 +21,8 @@ WEIGHTS = "model.pt"
 DESCRIPTION = "model.json"
 # A copy of the data set's spec: what the model's zones, layout and clock are.
 DATASET_SPEC = "dataset.yaml"
+# Split conformal half-widths per level, lead and zone: served with every forecast.
+INTERVALS = "intervals.json"
 
 
 def save_forecaster(model: Forecaster, folder: Path, extra: dict[str, Any] | None = None) -> None:
@@ -45,3 +48,10 @@ def load_dataset_spec(folder: str | Path) -> DatasetSpec:
 
     path = Path(folder) / DATASET_SPEC
     return spec_from_dict(yaml.safe_load(path.read_text()), str(path))
+
+
+def load_intervals(folder: str | Path) -> Intervals | None:
+    """The model's calibrated intervals; None if it was trained with no validation block
+    (or before intervals existed)."""
+    path = Path(folder) / INTERVALS
+    return Intervals.from_json(read_json(path)) if path.is_file() else None

@@ -72,7 +72,8 @@ def make_canaries(x_real: np.ndarray, model: Forecaster, m: int, rng: np.random.
     x = x_real[pick].copy()
     mean, std = model.x_mean[:zones].numpy(), model.x_std[:zones].numpy()
     x[..., :zones] = rng.standard_normal((m, x.shape[1], zones)) * std + mean
-    y = rng.choice([-TARGET_AMPLITUDE, TARGET_AMPLITUDE], size=(m, zones)) * model.y_std.numpy() + model.y_mean.numpy()
+    size = (m, model.spec.horizon, zones)
+    y = rng.choice([-TARGET_AMPLITUDE, TARGET_AMPLITUDE], size=size) * model.y_std.numpy() + model.y_mean.numpy()
     if model.spec.log_counts:
         x[..., :zones], y = np.expm1(x[..., :zones]), np.expm1(y)
     return x.astype(np.float32), y.astype(np.float32)
@@ -123,7 +124,8 @@ def run_audit(
     prepare_workspace(root, params, work)
     table = pl.read_parquet(work.feature_table)
     zones = list(pl.read_parquet(work.targets).columns)
-    x_real, y_real = window_arrays(table, pl.read_parquet(work.windows), "train", params.features.window, zones)
+    x_real, y_real = window_arrays(table, pl.read_parquet(work.windows), "train", params.features.window,
+                                   params.features.horizon, zones)
     net, loop = build_model(params, model, x_real, y_real, len(zones), seed)
     batch = loop.batch_size
     untrained = copy.deepcopy(net)

@@ -1,146 +1,183 @@
-"""Stage ``evaluate``: test-week errors of the persistence baseline and every saved model.
+"""Stage ``evaluate``: test-period scores of the baselines and every saved model, at every lead.
 
-The models are loaded back from their saved folders, so these metrics also prove that
-what was saved reproduces what was trained.
+The models are loaded back from their saved folders (weights and intervals), so these
+metrics also prove that what was saved reproduces what was trained. The metrics files are
+laid out for ``dvc metrics show``: one file per measure (``metrics/rmse.json``,
+``mae``, ``skill``, ``mase``, ``coverage_80``, ``coverage_95``, ``privacy``), each keyed by
+forecaster with the data set and horizon beside, so the default view is a table of
+measures against models. Per zone, per lead and every detail: ``metrics/per_zone.json``,
+``metrics/details.json`` and ``plots/leads.json``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.evaluation.metrics import forecast_errors
-from dpforecast.evaluation.plots import forecast_figure, training_figure
-from dpforecast.features.windows import window_arrays
+from dpforecast.evaluation.baselines import BASELINES, baseline_forecasts, in_sample_seasonal_mae
+from dpforecast.evaluation.plots import fan_figure, forecast_figure, lead_figure, training_figure
+from dpforecast.evaluation.scores import like_for_like, score, skill
+from dpforecast.features.windows import target_rows, window_arrays
 from dpforecast.io import read_json, write_json
-from dpforecast.models.persistence import persistence_forecast
-from dpforecast.models.ridge import select_ridge
-from dpforecast.models.seasonal import LAGS, seasonal_naive_forecast
-from dpforecast.models.store import load_forecaster
-from dpforecast.paths import Paths
+from dpforecast.models.store import load_forecaster, load_intervals
+from dpforecast.paths import METRIC_FILES, Paths
 from dpforecast.training.loop import predict
 
-
-# What ``metrics/privacy.json`` keeps of each model's report, so ``dvc exp show`` and
-# ``dvc metrics diff`` put the guarantee (with its unit and delta) beside the errors.
-PRIVACY_METRICS = ("private", "mode", "mechanism", "epsilon", "delta", "unit", "unit_name", "accountant",
+# What ``metrics/details.json`` keeps of each model's privacy report.
+PRIVACY_DETAILS = ("private", "mode", "mechanism", "epsilon", "delta", "unit", "unit_name", "accountant",
                    "noise_multiplier", "max_grad_norm", "sample_rate", "steps", "windows_per_unit", "sigma")
 
 
 def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str, str] | None = None) -> dict[str, Any]:
-    """Write the test metrics (means, and per zone) and the plots; log the baseline to MLflow."""
+    """Write the test metrics, per-lead curves and plots; log the baselines to MLflow.
+    Returns every forecaster's scores (:func:`~dpforecast.evaluation.scores.score`) with
+    its ``skill`` over persistence and its ``privacy`` summary."""
     table = pl.read_parquet(paths.feature_table)
     windows = pl.read_parquet(paths.windows)
     # Raw targets: in ``ip`` mode the table holds the noisy release, and the study scores
-    # every model (and the baseline) against what really happened.
+    # every model (and the baselines) against what really happened.
     targets = pl.read_parquet(paths.targets)
     zones = list(targets.columns)
-    x_test, y_test = window_arrays(table, windows, "test", params.features.window, zones, targets=targets)
-    times = windows.filter(pl.col("split") == "test")["target_time"].to_list()
-
-    forecasts: dict[str, np.ndarray] = {"persistence": persistence_forecast(x_test, len(zones))}
+    spec = params.data_set
+    w, h = params.features.window, params.features.horizon
+    x_test, y_test = window_arrays(table, windows, "test", w, h, zones, targets=targets)
+    forecasts, ridge = baseline_forecasts(table, windows, w, h, zones, spec.interval_minutes, x_test)
+    intervals: dict[str, Any] = {}
     histories: dict[str, list[dict[str, float]]] = {}
-    guarantees: dict[str, str] = {"persistence": "not private"}
-    reports: dict[str, dict[str, Any]] = {"persistence": {"private": False, "mode": "none"}}
+    privacy: dict[str, Any] = {name: "not private" for name in BASELINES}
+    details: dict[str, Any] = {"ridge_alpha": ridge.alpha, "privacy": {}}
     for arch in params.models():
         folder = paths.model_dir(arch)
         forecasts[arch] = predict(load_forecaster(folder), x_test, device="cpu")
+        intervals[arch] = load_intervals(folder)
         histories[arch] = read_json(folder / "history.json")
         report = read_json(folder / "privacy.json")
-        guarantees[arch] = report["summary"]
-        reports[arch] = {k: report[k] for k in PRIVACY_METRICS if report.get(k) is not None}
-    metrics = {name: {**forecast_errors(y_test, pred, zones), "privacy": guarantees[name]} for name, pred in forecasts.items()}
-    summary, per_zone = baselines(table, windows, params.features.window, y_test, x_test, forecasts, zones)
-    write_json(paths.baselines, summary)
-    write_json(paths.baselines_per_zone, per_zone)
-    write_json(paths.per_zone, metrics)
-    write_json(paths.privacy_metrics, reports)
-    write_json(paths.evaluation, {n: {"rmse": m["rmse"]["mean"], "mae": m["mae"]["mean"]} for n, m in metrics.items()})
-    forecast_figure(times, y_test, forecasts, paths.plots_dir / "forecast.png", params.data_set.zone_names, zones)
-    training_figure(histories, paths.plots_dir / "training_curves.png")
+        privacy[arch] = report["summary"]
+        details["privacy"][arch] = {k: report[k] for k in PRIVACY_DETAILS if report.get(k) is not None}
+    scale = in_sample_seasonal_mae(table, windows, zones, spec.interval_minutes)
+    scores = {name: score(y_test, f, zones, scale, intervals.get(name)) for name, f in forecasts.items()}
+    like_for_like(scores, y_test, forecasts, zones)
+    reference = scores["persistence"]["rmse"]["mean"]
+    for name, s in scores.items():
+        s["privacy"] = privacy[name]
+        if s["windows"] and name != "persistence":
+            s["skill"] = skill(s["rmse"]["mean"], reference)
+            s["skill_over"] = {b: skill(s["rmse"]["mean"], scores[b]["rmse"]["mean"]) for b in BASELINES
+                               if b != name and scores[b]["windows"]}
+    write_metrics(paths, params, scores, details, scale)
+    plot(paths, params, table, windows, y_test, forecasts, scores, intervals, histories, zones)
     if track:
-        import mlflow
+        log_baselines(paths, params, scores, lineage)
+    return scores
 
-        from dpforecast.tracking.mlflow_tracking import configure, start_run
 
-        configure(paths, params.tracking.experiment)
-        with start_run("persistence"):
-            mlflow.log_params({"architecture": "persistence", "features.window": params.features.window,
+def write_metrics(paths: Paths, params: Params, scores: dict[str, Any], details: dict[str, Any],
+                  scale: dict[str, float | None]) -> None:
+    """One small file per measure, and the per-zone, per-lead and detailed files."""
+    tag = {"dataset": params.dataset, "horizon": params.features.horizon}
+    scored = {n: s for n, s in scores.items() if s["windows"]}
+    measures = {
+        "rmse": {n: s["rmse"]["mean"] for n, s in scored.items()},
+        "mae": {n: s["mae"]["mean"] for n, s in scored.items()},
+        "skill": {n: s["skill"] for n, s in scored.items() if n != "persistence"},
+        "mase": {n: s["mase"]["mean"] for n, s in scored.items()},
+        "coverage_80": {n: s["coverage"]["80"]["coverage"] for n, s in scored.items() if "coverage" in s},
+        "coverage_95": {n: s["coverage"]["95"]["coverage"] for n, s in scored.items() if "coverage" in s},
+        "privacy": {n: s["privacy"] for n, s in scores.items()},
+    }
+    assert tuple(measures) == METRIC_FILES
+    for name, values in measures.items():
+        write_json(paths.metric(name), {**tag, **values})
+    write_json(paths.per_zone, {n: {k: s[k] for k in ("rmse", "mae", "mase")} for n, s in scored.items()})
+    minutes = params.data_set.interval_minutes
+    write_json(paths.leads, {"leads": [
+        {"lead": k + 1, "minutes": (k + 1) * minutes, **{n: s["by_lead"]["rmse"][k] for n, s in scored.items()}}
+        for k in range(params.features.horizon)]})
+    keep = ("windows", "by_lead", "coverage", "intervals", "skill_over", "others_on_these_windows")
+    write_json(paths.details, {**tag, **details, "mase_scale_seasonal_day_mae_in_sample": scale,
+                               "forecasters": {n: {k: s[k] for k in keep if k in s} for n, s in scores.items()}})
+
+
+def plot(paths: Paths, params: Params, table: pl.DataFrame, windows: pl.DataFrame, y_test: np.ndarray,
+         forecasts: dict[str, np.ndarray], scores: dict[str, Any], intervals: dict[str, Any],
+         histories: dict[str, list[dict[str, float]]], zones: list[str]) -> None:
+    """The test period at ``evaluate.plot_lead``, the fan of the best model with intervals
+    for the first test origin, the error-against-lead curve and the training curves."""
+    spec = params.data_set
+    names, minutes, h = spec.zone_names, spec.interval_minutes, params.features.horizon
+    test = windows.filter(pl.col("split") == "test")
+    lead = params.plot_lead()
+    rows = target_rows(test, h)
+    times = table["timestamp"].gather(rows[:, lead - 1]).to_list()
+    text = "next-interval" if h == 1 else f"lead {lead} ({lead * minutes / 60:g} h ahead)"
+    forecast_figure(times, y_test[:, lead - 1], {n: f[:, lead - 1] for n, f in forecasts.items()},
+                    paths.plots_dir / "forecast.png", names, zones, text)
+    calibrated = [n for n in params.models() if intervals.get(n) is not None]
+    if calibrated:
+        best = min(calibrated, key=lambda n: scores[n]["rmse"]["mean"])
+        start = int(test["start_row"][0])
+        history = (table["timestamp"][start:start + params.features.window].to_list(),
+                   table.select(zones)[start:start + params.features.window].to_numpy())
+        future = (table["timestamp"].gather(rows[0]).to_list(), y_test[0])
+        bands = {level: (lo[0], hi[0]) for level, (lo, hi) in intervals[best].bounds(forecasts[best][:1]).items()}
+        fan_figure(history, future, best, forecasts[best][0], bands, paths.plots_dir / "fan.png", names, zones)
+    curves = {n: s["by_lead"]["rmse"] for n, s in scores.items() if s["windows"]}
+    lead_figure([(k + 1) * minutes for k in range(h)], curves, paths.plots_dir / "leads.png")
+    training_figure(histories, paths.plots_dir / "training_curves.png")
+
+
+def log_baselines(paths: Paths, params: Params, scores: dict[str, Any], lineage: dict[str, str] | None) -> None:
+    """One MLflow run per baseline, with the parameters and test metrics a model run has."""
+    import mlflow
+
+    from dpforecast.tracking.mlflow_tracking import configure, start_run
+
+    configure(paths, params.tracking.experiment)
+    for name in BASELINES:
+        s = scores[name]
+        if not s["windows"]:
+            continue
+        with start_run(name):
+            mlflow.log_params({"architecture": name, "features.window": params.features.window,
                                "features.horizon": params.features.horizon, "profile": params.profile,
                                "dataset": params.dataset})
-            mlflow.set_tags({**(lineage or {}), "model": "persistence", "privacy": "none"})
-            per = metrics["persistence"]
-            mlflow.log_metrics({f"test_{m}_{z}": v for m in ("rmse", "mae") for z, v in per[m].items()})
+            mlflow.set_tags({**(lineage or {}), "model": name, "privacy": "none"})
+            mlflow.log_metrics({f"test_{m}_{z}": v for m in ("rmse", "mae") for z, v in s[m].items()})
+            mlflow.log_metrics({f"test_rmse_lead{k + 1}": v for k, v in enumerate(s["by_lead"]["rmse"])})
             mlflow.log_artifact(str(paths.plots_dir / "forecast.png"))
-    return metrics
 
 
-def baselines(
-    table: pl.DataFrame, windows: pl.DataFrame, window: int, y_test: np.ndarray, x_test: np.ndarray,
-    forecasts: dict[str, np.ndarray], zones: list[str],
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What every model is measured against, on the test windows: persistence, ridge on the
-    same windows (penalty chosen on the validation block), seasonal naive one day and one
-    week back; each model's RMSE skill over each (1 - its RMSE / the baseline's) and its
-    MASE (MAE over the in-sample seasonal naive MAE, per zone, then the mean). A model that
-    does not beat them says so. Second, the baselines' errors and the MASE per zone."""
-    rows = windows.filter(pl.col("split") == "test")["target_row"].to_numpy()
-    ridge = select_ridge(window_arrays(table, windows, "train", window, zones),
-                         window_arrays(table, windows, "validation", window, zones))
-    scored = {**forecasts, "ridge": ridge.predict(x_test)}
-    out: dict[str, Any] = {}
-    per_zone: dict[str, Any] = {}
-    errors = {n: forecast_errors(y_test, p, zones) for n, p in scored.items()}
-    out["persistence"] = {"rmse": errors["persistence"]["rmse"]["mean"], "windows": int(len(rows))}
-    out["ridge"] = {"rmse": errors["ridge"]["rmse"]["mean"], "mae": errors["ridge"]["mae"]["mean"],
-                    "alpha": ridge.alpha, "windows": int(len(rows))}
-    per_zone["ridge"] = errors["ridge"]
-    for name, lag in LAGS.items():
-        pred = seasonal_naive_forecast(table, rows, zones, lag)
-        found = np.isfinite(pred).all(axis=1)
-        if not found.any():  # no test window has its lag: no score rather than NaN
-            out[name] = {"rmse": None, "mae": None, "windows": 0}
+def _cell(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def summary_table(scores: dict[str, Any]) -> str:
+    """Forecaster -> test RMSE, MAE, skill over persistence, MASE, interval coverage and
+    privacy, in Markdown (what the DVC stage prints and Dagster shows)."""
+    lines = ["| forecaster | RMSE | MAE | skill | MASE | cover 80% | cover 95% | privacy |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, s in scores.items():
+        if not s["windows"]:
+            lines.append(f"| {name} | - | - | - | - | - | - | no test window has its lag |")
             continue
-        e = forecast_errors(y_test[found], pred[found], zones)
-        out[name] = {"rmse": e["rmse"]["mean"], "mae": e["mae"]["mean"], "windows": int(found.sum())}
-        per_zone[name] = {**e, "windows": int(found.sum())}
-        if found.sum() < len(rows):
-            # Scored on fewer windows: the models' errors on those same windows, to compare like with like.
-            out[name]["models_on_these_windows"] = {
-                n: forecast_errors(y_test[found], p[found], zones)["rmse"]["mean"] for n, p in scored.items()}
-    references = ("persistence", "ridge", *LAGS)
-    out["skill_rmse"] = {n: {b: 1 - e["rmse"]["mean"] / out[b]["rmse"] for b in references
-                             if b != n and out[b]["rmse"]} for n, e in errors.items() if n != "persistence"}
-    scale = in_sample_seasonal_mae(table, windows, zones)
-    mase = {n: {z: e["mae"][z] / scale[z] if scale[z] else None for z in zones} for n, e in errors.items()}
-    out["mase"] = {n: _mean_or_none(m.values()) for n, m in mase.items()}
-    per_zone["mase"] = {"scale_seasonal_day_mae_in_sample": scale, **mase}
-    return out, per_zone
+        cov = s.get("coverage", {})
+        lines.append(
+            f"| {name} | {s['rmse']['mean']:.1f} | {s['mae']['mean']:.1f} | {_cell(s.get('skill'), '+.3f')} | "
+            f"{_cell(s['mase']['mean'], '.3f')} | {_cell(cov.get('80', {}).get('coverage'), '.3f')} | "
+            f"{_cell(cov.get('95', {}).get('coverage'), '.3f')} | {s['privacy']} |")
+    return "\n".join(lines)
 
 
-def in_sample_seasonal_mae(table: pl.DataFrame, windows: pl.DataFrame, zones: list[str]) -> dict[str, float]:
-    """Per zone, the MAE of the one-day seasonal naive forecast over the training targets:
-    MASE's denominator, so 1 means "as good as yesterday's count, in sample"."""
-    rows = windows.filter(pl.col("split") == "train")["target_row"].to_numpy()
-    pred = seasonal_naive_forecast(table, rows, zones, LAGS["seasonal_day"])
-    actual = table.select(zones).to_numpy().astype(np.float64)[rows]
-    found = np.isfinite(pred).all(axis=1)
-    mae = np.mean(np.abs(pred[found] - actual[found]), axis=0)
-    return {z: float(v) if found.any() and v > 0 else None for z, v in zip(zones, mae, strict=True)}
-
-
-def _mean_or_none(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return float(np.mean(present)) if present else None
-
-
-def summary_table(metrics: dict[str, Any]) -> str:
-    """Model -> mean RMSE, mean MAE on the test week and its privacy guarantee, in Markdown."""
-    lines = ["| model | mean RMSE | mean MAE | privacy |", "| --- | --- | --- | --- |"]
-    for name, m in metrics.items():
-        lines.append(f"| {name} | {m['rmse']['mean']:.1f} | {m['mae']['mean']:.1f} | {m['privacy']} |")
+def lead_table(scores: dict[str, Any], interval_minutes: int, every: int = 1) -> str:
+    """Test RMSE at each lead (every ``every``-th), forecasters as columns, in Markdown."""
+    names = [n for n, s in scores.items() if s["windows"]]
+    horizon = len(scores["persistence"]["by_lead"]["rmse"])
+    leads = sorted({*range(every - 1, horizon, every), horizon - 1})
+    lines = ["| lead | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for k in leads:
+        cells = " | ".join(f"{scores[n]['by_lead']['rmse'][k]:.1f}" for n in names)
+        lines.append(f"| {(k + 1) * interval_minutes / 60:g} h | {cells} |")
     return "\n".join(lines)

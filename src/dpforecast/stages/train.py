@@ -19,7 +19,8 @@ from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import feature_columns, window_arrays
 from dpforecast.io import atomic_dir, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
-from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, save_forecaster
+from dpforecast.evaluation.conformal import Intervals, calibrate
+from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, INTERVALS, save_forecaster
 from dpforecast.paths import Paths
 from dpforecast.privacy import unit_accounting
 from dpforecast.training.device import seed_everything, select_device
@@ -72,12 +73,33 @@ def build_model(params: Params, arch: str, x_train: np.ndarray, y_train: np.ndar
     else:
         scaler = Scaler.identity(n_features, n_zones)
     spec = ModelSpec(arch, units, params.train.activation, params.features.window, n_features, n_zones,
-                     log_counts=params.features.scaling == "log", residual=params.residual())
+                     log_counts=params.features.scaling == "log", residual=params.residual(),
+                     horizon=params.features.horizon)
     seed_everything(seed)
     model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
     loop = LoopConfig(epochs=params.train.epochs, batch_size=batch, learning_rate=lr, loss=params.train.loss,
                       shuffle=params.train.shuffle, patience=params.train.patience, seed=seed)
     return model, loop
+
+
+# What the calibration residuals are measured against, and whether the intervals inherit
+# the model's guarantee: in ip mode the validation block is the noisy release (post-
+# processing, covered); under DP-SGD it is the raw private block, read outside the
+# accountant, so the intervals are a statistic of private data the guarantee does not cover.
+CALIBRATION = {
+    "none": ("validation block, raw counts", False),
+    "ip": ("validation block of the noisy release (post-processing of the release)", True),
+    "gp": ("validation block, raw counts: NOT covered by the DP-SGD guarantee", False),
+}
+
+
+def calibrate_intervals(model: Forecaster, x_val: np.ndarray, y_val: np.ndarray, mode: str,
+                        device: Any) -> Intervals | None:
+    """Split conformal intervals from the validation block's residuals (None without a block)."""
+    if len(x_val) == 0:
+        return None
+    source, covered = CALIBRATION[mode]
+    return calibrate(y_val, predict(model, x_val, device), source, covered)
 
 
 def private_options(params: Params) -> dict[str, Any]:
@@ -102,12 +124,12 @@ def train_one(
     table = pl.read_parquet(paths.feature_table)
     targets = pl.read_parquet(paths.targets)
     windows = pl.read_parquet(paths.windows)
-    w = params.features.window
+    w, h = params.features.window, params.features.horizon
     zones = list(targets.columns)
     features = feature_columns(zones)
-    x_train, y_train = window_arrays(table, windows, "train", w, zones)
-    x_val, y_val = window_arrays(table, windows, "validation", w, zones)
-    x_test, y_test = window_arrays(table, windows, "test", w, zones, targets=targets)
+    x_train, y_train = window_arrays(table, windows, "train", w, h, zones)
+    x_val, y_val = window_arrays(table, windows, "validation", w, h, zones)
+    x_test, y_test = window_arrays(table, windows, "test", w, h, zones, targets=targets)
     units, batch, lr = params.hyper(arch)
     features_md5 = file_md5(paths.feature_table)
     device = select_device(params.train.device)
@@ -153,9 +175,10 @@ def train_one(
             result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
         predictions = predict(model, x_test, device)
         errors = forecast_errors(y_test, predictions, zones)
+        intervals = calibrate_intervals(model, x_val, y_val, params.privacy.mode, device)
         if params.privacy.mode == "ip":
             # The study scores IP models on raw targets; the error on the noisy ones too.
-            _, y_noisy = window_arrays(table, windows, "test", w, zones)
+            _, y_noisy = window_arrays(table, windows, "test", w, h, zones)
             errors["against_noisy_targets"] = forecast_errors(y_noisy, predictions, zones)
         description = {
             "architecture": arch,
@@ -185,6 +208,8 @@ def train_one(
             write_json(tmp / "history.json", result.history)
             write_json(tmp / "metrics.json", errors)
             write_json(tmp / "privacy.json", plan.report.to_json())
+            if intervals is not None:
+                write_json(tmp / INTERVALS, intervals.to_json())
             (tmp / "privacy.md").write_text(plan.report.to_markdown())
             if track:
                 from dpforecast.tracking.mlflow_tracking import log_forecaster

@@ -127,7 +127,7 @@ def fit(
 
 @torch.no_grad()
 def predict(model: Forecaster, x: np.ndarray, device: torch.device, batch: int = 1024) -> np.ndarray:
-    """Raw-count forecasts (clipped at 0) for windows ``x``."""
+    """Raw-count forecasts (clipped at 0) ``(n, horizon, zones)`` for windows ``x``."""
     model.eval().to(device)
     out = [model(torch.as_tensor(x[i : i + batch], device=device)).cpu().numpy() for i in range(0, len(x), batch)]
-    return np.concatenate(out) if out else np.zeros((0, model.spec.n_targets), np.float32)
+    return np.concatenate(out) if out else np.zeros((0, model.spec.horizon, model.spec.n_targets), np.float32)
