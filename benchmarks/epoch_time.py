@@ -62,13 +62,14 @@ def study_windows() -> tuple[np.ndarray, np.ndarray]:
         release(paths, params)
         build_features(paths, params)
         return window_arrays(pl.read_parquet(paths.feature_table), pl.read_parquet(paths.windows), "train",
-                             params.features.window, list(pl.read_parquet_schema(paths.targets)))
+                             params.features.window, params.features.horizon,
+                             list(pl.read_parquet_schema(paths.targets)))
 
 
 def model(train: tuple[np.ndarray, np.ndarray], activation: str, device: torch.device) -> Forecaster:
     seed_everything(0)
     _, window, features = train[0].shape
-    zones = train[1].shape[1]
+    zones = train[1].shape[-1]
     return Forecaster(ModelSpec(ARCH, UNITS, activation, window, features, zones),
                       Scaler.identity(features, zones)).to(device)
 

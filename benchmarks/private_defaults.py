@@ -64,8 +64,9 @@ def run(dataset: str, name: str, over: dict[str, Any], epsilon: float, seed: int
     targets = pl.read_parquet(work.targets)
     zones = list(targets.columns)
     w = params.features.window
-    x_train, y_train = window_arrays(table, windows, "train", w, zones)
-    x_val, y_val = window_arrays(table, windows, "validation", w, zones)
+    h = params.features.horizon
+    x_train, y_train = window_arrays(table, windows, "train", w, h, zones)
+    x_val, y_val = window_arrays(table, windows, "validation", w, h, zones)
     model, loop = build_model(params, "bigru", x_train, y_train, len(zones), seed)
     device = select_device(params.train.device)
     plan = plan_privacy(params, "bigru", seed, len(x_train), loop.batch_size, f"{dataset}:{name}",
@@ -76,7 +77,7 @@ def run(dataset: str, name: str, over: dict[str, Any], epsilon: float, seed: int
                 progress=False, **private_options(params))
     seconds = time.perf_counter() - start
     val = forecast_errors(y_val, predict(model, x_val, device), zones)["rmse"]["mean"]
-    pers = forecast_errors(y_val, persistence_forecast(x_val, len(zones)), zones)["rmse"]["mean"]
+    pers = forecast_errors(y_val, persistence_forecast(x_val, len(zones), h), zones)["rmse"]["mean"]
     return {"dataset": dataset, "config": name, "overrides": over, "epsilon": epsilon, "unit": params.privacy.unit,
             "seed": seed, "noise_multiplier": plan.noise_multiplier, "steps": plan.report.steps,
             "validation_rmse": val, "persistence_validation_rmse": pers, "skill": 1 - val / pers,

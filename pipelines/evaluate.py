@@ -1,13 +1,16 @@
-"""DVC stage ``evaluate``: baseline and saved models on the test week; metrics and plots."""
+"""DVC stage ``evaluate``: baselines and saved models on the test period; metrics and plots."""
 
 from dpforecast.project import lineage, load_project
 from dpforecast.stage_main import run_stage
-from dpforecast.stages.evaluate import evaluate, summary_table
+from dpforecast.stages.evaluate import evaluate, lead_table, summary_table
 
 
 def main() -> None:
     paths, params = load_project()
-    print(summary_table(evaluate(paths, params, lineage=lineage(paths, params))))
+    scores = evaluate(paths, params, lineage=lineage(paths, params))
+    print(summary_table(scores))
+    if params.features.horizon > 1:
+        print(lead_table(scores, params.data_set.interval_minutes, every=max(1, params.features.horizon // 8)))
 
 
 if __name__ == "__main__":

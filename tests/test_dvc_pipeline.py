@@ -32,9 +32,14 @@ def test_repro_builds_everything_then_has_nothing_to_do(repo):
     out = dvc("repro", cwd=repo)
     for stage in ("ingest", "validate", "features", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out
-    metrics = json.loads((repo / "metrics" / "evaluate.json").read_text())
-    assert set(metrics) == {"persistence", "lstm", "gru", "bilstm", "bigru"}
-    assert metrics["persistence"]["rmse"] == pytest.approx(1503.6, abs=0.1)
+    metrics = json.loads((repo / "metrics" / "rmse.json").read_text())
+    assert set(metrics) == {"dataset", "horizon", "persistence", "ridge", "seasonal_day", "seasonal_week",
+                            "lstm", "gru", "bilstm", "bigru"}
+    assert metrics["persistence"] == pytest.approx(1503.6, abs=0.1)
+    # `dvc metrics show`: one row per measure, one column per forecaster.
+    shown = dvc("metrics", "show", cwd=repo)
+    assert shown.splitlines()[0].split()[:4] == ["Path", "bigru", "bilstm", "dataset"]
+    assert sum(line.startswith("metrics/") for line in shown.splitlines()) >= 8
     again = dvc("repro", cwd=repo)
     assert "Running stage" not in again
     assert "up to date" in dvc("status", cwd=repo)
@@ -82,8 +87,8 @@ def test_artifacts_come_back_with_dvc_pull_on_another_clone(repo):
 def test_exp_run_trains_the_chosen_model(repo):
     out = dvc("exp", "run", "-S", "train.model=bilstm", cwd=repo)
     assert "Running stage 'train'" in out
-    metrics = json.loads((repo / "metrics" / "evaluate.json").read_text())
-    assert set(metrics) == {"persistence", "bilstm"}
+    metrics = json.loads((repo / "metrics" / "rmse.json").read_text())
+    assert set(metrics) == {"dataset", "horizon", "persistence", "ridge", "seasonal_day", "seasonal_week", "bilstm"}
     assert yaml.safe_load((repo / "params.yaml").read_text())["train"]["model"] == "bilstm"
 
 
@@ -104,9 +109,9 @@ def test_queued_privacy_grid_charges_and_tracks_in_the_workspace(repo):
             for rev in exp["revs"]:
                 if not str(rev.get("name") or exp.get("name") or "").startswith("ip-"):
                     continue  # the module's other experiments
-                metrics = rev["data"]["metrics"]["metrics/privacy.json"]["data"]
-                epsilons.add(metrics["gru"]["epsilon"])
-                assert metrics["gru"]["unit"].startswith("one event") and metrics["gru"]["unit_name"] == "event"
+                metrics = rev["data"]["metrics"]
+                epsilons.add(metrics["metrics/epsilon.json"]["data"]["gru"])
+                assert "per one event" in metrics["metrics/privacy.json"]["data"]["gru"]
     assert {0.5, 2.0} <= epsilons
     ledger = json.loads((repo / "privacy_ledger.json").read_text())
     assert sorted(e["epsilon"] for e in ledger["entries"] if e["mode"] == "ip") == [0.5, 2.0]

@@ -24,7 +24,7 @@ def test_sizes_match_the_study_keras_models(arch, units):
     model = Forecaster(ModelSpec(arch, units, "relu", 6, 10, 6))
     n = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert n == keras_param_count(arch, units)
-    assert model(torch.rand(3, 6, 10) * 1000).shape == (3, 6)
+    assert model(torch.rand(3, 6, 10) * 1000).shape == (3, 1, 6)
 
 
 def test_forecasts_are_clipped_at_zero():

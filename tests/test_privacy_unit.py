@@ -158,3 +158,17 @@ def test_reports_say_where_the_dp_sgd_defaults_were_chosen():
     assert "units 128 (default 64)" in provenance_note(bigger, "bigru")
     own = load_params(ROOT / "params.yaml", profile=PROFILE, dataset=CHOSEN_ON)
     assert "NOT accounted" in provenance_note(own, "bigru")
+
+
+def test_a_day_ahead_dp_sgd_plan_accounts_every_window_an_event_touches(tmp_path):
+    """Window and horizon come from the params: an event is one of 48 inputs or 48 targets
+    of 96 overlapping windows, and the planned epsilon is recomputed independently."""
+    from dpforecast.training.private_plan import plan_privacy
+
+    params = load_params(ROOT / "params.yaml", profile="day-ahead",
+                         privacy={"mode": "gp", "epsilon": 1.0}, features={"scaling": "log"})
+    plan = plan_privacy(params, "gru", 0, 2594, 512, "md5", tmp_path / "ledger.json", tmp_path / "none.json", "cpu")
+    report = plan.report.to_json()
+    assert report["windows_per_unit"] == 96 == unit_accounting.windows_per_unit(48, 48)
+    assert report["epsilon"] == pytest.approx(_recompute_with_dp_accounting(report), rel=0.02)
+    assert report["epsilon"] <= 1.0

@@ -426,7 +426,7 @@ def test_full_pipeline_celery_trains_the_four_models_in_parallel(profile: Profil
         [location] = [loc for run_uuid, loc in logged if run_uuid == reported[f"model_{arch}"]]
         assert location.startswith("mlflow-artifacts:/")
         assert (profile.artifacts / location.removeprefix("mlflow-artifacts:/") / "MLmodel").is_file()
-    assert (profile.root / "metrics" / "evaluate.json").is_file()
+    assert (profile.root / "metrics" / "rmse.json").is_file()
     assert not (profile.root / "mlflow.db").exists()  # nothing went to the embedded store
 
     # Dagster's PostgreSQL storage gained this one run, and holds no run queued or in progress.

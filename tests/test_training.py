@@ -59,7 +59,7 @@ def test_early_stopping_keeps_the_best_validation_epoch():
 def test_predict_returns_raw_counts_for_every_zone():
     model, _ = _train(0, LoopConfig(epochs=1, batch_size=16, learning_rate=1e-3))
     out = predict(model, _data(10)[0], torch.device("cpu"), batch=3)
-    assert out.shape == (10, 6) and (out >= 0).all()
+    assert out.shape == (10, 1, 6) and (out >= 0).all()
 
 
 def test_auto_device_is_cpu_without_cuda():

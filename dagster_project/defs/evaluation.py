@@ -1,8 +1,8 @@
-"""``evaluation``: the persistence baseline and the four saved models on the test week.
+"""``evaluation``: the baselines and the four saved models on the test period, at every lead.
 
 Calls :func:`dpforecast.stages.evaluate.evaluate` (the DVC ``evaluate`` stage) with
 ``train.model = "all"``, since this asset depends on all four model assets whatever
-``params.yaml`` selects. Writes ``metrics/evaluate.json`` and ``plots/``; recorded in
+``params.yaml`` selects. Writes ``metrics/`` and ``plots/``; recorded in
 ``dvc.lock`` only when ``train.model`` is ``all`` (else DVC's stage evaluates one model).
 """
 
@@ -21,8 +21,8 @@ def evaluation_asset(scope: Scope) -> dg.AssetsDefinition:
         kinds={"pytorch", "mlflow"},
     )
     def evaluation(context: dg.AssetExecutionContext, project: ProjectResource, mlflow: MlflowResource) -> dg.MaterializeResult:
-        """Test RMSE and MAE of every model reloaded from its folder, of persistence and of the
-        seasonal naive baselines."""
+        """Test RMSE, MAE, skill, MASE and interval coverage of every model reloaded from its
+        folder and of the baselines, per lead time and their mean."""
         return _evaluate(context, project, mlflow, scope)
 
     return evaluation
@@ -30,22 +30,28 @@ def evaluation_asset(scope: Scope) -> dg.AssetsDefinition:
 
 def _evaluate(context: dg.AssetExecutionContext, project: ProjectResource, mlflow: MlflowResource,
               scope: Scope) -> dg.MaterializeResult:
-    from dpforecast.io import read_json
-    from dpforecast.stages.evaluate import evaluate, summary_table
+    from dpforecast.stages.evaluate import coverage_table, evaluate, lead_table, summary_table
 
     paths, params = project.load_all_models(scope.dataset)
-    context.log.info(f"evaluate: persistence and {', '.join(params.models())}")
+    context.log.info(f"evaluate: baselines and {', '.join(params.models())}")
     with mlflow.tracking(paths, params) as (params, uri, _):
-        metrics = evaluate(paths, params, lineage=lineage(paths, params))
-    table = summary_table(metrics)
+        scores = evaluate(paths, params, lineage=lineage(paths, params))
+    table = summary_table(scores)
     context.log.info(f"evaluate:\n{table}")
+    horizon, minutes = params.features.horizon, params.data_set.interval_minutes
     return dg.MaterializeResult(
         metadata={
             "summary": dg.MetadataValue.md(table),
-            **{f"{name}_rmse_mean": dg.MetadataValue.float(m["rmse"]["mean"]) for name, m in metrics.items()},
-            "baselines": dg.MetadataValue.json(read_json(paths.baselines)),
-            "metrics": dg.MetadataValue.path(str(paths.evaluation)),
+            # Numbers Dagster plots across materializations (the asset's Plots tab).
+            **{f"{name}_rmse_mean": dg.MetadataValue.float(s["rmse"]["mean"]) for name, s in scores.items()
+               if s["windows"]},
+            "horizon": dg.MetadataValue.int(horizon),
+            "lead_time_curve": dg.MetadataValue.md(lead_table(scores, minutes, every=max(1, horizon // 12))),
+            "coverage": dg.MetadataValue.md(coverage_table(scores)),
+            "lead_time_plot": dg.MetadataValue.path(str(paths.plots_dir / "leads.png")),
+            "fan_plot": dg.MetadataValue.path(str(paths.plots_dir / "fan.png")),
             "forecast_plot": dg.MetadataValue.path(str(paths.plots_dir / "forecast.png")),
+            "metrics": dg.MetadataValue.path(str(paths.details)),
             "tracking_uri": dg.MetadataValue.text(uri),
             **project.record("evaluate", context.log, scope.dataset),
         }

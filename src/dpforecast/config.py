@@ -121,8 +121,9 @@ class TrainParams:
     seed: int = 0
     device: str = "auto"
     keras_init: bool = True
-    # Predict the change from persistence, the head starting at zero: true, false, or auto
-    # (on under DP-SGD, where noisy steps are few; see :meth:`Params.residual`).
+    # Predict the change from a baseline, the head starting at zero: true (from persistence),
+    # seasonal (from the same time one day before each target: needs horizon <= one day <=
+    # window), false, or auto (persistence under DP-SGD, where noisy steps are few).
     residual: str | bool = "auto"
 
 
@@ -157,6 +158,10 @@ class GradientPerturbationParams:
     momentum: float = 0.9
     # Exponential moving average of the noisy iterates kept as the model (0 = the last iterate).
     ema: float = 0.0
+    # Split conformal intervals from the raw validation block's residuals: a statistic of
+    # private data that no accountant charges. Off by default (a DP-SGD model then serves no
+    # interval); true calibrates them and marks them, wherever shown, as not covered.
+    intervals: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,7 +277,19 @@ class Params:
         ``auto`` on exactly for DP-SGD, whose few noisy steps start best from persistence."""
         if self.train.residual == "auto":
             return self.privacy.mode == "gp"
-        return bool(self.train.residual)
+        return self.train.residual == "seasonal" or self.train.residual is True
+
+    def residual_season(self) -> int:
+        """Steps back of a residual model's baseline: one day for ``train.residual: seasonal``,
+        else 0 (persistence)."""
+        if self.train.residual != "seasonal":
+            return 0
+        day = self.data_set.steps_per_day
+        h, w = self.features.horizon, self.features.window
+        if not h <= day <= w:
+            raise ConfigError(f"train.residual: seasonal needs features.horizon ({h}) <= one day ({day} steps) "
+                              f"<= features.window ({w})")
+        return day
 
     def plot_lead(self) -> int:
         """The lead (1..horizon) the test-period plot shows: ``evaluate.plot_lead`` or the last."""
@@ -389,8 +406,8 @@ def _check(p: Params) -> None:
     need(p.train.batch_size >= 1, "train.batch_size", "must be at least 1")
     need(p.train.learning_rate > 0, "train.learning_rate", "must be positive")
     need(p.train.patience >= 0, "train.patience", "must be 0 (off) or more")
-    need(isinstance(p.train.residual, bool) or p.train.residual == "auto", "train.residual",
-         f"must be auto, true or false, got {p.train.residual!r}")
+    need(isinstance(p.train.residual, bool) or p.train.residual in ("auto", "seasonal"), "train.residual",
+         f"must be auto, true, false or seasonal, got {p.train.residual!r}")
     gp = p.privacy.gp
     need(gp.optimizer in GP_OPTIMIZERS, "privacy.gp.optimizer", f"must be one of {GP_OPTIMIZERS}, got {gp.optimizer!r}")
     need(0 <= gp.momentum < 1, "privacy.gp.momentum", f"must be in [0, 1), got {gp.momentum!r}")
@@ -482,5 +499,6 @@ def load_params(path: str | Path = "params.yaml", **overrides: Any) -> Params:
         params.features, **{k: steps(getattr(params.features, k), spec.interval_minutes, f"features.{k}")
                             for k in ("window", "horizon")}))
     params.plot_lead()  # a lead beyond the horizon is refused here
+    params.residual_season()  # as is a seasonal baseline the window cannot see
     params.privacy_unit()  # a unit the data set cannot size is refused here, by name
     return params

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The evaluation's measures, one file each, every forecaster a key in each.
-METRIC_FILES = ("rmse", "mae", "skill", "mase", "coverage_80", "coverage_95", "privacy")
+METRIC_FILES = ("rmse", "mae", "skill", "mase", "coverage_80", "coverage_95", "epsilon", "privacy")
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,10 @@ class ModelSpec:
     # Steps forecast at once (direct multi-output): the head emits ``horizon x n_targets``
     # values, lead-major. 1 (the study's) for descriptions saved before horizons existed.
     horizon: int = 1
+    # With ``residual``, the baseline of lead h: 0 = persistence (the last input); s > 0 = the
+    # input s steps before the target (seasonal naive, e.g. s = one day of steps). Needs
+    # horizon <= s <= window, so the baseline never reads past the origin.
+    season: int = 0
 
     @property
     def kind(self) -> str:
@@ -86,12 +90,18 @@ class Forecaster(nn.Module):
         return ((y - self.y_mean) / self.y_std).flatten(1)
 
     def baseline_scaled(self, x: torch.Tensor) -> torch.Tensor:
-        """What the head's output is added to, on the scaled target scale: persistence (each
-        zone's last input count) for a residual model, else zeros. It has no parameters, so
+        """What the head's output is added to, on the scaled target scale: for a residual
+        model persistence (each zone's last input count) or, with ``season``, the count one
+        season before each target; else zeros. It has no parameters, so
         every engine that forms a scaled prediction adds it without changing a gradient
         factor; this is its one definition."""
-        last = x[:, -1:, : self.spec.n_targets].expand(-1, self.spec.horizon, -1)
-        return self.scale_targets(last) if self.spec.residual else torch.zeros_like(last).flatten(1)
+        spec = self.spec
+        if spec.season:
+            leads = torch.arange(1, spec.horizon + 1, device=x.device)
+            base = x[:, spec.window - 1 - spec.season + leads, : spec.n_targets]
+        else:
+            base = x[:, -1:, : spec.n_targets].expand(-1, spec.horizon, -1)
+        return self.scale_targets(base) if spec.residual else torch.zeros_like(base).flatten(1)
 
     def forward(self, x: torch.Tensor, scaled: bool = False) -> torch.Tensor:
         """Raw-count forecast of every zone at every lead, clipped at zero: ``(n, window,

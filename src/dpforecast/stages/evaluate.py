@@ -3,7 +3,7 @@
 The models are loaded back from their saved folders (weights and intervals), so these
 metrics also prove that what was saved reproduces what was trained. The metrics files are
 laid out for ``dvc metrics show``: one file per measure (``metrics/rmse.json``,
-``mae``, ``skill``, ``mase``, ``coverage_80``, ``coverage_95``, ``privacy``), each keyed by
+``mae``, ``skill``, ``mase``, ``coverage_80``, ``coverage_95``, ``epsilon``, ``privacy``), each keyed by
 forecaster with the data set and horizon beside, so the default view is a table of
 measures against models. Per zone, per lead and every detail: ``metrics/per_zone.json``,
 ``metrics/details.json`` and ``plots/leads.json``.
@@ -86,6 +86,8 @@ def write_metrics(paths: Paths, params: Params, scores: dict[str, Any], details:
         "mase": {n: s["mase"]["mean"] for n, s in scored.items()},
         "coverage_80": {n: s["coverage"]["80"]["coverage"] for n, s in scored.items() if "coverage" in s},
         "coverage_95": {n: s["coverage"]["95"]["coverage"] for n, s in scored.items() if "coverage" in s},
+        # each model's epsilon on its unit (privacy.json says which unit and delta); null: not private
+        "epsilon": {n: details["privacy"].get(n, {}).get("epsilon") for n in scores},
         "privacy": {n: s["privacy"] for n, s in scores.items()},
     }
     assert tuple(measures) == METRIC_FILES
@@ -180,4 +182,17 @@ def lead_table(scores: dict[str, Any], interval_minutes: int, every: int = 1) ->
     for k in leads:
         cells = " | ".join(f"{scores[n]['by_lead']['rmse'][k]:.1f}" for n in names)
         lines.append(f"| {(k + 1) * interval_minutes / 60:g} h | {cells} |")
+    return "\n".join(lines)
+
+
+def coverage_table(scores: dict[str, Any]) -> str:
+    """Each calibrated model's empirical coverage beside the nominal, its mean interval width
+    and what it was calibrated on, in Markdown."""
+    lines = ["| model | nominal | coverage | mean width | calibrated on |", "| --- | --- | --- | --- | --- |"]
+    for name, s in scores.items():
+        for key, c in s.get("coverage", {}).items():
+            lines.append(f"| {name} | {key}% | {c['coverage'] * 100:.1f}% | {c['mean_width']:.0f} | "
+                         f"{s['intervals']['source']} |")
+    if len(lines) == 2:
+        lines.append("| - | - | - | - | no model has intervals (no validation block) |")
     return "\n".join(lines)

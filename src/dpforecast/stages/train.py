@@ -38,6 +38,7 @@ def flat_params(params: Params, arch: str) -> dict[str, Any]:
         for key, value in asdict(getattr(params, section)).items():
             flat[f"{section}.{key}"] = value
     flat["train.residual"] = params.residual()  # resolved: what the model is, not "auto"
+    flat["train.residual_season"] = params.residual_season()
     flat["data.contiguous"] = params.data.contiguous
     flat["data.timezone"] = params.data_set.timezone
     flat["data.interval_minutes"] = params.data_set.interval_minutes
@@ -74,7 +75,7 @@ def build_model(params: Params, arch: str, x_train: np.ndarray, y_train: np.ndar
         scaler = Scaler.identity(n_features, n_zones)
     spec = ModelSpec(arch, units, params.train.activation, params.features.window, n_features, n_zones,
                      log_counts=params.features.scaling == "log", residual=params.residual(),
-                     horizon=params.features.horizon)
+                     horizon=params.features.horizon, season=params.residual_season())
     seed_everything(seed)
     model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
     loop = LoopConfig(epochs=params.train.epochs, batch_size=batch, learning_rate=lr, loss=params.train.loss,
@@ -85,7 +86,8 @@ def build_model(params: Params, arch: str, x_train: np.ndarray, y_train: np.ndar
 # What the calibration residuals are measured against, and whether the intervals inherit
 # the model's guarantee: in ip mode the validation block is the noisy release (post-
 # processing, covered); under DP-SGD it is the raw private block, read outside the
-# accountant, so the intervals are a statistic of private data the guarantee does not cover.
+# accountant, so the intervals (only with privacy.gp.intervals) are a statistic of private
+# data the guarantee does not cover.
 CALIBRATION = {
     "none": ("validation block, raw counts", False),
     "ip": ("validation block of the noisy release (post-processing of the release)", True),
@@ -93,10 +95,12 @@ CALIBRATION = {
 }
 
 
-def calibrate_intervals(model: Forecaster, x_val: np.ndarray, y_val: np.ndarray, mode: str,
+def calibrate_intervals(model: Forecaster, x_val: np.ndarray, y_val: np.ndarray, params: Params,
                         device: Any) -> Intervals | None:
-    """Split conformal intervals from the validation block's residuals (None without a block)."""
-    if len(x_val) == 0:
+    """Split conformal intervals from the validation block's residuals; None without a
+    block, or under DP-SGD unless ``privacy.gp.intervals`` accepts an uncovered statistic."""
+    mode = params.privacy.mode
+    if len(x_val) == 0 or (mode == "gp" and not params.privacy.gp.intervals):
         return None
     source, covered = CALIBRATION[mode]
     return calibrate(y_val, predict(model, x_val, device), source, covered)
@@ -175,7 +179,7 @@ def train_one(
             result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
         predictions = predict(model, x_test, device)
         errors = forecast_errors(y_test, predictions, zones)
-        intervals = calibrate_intervals(model, x_val, y_val, params.privacy.mode, device)
+        intervals = calibrate_intervals(model, x_val, y_val, params, device)
         if params.privacy.mode == "ip":
             # The study scores IP models on raw targets; the error on the noisy ones too.
             _, y_noisy = window_arrays(table, windows, "test", w, h, zones)
