@@ -134,7 +134,7 @@ def restore_first_version(demo: Path) -> int:
     ingest(demo / params.data_set.raw, paths.raw_table)
     validate(paths.raw_table, paths.series, paths.validation_dir, params)
     build_features(paths, params)
-    series, targets = scoring_targets(paths)
+    series, targets = scoring_targets(paths, params.features.horizon)
     score = score_version("models:/mobility-bigru/1", series, targets)["rmse"]["mean"]
     print(f"\ndvc checkout: data {before} -> {restored} (mobility-bigru v1 was trained on {first.tags['data.dvc_md5']})")
     print(f"mobility-bigru v1 rmse on its restored data: {score:.4f}; recorded at registration: "

@@ -22,8 +22,9 @@ from dpforecast.serving.window import recent_counts, window_inputs
 from dpforecast.training import loop
 from dpforecast.training.loop import LoopConfig, fit, predict
 
+BOUNDS = ["lower_80", "upper_80", "lower_95", "upper_95"]
 ARCHS = ["lstm", "gru", "bilstm", "bigru"]
-SERVING = {"data.timezone": "Europe/Paris", "features.horizon": 1, "features.week_period_days": 7.0}
+SERVING = {"data.timezone": "Europe/Paris", "features.week_period_days": 7.0}
 
 
 def _counts(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -37,7 +38,7 @@ def _counts(rows: int, seed: int = 0) -> pd.DataFrame:
 
 def _windows(counts: pd.DataFrame, window: int) -> np.ndarray:
     x, _ = window_inputs(recent_counts(pl.from_pandas(counts), SPEC, ZONES), window,
-                         SERVING["features.horizon"], SERVING["features.week_period_days"], SPEC.interval_minutes)
+                         SERVING["features.week_period_days"], SPEC.interval_minutes)
     return x
 
 
@@ -136,4 +137,6 @@ def test_model_trained_fused_is_saved_logged_and_served_the_same(tmp_path, monke
         uri = log_forecaster(folder, counts.head(6))
     served = mlflow.pyfunc.load_model(uri).predict(counts.tail(30))
     local = predict(model, _windows(counts.tail(30), 6), torch.device("cpu"))
-    np.testing.assert_allclose(served[ZONES].to_numpy(), local, rtol=1e-5, atol=1e-5)
+    assert served["zone"].tolist() == ZONES * len(local)
+    np.testing.assert_allclose(served["forecast"].to_numpy().reshape(local.shape), local, rtol=1e-5, atol=1e-5)
+    assert served[BOUNDS].isna().all().all()  # no intervals.json: no interval

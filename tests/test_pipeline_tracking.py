@@ -11,6 +11,7 @@ from project_roots import TINY, make_root
 from montreuil_spec import ZONES
 from dpforecast.features.windows import window_arrays
 from dpforecast.io import read_json
+from dpforecast.paths import METRIC_FILES
 from dpforecast.models.store import load_forecaster
 from dpforecast.project import lineage, load_project
 from dpforecast.stages.evaluate import evaluate
@@ -38,14 +39,23 @@ def trained(tmp_path_factory):
 
 def test_every_model_and_the_baseline_are_evaluated(trained):
     paths, _, results, metrics = trained
-    assert set(metrics) == {"persistence", "lstm", "gru", "bilstm", "bigru"}
+    assert set(metrics) == {"persistence", "ridge", "seasonal_day", "seasonal_week", "lstm", "gru", "bilstm", "bigru"}
     assert metrics["persistence"]["rmse"]["mean"] == pytest.approx(1503.6, abs=0.1)
-    assert read_json(paths.per_zone) == metrics
-    assert read_json(paths.evaluation)["bigru"] == {"rmse": metrics["bigru"]["rmse"]["mean"], "mae": metrics["bigru"]["mae"]["mean"]}
+    # One file per measure, each a forecaster -> value map with the data set and horizon beside.
+    for name in METRIC_FILES:
+        assert set(read_json(paths.metric(name))) <= {"dataset", "horizon", *metrics}
+    assert read_json(paths.metric("rmse")) == {"dataset": "montreuil", "horizon": 1,
+                                               **{n: m["rmse"]["mean"] for n, m in metrics.items()}}
+    assert read_json(paths.metric("skill"))["bigru"] == pytest.approx(1 - metrics["bigru"]["rmse"]["mean"] / 1503.6, abs=1e-4)
+    assert set(read_json(paths.metric("coverage_95"))) == {"dataset", "horizon", "lstm", "gru", "bilstm", "bigru"}
+    assert read_json(paths.metric("epsilon"))["gru"] is None and read_json(paths.metric("privacy"))["ridge"] == "not private"
+    assert read_json(paths.per_zone)["gru"]["rmse"] == metrics["gru"]["rmse"]
+    assert read_json(paths.leads) == {"leads": [{"lead": 1, "minutes": 30, **{n: m["rmse"]["mean"] for n, m in metrics.items()}}]}
     for r in results:
         # Metrics from the reloaded model equal those computed right after training.
         assert metrics[r["architecture"]]["rmse"]["mean"] == pytest.approx(r["test"]["rmse"]["mean"], rel=1e-6)
-    assert (paths.plots_dir / "forecast.png").stat().st_size > 10_000
+    for plot in ("forecast", "fan", "leads", "training_curves"):
+        assert (paths.plots_dir / f"{plot}.png").stat().st_size > 10_000
 
 
 def test_runs_record_params_epochs_lineage_and_metrics(trained):
@@ -71,18 +81,22 @@ def test_logged_model_serves_recent_counts_with_the_same_predictions(trained):
     pyfunc = mlflow.pyfunc.load_model(f"runs:/{result['mlflow_run_id']}/model")
     table = pl.read_parquet(paths.feature_table)
     windows = pl.read_parquet(paths.windows)
-    x, _ = window_arrays(table, windows, "test", params.features.window, ZONES)
+    x, _ = window_arrays(table, windows, "test", params.features.window, params.features.horizon, ZONES)
     series = pl.read_parquet(paths.series)
     first = windows.filter(pl.col("split") == "test")["start_row"][0]
     recent = series.slice(first, params.features.window + 15).select(
         pl.col("timestamp").dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *ZONES)
     served = pyfunc.predict(recent.to_pandas())
-    local = predict(load_forecaster(paths.model_dir("bigru")), x[:16], device="cpu")
-    np.testing.assert_allclose(served[ZONES].to_numpy(), local, rtol=1e-5)
+    local = predict(load_forecaster(paths.model_dir("bigru")), x[:16], device="cpu")  # (16, 1, zones)
+    assert len(served) == local.size and served["zone"].tolist() == ZONES * 16 and set(served["lead"]) == {1}
+    np.testing.assert_allclose(served["forecast"].to_numpy().reshape(local.shape), local, rtol=1e-5)
     targets = windows.filter(pl.col("split") == "test")["target_time"][:16]
-    assert served["target_time"].tolist() == [t.isoformat() for t in targets]
+    assert served["target_time"].tolist()[::len(ZONES)] == [t.isoformat() for t in targets]
     assert pyfunc.metadata.signature is not None
-    assert list(pyfunc.metadata.get_output_schema().input_names()) == ["target_time", *ZONES]
+    schema = pyfunc.metadata.get_output_schema()
+    assert schema.input_names() == ["origin_time", "target_time", "lead", "zone", "forecast", "lower_80", "upper_80",
+                                    "lower_95", "upper_95"]
+    assert [t.name for t in schema.input_types()] == ["string", "string", "long", "string", *["double"] * 5]
 
 
 def test_tracking_follows_the_project_root_and_honours_the_users_uri(tmp_path, monkeypatch):

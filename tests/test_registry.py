@@ -8,7 +8,7 @@ is kept as challenger. Predict serves the champion from a CSV window.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import timedelta, timezone
 from zoneinfo import ZoneInfo
 import subprocess
 import sys
@@ -114,10 +114,29 @@ def test_predict_serves_the_champion_from_a_csv_window(registry, tmp_path):
     window = _window_csv(paths, tmp_path / "window.csv")
     done = _predict(root, "--model", "models:/mobility-gru@champion", "--input", str(window))
     assert done.returncode == 0, done.stderr
-    last = pl.read_parquet(paths.series)[TIMESTAMP].dt.convert_time_zone("UTC")[-1]
-    expected = (last + timedelta(minutes=30)).astimezone(ZoneInfo("Europe/Paris")).isoformat()
-    assert f"forecast for {expected}" in done.stdout
-    assert all(f"{z} " in done.stdout for z in ZONES)
+    origin = pl.read_parquet(paths.series)[TIMESTAMP][-1]
+    expected = (origin.astimezone(timezone.utc) + timedelta(minutes=30)).astimezone(ZoneInfo("Europe/Paris"))
+    assert f"forecast from {origin.isoformat()} for {expected.isoformat()} (1 lead)" in done.stdout
+    assert "80% and 95% intervals: split conformal, second half of the validation block, raw counts" in done.stdout
+    rows = done.stdout.splitlines()[3:]
+    assert [r.split()[:2] for r in rows] == [[z, ZONE_NAMES[z].split()[0]] for z in ZONES]
+    assert all(r.count("[") == 2 for r in rows)  # the 80% and 95% intervals
+
+
+def test_predict_writes_every_window_lead_and_zone_to_csv(registry, tmp_path):
+    root, paths, _, _ = registry
+    window = _window_csv(paths, tmp_path / "window.csv", rows=9)
+    out = tmp_path / "out" / "forecasts.csv"
+    done = _predict(root, "--model", "models:/mobility-gru@champion", "--input", str(window), "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {4 * len(ZONES)} rows" in done.stdout
+    table = pl.read_csv(out)
+    assert table.columns == ["origin_time", "target_time", "lead", "zone", "forecast", "lower_80", "upper_80",
+                             "lower_95", "upper_95"]
+    assert table["zone"].to_list() == ZONES * 4 and set(table["lead"]) == {1}
+    assert table["origin_time"][-1] == pl.read_parquet(paths.series)[TIMESTAMP][-1].isoformat()
+    assert (table["lower_95"] <= table["lower_80"]).all() and (table["upper_80"] <= table["upper_95"]).all()
+    assert [p.name for p in out.parent.iterdir()] == ["forecasts.csv"]  # no temporary left beside it
 
     served = mlflow.pyfunc.load_model("models:/mobility-gru@champion")
     assert served.metadata.run_id == mlflow.MlflowClient().get_model_version("mobility-gru", "2").run_id

@@ -105,6 +105,6 @@ def test_replayed_days_retrain_refuse_and_restore(tmp_path):
     validate(paths.raw_table, paths.series, paths.validation_dir, p)
     build_features(paths, p)
     mlflow.set_tracking_uri(f"sqlite:///{demo / 'mlflow.db'}")
-    series, targets = scoring_targets(paths)
+    series, targets = scoring_targets(paths, p.features.horizon)
     score = score_version("models:/mobility-gru/1", series, targets)["rmse"]["mean"]
     assert score == pytest.approx(float(champions["gru"].tags["promotion.rmse"]), rel=1e-6)

@@ -7,7 +7,7 @@ import pytest
 
 from montreuil_spec import SPEC, ZONES
 
-from dpforecast.serving.window import WindowInputError, recent_counts, window_inputs
+from dpforecast.serving.window import WindowInputError, lead_times, recent_counts, window_inputs
 
 TZ = "Europe/Paris"
 
@@ -29,13 +29,15 @@ def test_operator_and_short_formats_agree():
     assert a.equals(b)
 
 
-def test_windows_and_targets_across_the_change_of_time():
+def test_windows_origins_and_leads_across_the_change_of_time():
     # 01:30, 02:00, 02:30 CEST then 02:00 CET (the repeated hour): consecutive in real time.
     times = ["2020-10-25T01:30:00+02:00", "2020-10-25T02:00:00+02:00", "2020-10-25T02:30:00+02:00",
              "2020-10-25T02:00:00+01:00"]
-    x, targets = window_inputs(recent_counts(short(times), SPEC, ZONES), 3, 1, 7.0, 30)
+    x, origins = window_inputs(recent_counts(short(times), SPEC, ZONES), 3, 7.0, 30)
     assert x.shape == (2, 3, 10)
-    assert [t.isoformat() for t in targets] == ["2020-10-25T02:00:00+01:00", "2020-10-25T02:30:00+01:00"]
+    assert [t.isoformat() for t in origins] == ["2020-10-25T02:30:00+02:00", "2020-10-25T02:00:00+01:00"]
+    assert [t.isoformat() for t in lead_times(origins[0], 3, 30)] == [
+        "2020-10-25T02:00:00+01:00", "2020-10-25T02:30:00+01:00", "2020-10-25T03:00:00+01:00"]
 
 
 @pytest.mark.parametrize(("frame", "message"), [
@@ -47,4 +49,4 @@ def test_windows_and_targets_across_the_change_of_time():
 ])
 def test_bad_windows_are_refused_by_row(frame: pl.DataFrame, message: str):
     with pytest.raises(WindowInputError, match=message):
-        window_inputs(recent_counts(frame, SPEC, ZONES), 2, 1, 7.0, 30)
+        window_inputs(recent_counts(frame, SPEC, ZONES), 2, 7.0, 30)

@@ -88,12 +88,13 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
     report = read_json(folder / "privacy.json")
     name = registered_name(params.model_prefix(), arch, params.privacy.mode)
     _complete_pending(client, paths, name, model_uri)
-    series, targets = scoring_targets(paths)
+    series, targets = scoring_targets(paths, params.features.horizon)
     version = _version_of(client, name, model_uri)
     if version is None:
         tags = {**(lineage or {}), **_guarantee_tags(report), "architecture": arch, MODEL_URI_TAG: model_uri,
                 "test.first_target": targets[TARGET_TIME].min().isoformat(),
-                "test.last_target": targets[TARGET_TIME].max().isoformat(), "test.windows": str(targets.height)}
+                "test.last_target": targets[TARGET_TIME].max().isoformat(), "test.windows": str(targets["origin_time"].n_unique()),
+                "test.horizon": str(params.features.horizon)}
         version = str(mlflow.register_model(model_uri, name, tags=tags).version)
         crash_point("register:version")
     logged = _logged_decision(paths, name, version, model_uri)

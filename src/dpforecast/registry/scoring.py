@@ -1,9 +1,10 @@
 """Score any registered model version on the current test windows, through its served form.
 
 Champion and challenger are compared on the same data: the test windows of the features
-just built, with the raw targets. Each version is loaded as the pyfunc that serving uses
-and fed the recent counts, so it builds its own features with its own window and calendar
-parameters; a champion trained on an older data version is scored on today's test week.
+just built, with the raw targets at every lead. Each version is loaded as the pyfunc that
+serving uses and fed the recent counts, so it builds its own features with its own window
+and calendar parameters; a champion trained on an older data version is scored on today's
+test week.
 """
 
 from __future__ import annotations
@@ -16,17 +17,31 @@ import polars as pl
 
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.metrics import forecast_errors
+from dpforecast.features.windows import target_rows
 from dpforecast.paths import Paths
-from dpforecast.serving.window import TARGET_TIME
+from dpforecast.serving.window import FORECAST, LEAD, ORIGIN_TIME, TARGET_TIME, ZONE
+
+ISO = "%Y-%m-%dT%H:%M:%S%:z"  # how the pyfunc writes times
 
 
-def scoring_targets(paths: Paths) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The raw series and the test targets (``target_time`` and raw zone counts)."""
+def scoring_targets(paths: Paths, horizon: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The raw series and the test targets: one row per test window and lead (window by
+    window, lead 1 first) with ``origin_time`` (the window's last input), ``target_time``,
+    ``lead`` and the raw zone counts. ``horizon``: the leads the features were built for."""
     zones = list(pl.read_parquet_schema(paths.targets))  # the modelled zones
     series = pl.read_parquet(paths.series).select(TIMESTAMP, *zones)
     windows = pl.read_parquet(paths.windows).filter(pl.col("split") == "test")
-    targets = series.select(zones)[windows["target_row"]].with_columns(windows["target_time"].alias(TARGET_TIME))
-    return series, targets
+    rows = target_rows(windows, horizon)
+    if rows.size and rows.max() >= series.height:
+        raise ValueError(f"{paths.windows}: the test window with lead-1 target row {int(rows[-1, 0])} has no lead "
+                         f"{horizon} in the {series.height}-row series: the windows were built for a shorter horizon")
+    times = series[TIMESTAMP]
+    targets = series.select(zones)[rows.ravel()].with_columns(
+        times[np.repeat(rows[:, 0] - 1, horizon)].alias(ORIGIN_TIME),
+        times[rows.ravel()].alias(TARGET_TIME),
+        pl.Series(LEAD, np.tile(np.arange(1, horizon + 1), len(windows)), dtype=pl.Int64),
+    )
+    return series, targets.select(ORIGIN_TIME, TARGET_TIME, LEAD, *zones)
 
 
 def _segments(counts: pl.DataFrame, interval_minutes: int) -> list[pl.DataFrame]:
@@ -41,28 +56,36 @@ def _segments(counts: pl.DataFrame, interval_minutes: int) -> list[pl.DataFrame]
 
 
 def score_version(model_uri: str, series: pl.DataFrame, targets: pl.DataFrame) -> dict[str, Any]:
-    """Test errors of the model at ``model_uri`` on ``targets`` (as :func:`forecast_errors`).
+    """Test errors of the model at ``model_uri`` on ``targets`` (as :func:`forecast_errors`
+    on ``(windows, leads, zones)``: a zone's error is the mean over leads).
 
-    Raises ``ValueError`` if the model cannot forecast every test interval."""
+    Raises ``ValueError`` if the model forecasts other leads than ``targets`` holds, or
+    cannot forecast every test window and lead."""
     import mlflow
 
     model = mlflow.pyfunc.load_model(model_uri)
     served = model.unwrap_python_model()
-    window, interval_minutes = served.model.spec.window, served.dataset.interval_minutes
-    zones = [c for c in targets.columns if c != TARGET_TIME]
-    start = targets[TARGET_TIME].min() - timedelta(minutes=interval_minutes * (window + 48))
+    spec, interval_minutes = served.model.spec, served.dataset.interval_minutes
+    window, horizon = spec.window, spec.horizon
+    leads = targets[LEAD].max()
+    if horizon != leads:
+        raise ValueError(f"{model_uri}: forecasts {horizon} lead(s) but the test windows have {leads}: a model is "
+                         f"only scored on windows of its own horizon")
+    zones = [c for c in targets.columns if c not in (ORIGIN_TIME, TARGET_TIME, LEAD)]
+    start = targets[ORIGIN_TIME].min() - timedelta(minutes=interval_minutes * (window + 48))
     recent = series.filter(pl.col(TIMESTAMP) >= start)
-    forecasts = []
-    for part in _segments(recent, interval_minutes):
-        if part.height >= window:
-            frame = part.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *zones).to_pandas()
-            forecasts.append(pl.from_pandas(model.predict(frame)))
-    wanted = targets.with_columns(pl.col(TARGET_TIME).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"))
-    joined = wanted.join(pl.concat(forecasts), on=TARGET_TIME, how="left", suffix="_pred") if forecasts else None
+    forecasts = [pl.from_pandas(model.predict(part.select(pl.col(TIMESTAMP).dt.to_string(ISO), *zones).to_pandas()))
+                 for part in _segments(recent, interval_minutes) if part.height >= window]
+    wanted = targets.with_columns(pl.col(ORIGIN_TIME).dt.to_string(ISO))
+    joined = None
+    if forecasts:  # served rows back to one row per (window, lead), a column per zone
+        wide = pl.concat(forecasts).pivot(on=ZONE, index=[ORIGIN_TIME, LEAD], values=FORECAST)
+        joined = wanted.join(wide, on=[ORIGIN_TIME, LEAD], how="left", suffix="_pred", maintain_order="left")
     if joined is None or any(f"{z}_pred" not in joined.columns for z in zones) or joined.select(
-            pl.col(f"{zones[0]}_pred").is_null().any()).item():
-        raise ValueError(f"{model_uri}: cannot forecast every test interval (window {window} over the recent "
-                         f"series, zones {zones[:3]}...)")
-    y_true = joined.select(zones).to_numpy()
-    y_pred = joined.select([f"{z}_pred" for z in zones]).to_numpy()
+            pl.any_horizontal(pl.col(f"{z}_pred").is_null() for z in zones).any()).item():
+        raise ValueError(f"{model_uri}: cannot forecast every test window and lead (window {window}, {horizon} "
+                         f"lead(s) over the recent series, zones {zones[:3]}...)")
+    shape = (joined.height // horizon, horizon, len(zones))
+    y_true = joined.select(zones).to_numpy().reshape(shape)
+    y_pred = joined.select([f"{z}_pred" for z in zones]).to_numpy().reshape(shape)
     return forecast_errors(np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64), zones)

@@ -1,35 +1,100 @@
-"""``dpforecast predict``: the next-interval forecast from a registered model and a CSV window."""
+"""``dpforecast predict``: a registered model's forecast of the next horizon from a CSV
+window, every lead with its 80% and 95% intervals."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import polars as pl
 
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.serving.window import TARGET_TIME, read_window_csv
+from dpforecast.evaluation.conformal import Intervals
+from dpforecast.io import write_with
+from dpforecast.serving.window import BOUNDS, FORECAST, LEAD, ORIGIN_TIME, TARGET_TIME, ZONE, read_window_csv
 
 
-def forecast_csv(model_uri: str, csv: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Forecasts of the served model for every complete window of ``csv`` (the last row is
-    the next interval after the file), and the zones' display names. The CSV is in the
-    layout of the model's data set or the short one. Resolves ``models:/NAME@ALIAS`` in
-    the current store."""
+@dataclass(frozen=True)
+class Forecast:
+    """The served table for every complete window of a CSV (one row per window, lead and
+    zone), the zones' display names, and one line on what the intervals are."""
+
+    table: pd.DataFrame
+    names: dict[str, str]
+    interval_note: str
+
+
+def forecast_csv(model_uri: str, csv: Path) -> Forecast:
+    """Forecasts of the served model for every complete window of ``csv`` (the last one's
+    leads follow the file's last row). The CSV is in the layout of the model's data set or
+    the short one. Resolves ``models:/NAME@ALIAS`` in the current store."""
     import mlflow
 
     model = mlflow.pyfunc.load_model(model_uri)
     served = model.unwrap_python_model()
     counts = read_window_csv(csv, served.dataset, served.zones)
     frame = counts.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *served.zones).to_pandas()
-    return model.predict(frame), served.dataset.zone_names
+    return Forecast(model.predict(frame), served.dataset.zone_names, interval_note(served.intervals, served.private))
 
 
-def next_interval_table(forecasts: pd.DataFrame, names: dict[str, str]) -> str:
-    """The last forecast, one line per zone, rounded to whole people."""
-    last = forecasts.iloc[-1]
-    zones = [c for c in forecasts.columns if c != TARGET_TIME]
-    width = max(20, *(len(names.get(z, z)) for z in zones))
-    lines = [f"forecast for {last[TARGET_TIME]}", f"zone  {'name':<{width}} people"]
-    lines += [f"{z:<5} {names.get(z, z):<{width}} {round(float(last[z])):>7}" for z in zones]
+def interval_note(intervals: Intervals | None, private: bool) -> str:
+    """Where the intervals come from, and a warning a user cannot miss when the model's
+    privacy guarantee does not extend to them (DP-SGD: calibrated on raw counts)."""
+    if intervals is None:
+        return ("no intervals: the model has none (trained without a validation block, or under DP-SGD without "
+                "privacy.gp.intervals)")
+    levels = " and ".join(f"{round(level * 100)}%" for level in intervals.levels)
+    if private and not intervals.covered:
+        return f"{levels} intervals: split conformal, NOT covered by the model's privacy guarantee"
+    return f"{levels} intervals: split conformal, {intervals.source}"
+
+
+def _people(value: float) -> str:
+    return "-" if math.isnan(value) else str(round(value))
+
+
+def _interval(row: pd.Series, level: float) -> str:
+    low, high = BOUNDS[level]
+    return f"[{_people(row[low])}, {_people(row[high])}]"
+
+
+def _clock(iso: str) -> str:
+    """``2020-11-05T00:00:00+01:00`` as ``11-05 00:00+01:00``: the offset keeps the
+    repeated hour of a change of time apart."""
+    return f"{iso[5:10]} {iso[11:16]}{iso[19:]}"
+
+
+def _zone_cells(rows: pd.DataFrame, zone: str, name: str) -> list[list[str]]:
+    """One zone's lines, lead 1 first; its id and name on the first only."""
+    return [[zone if i == 0 else "", name if i == 0 else "", str(row[LEAD]), _clock(row[TARGET_TIME]),
+             _people(row[FORECAST]), *(_interval(row, level) for level in BOUNDS)]
+            for i, (_, row) in enumerate(rows.iterrows())]
+
+
+def last_window_table(forecast: Forecast) -> str:
+    """The last window's forecast, zone by zone and lead by lead, rounded to whole people."""
+    table = forecast.table
+    last = table[table[ORIGIN_TIME] == table[ORIGIN_TIME].iloc[-1]]
+    horizon = int(last[LEAD].max())
+    blocks = [_zone_cells(last[last[ZONE] == z], z, forecast.names.get(z, z)) for z in dict.fromkeys(last[ZONE])]
+    header = ["zone", "name", "lead", "time", "people", *(f"{round(level * 100)}%" for level in BOUNDS)]
+    widths = [max(len(r[c]) for r in [header, *(r for b in blocks for r in b)]) for c in range(len(header))]
+    align = "<<><>>>"  # text left, numbers right
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(cells, align, widths, strict=True)).rstrip()
+
+    first, final = last[TARGET_TIME].iloc[0], last[TARGET_TIME].iloc[-1]
+    span = first if horizon == 1 else f"{first} to {final}"
+    lines = [f"forecast from {last[ORIGIN_TIME].iloc[0]} for {span} ({horizon} lead{'s' * (horizon > 1)})",
+             forecast.interval_note, line(header)]
+    for block in blocks:
+        lines += [""] * (horizon > 1) + [line(r) for r in block]  # a blank line between zones' leads
     return "\n".join(lines)
+
+
+def write_forecasts(forecast: Forecast, path: Path) -> Path:
+    """The whole table (every window, lead and zone) as CSV, whole or not at all."""
+    return write_with(path, lambda tmp: forecast.table.to_csv(tmp, index=False))

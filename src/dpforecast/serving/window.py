@@ -1,18 +1,19 @@
-"""Recent counts in, model inputs out: the one way a served model sees data.
+"""Recent counts in, model inputs out, forecasts out: the one way a served model sees data.
 
 A window of recent counts is a table of consecutive intervals, either in the data set's
 own layout (as its spec declares: the columns and time cells of its files, wide or long)
 or in the short one (``timestamp`` as ISO 8601 with its UTC offset, then the zone ids).
-Every complete window of ``window`` rows gives one forecast of the interval ``horizon``
-steps after its last row. Bad input is refused with the row and the reason, never
-silently repaired: a forecast from a window with a hole in it would look plausible and
-be wrong.
+Every complete window of ``window`` rows is one forecast origin (its last row's time); the
+model forecasts leads ``1..horizon`` after it. Bad input is refused with the row and the
+reason, never silently repaired: a forecast from a window with a hole in it would look
+plausible and be wrong. :func:`forecast_table` is the served answer: one row per window,
+lead and zone (:data:`SERVED_COLUMNS`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,14 @@ import polars as pl
 from dpforecast.data.ingest import ROW, RawFormatError, read_raw
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.data.spec import DatasetSpec
+from dpforecast.evaluation.conformal import LEVELS, Intervals
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import feature_columns
 
-TARGET_TIME = "target_time"
+ORIGIN_TIME, TARGET_TIME, LEAD, ZONE, FORECAST = "origin_time", "target_time", "lead", "zone", "forecast"
+# Each interval level's (lower, upper) columns: lower_80, upper_80, lower_95, upper_95.
+BOUNDS = {level: (f"lower_{round(level * 100)}", f"upper_{round(level * 100)}") for level in LEVELS}
+SERVED_COLUMNS = [ORIGIN_TIME, TARGET_TIME, LEAD, ZONE, FORECAST, *(c for pair in BOUNDS.values() for c in pair)]
 
 
 class WindowInputError(ValueError):
@@ -99,11 +104,11 @@ def read_window_csv(path: str | Path, spec: DatasetSpec, zones: list[str]) -> pl
 
 
 def window_inputs(
-    counts: pl.DataFrame, window: int, horizon: int, week_period_days: float, interval_minutes: int,
-    source: str = "input",
-) -> tuple[np.ndarray, list]:
+    counts: pl.DataFrame, window: int, week_period_days: float, interval_minutes: int, source: str = "input",
+) -> tuple[np.ndarray, list[datetime]]:
     """Model inputs ``(n, window, features)`` for every complete window, and each window's
-    target time (its last row plus ``horizon`` intervals)."""
+    forecast origin: the time of its last row, in the data set's zone (leads follow it,
+    :func:`lead_times`)."""
     if counts.height < window:
         raise WindowInputError(
             f"{source}: {counts.height} row(s); the model needs at least {window} consecutive "
@@ -123,6 +128,36 @@ def window_inputs(
     values = table.select(feature_columns(zones)).to_numpy().astype(np.float32)
     ends = np.arange(window - 1, counts.height)
     x = values[ends[:, None] - np.arange(window - 1, -1, -1)[None, :]]
-    zone = local[0].tzinfo
-    targets = [(times[e] + horizon * step).astimezone(zone) for e in ends]
-    return x, targets
+    return x, [local[e] for e in ends]
+
+
+def lead_times(origin: datetime, horizon: int, interval_minutes: int) -> list[datetime]:
+    """The target times of leads ``1..horizon`` after ``origin``, in its zone; stepped in
+    UTC, since wall-clock addition is wrong across a change of time."""
+    utc = origin.astimezone(timezone.utc)
+    return [(utc + lead * timedelta(minutes=interval_minutes)).astimezone(origin.tzinfo)
+            for lead in range(1, horizon + 1)]
+
+
+def forecast_table(origins: list[datetime], forecast: np.ndarray, intervals: Intervals | None, zones: list[str],
+                   interval_minutes: int) -> pl.DataFrame:
+    """The served answer to ``forecast`` ``(n, horizon, zones)`` from windows ending at
+    ``origins``: one row per window, lead and zone in that order, times as ISO 8601 with
+    their offset, and NaN bounds where there is no interval (no ``intervals``, or too few
+    calibration residuals for the level)."""
+    n, horizon, n_zones = forecast.shape
+    forecast = forecast.astype(np.float64)
+    targets = [t.isoformat() for origin in origins for t in lead_times(origin, horizon, interval_minutes)]
+    bounds = intervals.bounds(forecast) if intervals is not None else {}
+    missing = np.full(forecast.size, np.nan)
+    columns = {
+        ORIGIN_TIME: np.repeat([o.isoformat() for o in origins], horizon * n_zones),
+        TARGET_TIME: np.repeat(targets, n_zones),
+        LEAD: np.tile(np.repeat(np.arange(1, horizon + 1, dtype=np.int64), n_zones), n),
+        ZONE: np.tile(np.asarray(zones, dtype=str), n * horizon),
+        FORECAST: forecast.ravel(),
+    }
+    for level, (low, high) in BOUNDS.items():
+        lower, upper = bounds.get(level, (missing, missing))
+        columns[low], columns[high] = np.ravel(lower), np.ravel(upper)
+    return pl.DataFrame(columns)

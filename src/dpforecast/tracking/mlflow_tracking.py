@@ -20,7 +20,7 @@ from mlflow.types import ColSpec, Schema
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.paths import Paths
 from dpforecast.tracking.run_owner import close_orphaned_runs, owner_tags
-from dpforecast.serving.window import TARGET_TIME
+from dpforecast.serving.window import LEAD, ORIGIN_TIME, SERVED_COLUMNS, TARGET_TIME, ZONE
 
 
 # Embedded stores this process pointed MLflow at. ``mlflow.set_tracking_uri`` also writes
@@ -64,10 +64,13 @@ def start_run(run_name: str) -> mlflow.ActiveRun:
 
 
 def signature(zones: list[str]) -> ModelSignature:
-    """Recent counts in (see :mod:`dpforecast.tracking.pyfunc_model`), one forecast per window out."""
+    """Recent counts in, one row per window, lead and zone out (see
+    :mod:`dpforecast.tracking.pyfunc_model`): times and zone as strings, the forecast and
+    its bounds as doubles."""
+    kinds = {ORIGIN_TIME: "string", TARGET_TIME: "string", LEAD: "long", ZONE: "string"}
     return ModelSignature(
         inputs=Schema([ColSpec("string", TIMESTAMP), *(ColSpec("long", z) for z in zones)]),
-        outputs=Schema([ColSpec("string", TARGET_TIME), *(ColSpec("double", z) for z in zones)]),
+        outputs=Schema([ColSpec(kinds.get(c, "double"), c) for c in SERVED_COLUMNS]),
     )
 
 

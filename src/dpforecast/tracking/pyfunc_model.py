@@ -6,9 +6,12 @@ arbitrary objects from the artifact store.
 
 Input: recent counts, one row per consecutive interval of the data set (``timestamp`` in
 ISO 8601 with its offset, then the zone ids; or the data set's own layout), at least the
-model's window. Output: one row per
-complete window, the forecast of the interval ``horizon`` steps after it (``target_time``
-and one column per zone). The features are built here, by
+model's window. Output: a long table, one row per complete window, lead (``1..horizon``)
+and zone, in that order (the model's zone order): ``origin_time`` (the window's last
+interval) and ``target_time`` (``lead`` intervals later), both ISO 8601 with their offset,
+``lead``, ``zone``, ``forecast`` and the split conformal bounds ``lower_80``, ``upper_80``,
+``lower_95``, ``upper_95`` (NaN when the model has no ``intervals.json``; under DP-SGD the
+privacy guarantee does not cover them). The features are built here, by
 :mod:`dpforecast.serving.window`, with the parameters the model was trained with, so a
 caller cannot feed it the wrong calendar features.
 """
@@ -20,30 +23,30 @@ from mlflow.models import set_model
 
 
 class ForecasterModel(mlflow.pyfunc.PythonModel):
-    """Rebuilds the module from our code and its saved folder; answers one column per zone."""
+    """Rebuilds the module from our code and its saved folder; answers the long table."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         from dpforecast.io import read_json
-        from dpforecast.models.store import DESCRIPTION, load_dataset_spec, load_forecaster
+        from dpforecast.models.store import DESCRIPTION, load_dataset_spec, load_forecaster, load_intervals
 
         folder = context.artifacts["forecaster"]
         self.model = load_forecaster(folder)
         description = read_json(f"{folder}/{DESCRIPTION}")
         self.params = description["params"]
         self.zones = description["zones"]
+        self.private = bool(description.get("privacy", {}).get("private", False))
         self.dataset = load_dataset_spec(folder)
+        self.intervals = load_intervals(folder)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
-        from dpforecast.serving.window import TARGET_TIME, recent_counts, window_inputs
+        from dpforecast.serving.window import forecast_table, recent_counts, window_inputs
         from dpforecast.training.loop import predict
 
-        p = self.params
+        minutes = self.dataset.interval_minutes
         counts = recent_counts(pl.from_pandas(pd.DataFrame(model_input)), self.dataset, self.zones)
-        x, targets = window_inputs(counts, self.model.spec.window, p["features.horizon"], p["features.week_period_days"],
-                                   self.dataset.interval_minutes)
-        out = pd.DataFrame(predict(self.model, x, self.model.x_mean.device), columns=self.zones).astype("float64")
-        out.insert(0, TARGET_TIME, [t.isoformat() for t in targets])
-        return out
+        x, origins = window_inputs(counts, self.model.spec.window, self.params["features.week_period_days"], minutes)
+        forecast = predict(self.model, x, self.model.x_mean.device)
+        return forecast_table(origins, forecast, self.intervals, self.zones, minutes).to_pandas()
 
 
 set_model(ForecasterModel())
