@@ -80,7 +80,7 @@ def test_definitions_load_assets_check_and_job():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     # The project's data set (params.yaml's) unprefixed; each other data set's graph under its name.
-    assert {k for k in keys if "/" not in k} == ASSETS | {"model_variant"}
+    assert {k for k in keys if "/" not in k} == ASSETS | {"model_variant", "backtest"}
     assert {k for k in keys if "/" in k} == {f"auckland/{a}" for a in ASSETS}
     assert defs.resolve_job_def("auckland_full_pipeline").asset_layer.selected_asset_keys == {
         dg.AssetKey(["auckland", a]) for a in ASSETS}
@@ -114,9 +114,11 @@ def test_materialize_whole_graph_matches_dvc_stages(tmp_path):
     evaluation = result.asset_materializations_for_node("evaluation")[0].metadata
     assert "| persistence |" in evaluation["summary"].value
     assert all(f"| {a} |" in evaluation["summary"].value for a in ARCHITECTURES)
+    assert evaluation["lead_time_curve"].value.startswith("| lead | ") and "| 0.5 h |" in evaluation["lead_time_curve"].value
+    assert "| gru | 95% |" in evaluation["coverage"].value
     model = result.asset_materializations_for_node("model_gru")[0].metadata
     assert model["test_rmse_mean"].value > 0 and len(model["mlflow_run_id"].value) == 32
-    assert (root / "metrics" / "evaluate.json").is_file() and (root / "mlflow.db").is_file()
+    assert (root / "metrics" / "rmse.json").is_file() and (root / "mlflow.db").is_file()
 
     # The DVC stage scripts, run as dvc would (cwd = project root), write the same bytes.
     dvc_root = make_root(tmp_path / "dvc")

@@ -12,16 +12,18 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_project.defs.resources import default_root
-from dagster_project.defs.scope import other_datasets
+from dagster_project.defs.scope import STUDY_GROUPS, other_datasets
 
 VARIANTS = dg.AssetSelection.groups("variants")
+# ``backtest`` (its own ``backtest_job``, in backtest.py): the main job must not train per fold.
+STUDIES = dg.AssetSelection.groups(*STUDY_GROUPS)
 OTHER_DATASETS = dg.AssetSelection.groups(*other_datasets(Path(default_root())))
 # Runs that write the project root's outputs; the production profile lets one run at a time.
 PIPELINE_TAGS = {"dpforecast/pipeline": "full"}
 
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
-    selection=dg.AssetSelection.all() - VARIANTS - OTHER_DATASETS,
+    selection=dg.AssetSelection.all() - VARIANTS - STUDIES - OTHER_DATASETS,
     tags=PIPELINE_TAGS,
     description="ingest -> validate (blocking check) -> features -> 4 models -> evaluation",
 )

@@ -49,8 +49,14 @@ def in_project_graph(asset: dg.AssetsDefinition) -> bool:
     return all(len(key.path) == 1 for key in asset.keys)
 
 
+# The project's data set's groups run by their own jobs, never by ``full_pipeline``.
+STUDY_GROUPS = ("backtest",)
+
+
 def project_graph(defs: dg.Definitions) -> list:
-    """The project's data set's unpartitioned assets and their checks (what ``full_pipeline`` runs)."""
-    assets = [a for a in defs.assets if a.partitions_def is None and in_project_graph(a)]
+    """The project's data set's unpartitioned assets and their checks, less the study groups'
+    (what ``full_pipeline`` runs)."""
+    assets = [a for a in defs.assets if a.partitions_def is None and in_project_graph(a)
+              and not set(a.group_names_by_key.values()) & set(STUDY_GROUPS)]
     checks = [c for c in defs.asset_checks if all(len(k.asset_key.path) == 1 for k in c.check_keys)]
     return [*assets, *checks]

@@ -70,6 +70,24 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from dpforecast.backtest import backtest, backtest_report
+    from dpforecast.config import ARCHITECTURES
+    from dpforecast.project import project_root
+
+    models = None if not args.model else ARCHITECTURES if "all" in args.model else tuple(dict.fromkeys(args.model))
+    try:
+        result = backtest(project_root(), args.folds, args.step_days, refit=not args.no_refit, models=models,
+                          overrides={"profile": args.profile} if args.profile else None, progress=False)
+    except ConfigError:
+        raise
+    except ValueError as exc:  # a plan the series cannot hold, or a fold with no window
+        print(f"dpforecast: {exc}", file=sys.stderr)
+        return 2
+    print(backtest_report(result))
+    return 0
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
     from dpforecast.privacy.audit import audit, summary
     from dpforecast.project import project_root
@@ -91,21 +109,28 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
 
     from dpforecast.project import load_project
-    from dpforecast.serving.predict import forecast_csv, next_interval_table
+    from dpforecast.serving.predict import forecast_csv, last_window_table, write_forecasts
     from dpforecast.serving.window import WindowInputError
     from dpforecast.tracking.mlflow_tracking import configure
 
     paths, params = load_project()
     configure(paths, params.tracking.experiment)
     try:
-        forecasts, names = forecast_csv(args.model, args.input)
+        forecast = forecast_csv(args.model, args.input)
     except WindowInputError as exc:
         print(f"dpforecast: bad input: {exc}", file=sys.stderr)
         return 2
     except MlflowException as exc:
         print(f"dpforecast: cannot load {args.model} from {mlflow.get_tracking_uri()}: {exc.message}", file=sys.stderr)
         return 2
-    print(next_interval_table(forecasts, names))
+    print(last_window_table(forecast))
+    if args.output is not None:
+        try:
+            write_forecasts(forecast, args.output)
+        except OSError as exc:
+            print(f"dpforecast: cannot write {args.output}: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {len(forecast.table)} rows (every complete window, lead and zone) to {args.output}")
     return 0
 
 
@@ -190,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--units", nargs="+", default=["event", "day"], choices=["event", "day"])
     f.set_defaults(func=_cmd_frontier)
 
+    bt = sub.add_parser("backtest",
+                        help="rolling-origin folds before the test period: per-fold scores, the selected model")
+    bt.add_argument("--folds", type=int, default=3)
+    bt.add_argument("--step-days", type=int, default=7, help="days each fold evaluates (and the origins move by)")
+    bt.add_argument("--no-refit", action="store_true", help="train once on fold 1's data and score it on every fold")
+    bt.add_argument("--model", action="append", choices=["lstm", "gru", "bilstm", "bigru", "all"],
+                    help="repeatable; default: params.yaml's train.model")
+    bt.add_argument("--profile", help="parameter profile (default: params.yaml's)")
+    bt.set_defaults(func=_cmd_backtest)
+
     au = sub.add_parser("audit", help="one-run canary audit of DP-SGD: an epsilon lower bound beside the claim")
     au.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
     au.add_argument("--canaries", type=int, default=1000, help="canary windows, each included with probability 1/2")
@@ -202,11 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
     v2.add_argument("--epsilon", type=float, default=1.0)
     v2.set_defaults(func=_cmd_variants)
 
-    p = sub.add_parser("predict", help="forecast the next interval from a registered model and recent counts")
+    p = sub.add_parser("predict", help="forecast the next horizon (every lead, with 80%% and 95%% intervals) "
+                                       "from a registered model and recent counts")
     p.add_argument("--model", required=True, help="MLflow model URI, e.g. models:/mobility-bigru@champion")
     p.add_argument("--input", required=True, type=Path,
                    help="CSV of the last consecutive intervals (at least the model's window): the layout "
                         "of the model's data set (e.g. Montreuil's Date, Hour, zones, Total) or timestamp,<zone ids>")
+    p.add_argument("--output", type=Path,
+                   help="also write every complete window's forecasts to this CSV, one row per window, lead and zone "
+                        "(origin_time, target_time, lead, zone, forecast, lower_80, upper_80, lower_95, upper_95)")
     p.set_defaults(func=_cmd_predict)
 
     r = sub.add_parser("restore-data", help="dvc checkout the data version a registered model was trained on")

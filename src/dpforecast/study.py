@@ -26,13 +26,19 @@ from dpforecast.stages.train import train_one
 from dpforecast.stages.validate import validate
 
 
-def prepare_workspace(root: Path, params: Params, work: Paths) -> dict[str, int]:
-    """Ingest, validate, release and window ``params``' data set into ``work``; the
-    windows per split."""
+def prepare_series(root: Path, params: Params, work: Paths) -> None:
+    """Ingest, validate and release ``params``' data set into ``work``: the series (and, in
+    ``ip`` mode, its noisy release, charged like the project's) before any windowing."""
     base, *added = source_files(root, params.data_set)
     ingest(base, work.raw_table, added, params.data_set.layout.delimiter)
     validate(work.raw_table, work.series, work.validation_dir, params)
     release(work, params)
+
+
+def prepare_workspace(root: Path, params: Params, work: Paths) -> dict[str, int]:
+    """Ingest, validate, release and window ``params``' data set into ``work``; the
+    windows per split."""
+    prepare_series(root, params, work)
     return build_features(work, params)
 
 

@@ -1,0 +1,132 @@
+"""Rolling-origin backtests: folds before the test period, refit or not, scores, and no selection under DP-SGD."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from project_roots import TINY, make_root
+
+from dpforecast.backtest import backtest, fold_params, plan_folds
+from dpforecast.config import deep_merge, load_params
+from dpforecast.evaluation.baselines import BASELINES
+from dpforecast.features.windows import window_arrays
+from dpforecast.models.store import load_forecaster
+from dpforecast.paths import Paths
+from dpforecast.training.loop import predict
+
+# One small GRU, 3 days of training history, 2 folds of 2 days: seconds per backtest.
+SMALL = deep_merge(TINY, {"train": {"epochs": 1, "model": "gru"}, "split": {"history_days": 3}})
+FOLDS, STEP = 2, 2
+
+
+@pytest.fixture(scope="module")
+def once(tmp_path_factory) -> tuple[Path, dict]:
+    """A backtest that trains on fold 1 only (refit=False)."""
+    root = make_root(tmp_path_factory.mktemp("backtest"), SMALL)
+    return root, backtest(root, folds=FOLDS, step_days=STEP, refit=False)
+
+
+def workspace(fold: dict) -> Paths:
+    return Paths(Path(fold["workspace"]))
+
+
+def test_folds_are_consecutive_blocks_before_the_test_period_which_no_fold_reads(once):
+    root, result = once
+    test_start = date.fromisoformat(result["test_start"])
+    assert test_start == date(2020, 10, 29)  # Montreuil's last 7 days are the test period
+    starts = [date.fromisoformat(f["evaluation"]["start"]) for f in result["folds"]]
+    ends = [date.fromisoformat(f["evaluation"]["end"]) for f in result["folds"]]
+    assert [(e - s).days + 1 for s, e in zip(starts, ends, strict=True)] == [STEP] * FOLDS
+    assert [s - timedelta(days=1) for s in starts[1:]] == ends[:-1] and ends[-1] + timedelta(days=1) == test_start
+    for fold, start, end in zip(result["folds"], starts, ends, strict=True):
+        work = workspace(fold)
+        # The fold's series stops at its evaluation block's end: no row of a later block, nor of the test period.
+        for path in (work.series, work.feature_table):
+            assert pl.read_parquet(path)["timestamp"].max().date() == end < test_start
+        evaluated = pl.read_parquet(work.windows).filter(pl.col("split") == "test")["target_time"]
+        assert evaluated.min().date() == start and evaluated.max().date() == end
+        assert fold["windows"]["test"] == fold["scores"]["persistence"]["windows"] > 0
+    saved = json.loads((root / "metrics" / "backtest.json").read_text())
+    assert saved["folds"][0]["evaluation"] == result["folds"][0]["evaluation"]
+    report = (root / "reports" / "backtest.md").read_text()
+    assert "| gru |" in report and "| persistence |" in report and "Selected: gru." in report
+
+
+def test_without_refit_one_model_trained_on_fold_one_scores_every_fold(once):
+    root, result = once
+    assert result["trainings"] == 1 and [f["trained_on_fold"] for f in result["folds"]] == [1] * FOLDS
+    first, second = (workspace(f) for f in result["folds"])
+    assert (first.model_dir("gru") / "model.pt").is_file() and not second.model_dir("gru").exists()
+    # The second fold's score is fold 1's saved model on fold 2's windows.
+    x, y, _ = fold_windows(second, fold_params(load_params(root / "params.yaml"), STEP))
+    forecast = np.clip(predict(load_forecaster(first.model_dir("gru")), x, "cpu"), 0, None)
+    rmse = np.sqrt(np.mean((forecast.astype(np.float64) - y) ** 2, axis=(0, 1))).mean()
+    assert result["folds"][1]["scores"]["gru"]["rmse"] == pytest.approx(rmse, rel=1e-6)
+    assert result["selected"] == "gru" and result["mean"]["gru"]["folds"] == FOLDS
+    assert result["mean"]["gru"]["coverage_80"] is not None and set(result["ranking"]) == {"gru", *BASELINES}
+
+
+def fold_windows(work: Paths, params) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    table, windows = pl.read_parquet(work.feature_table), pl.read_parquet(work.windows)
+    targets = pl.read_parquet(work.targets)
+    zones = list(targets.columns)
+    x, y = window_arrays(table, windows, "test", params.features.window, params.features.horizon, zones, targets)
+    return x, y, zones
+
+
+def test_persistence_rmse_per_fold_is_the_last_count_against_the_fold_targets(once):
+    root, result = once
+    params = fold_params(load_params(root / "params.yaml"), STEP)
+    for fold in result["folds"]:
+        x, y, zones = fold_windows(workspace(fold), params)
+        last = x[:, -1:, :len(zones)]  # the last input counts, at every lead
+        rmse = np.sqrt(np.mean((last - y.astype(np.float64)) ** 2, axis=(0, 1))).mean()
+        assert fold["scores"]["persistence"]["rmse"] == pytest.approx(rmse, rel=1e-9)
+    mean = np.mean([f["scores"]["persistence"]["rmse"] for f in result["folds"]])
+    assert result["mean"]["persistence"]["rmse"] == pytest.approx(mean)
+
+
+def test_dp_sgd_folds_are_charged_and_select_nothing(tmp_path):
+    root = make_root(tmp_path, SMALL)
+    result = backtest(root, folds=FOLDS, step_days=STEP,
+                      overrides={"privacy": {"mode": "gp"}, "features": {"scaling": "log"}})
+    assert result["selected"] is None and "nothing is selected on private folds" in result["selection_note"]
+    assert result["privacy"]["covered_by_privacy_guarantee"] is False and "NOT covered" in result["privacy"]["scores"]
+    assert result["trainings"] == FOLDS and all(f["scores"]["gru"]["rmse"] > 0 for f in result["folds"])
+    ledger = json.loads((root / "privacy_ledger.json").read_text())["entries"]
+    assert [e["mode"] for e in ledger] == ["gp"] * FOLDS and len({e["key"] for e in ledger}) == FOLDS
+    assert "Selected: none." in (root / "reports" / "backtest.md").read_text()
+
+
+def test_a_plan_longer_than_the_series_or_ending_after_a_missing_day_is_refused(once):
+    root, result = once
+    params = load_params(root / "params.yaml")
+    series = pl.read_parquet(Paths(Path(result["folds"][0]["workspace"]).parent).series)
+    with pytest.raises(ValueError, match=r"20 folds x 7 days \+ 7 validation days \+ 3 training day\(s\) = 150 days"):
+        plan_folds(series, params, 20, 7)
+    # With the series cut on 2020-09-25, a 1-day fold would end on 2020-09-17, which the file lacks.
+    cut = series.filter(pl.col("timestamp") < datetime(2020, 9, 25, tzinfo=series["timestamp"].max().tzinfo))
+    with pytest.raises(ValueError, match="fold 1 would end on 2020-09-17, a day the series has no row for"):
+        plan_folds(cut, params, 1, 1)
+
+
+def test_the_dagster_asset_shows_the_fold_table_and_the_selection(tmp_path):
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+    from dagster_project.defs.resources import ProjectResource
+
+    root = make_root(tmp_path, SMALL)
+    asset = next(a for a in defs.assets if a.key.to_user_string() == "backtest")
+    config = {"folds": FOLDS, "step_days": STEP, "refit": False, "models": ["gru"]}
+    result = dg.materialize([asset], resources={"project": ProjectResource(root=str(root))},
+                            run_config={"ops": {"backtest": {"config": config}}})
+    meta = result.asset_materializations_for_node("backtest")[0].metadata
+    assert "| gru |" in meta["folds"].value and "fold 2 (2020-10-27..10-28)" in meta["folds"].value
+    assert meta["selected"].value == "gru" and meta["trainings"].value == 1
+    assert (root / "metrics" / "backtest.json").is_file()
