@@ -28,4 +28,6 @@ Done in $(( $(date +%s) - start )) s. Where to look:
   Dagster UI:         DAGSTER_HOME=$PWD/dagster_home .venv/bin/dagster dev   (http://127.0.0.1:3000)
   trained models:     models/<architecture>/ (weights, description, history, test metrics)
   registered models:  mobility-<architecture> in MLflow, aliases champion and challenger
+  day-ahead:          PATH=$PWD/.venv/bin:\$PATH .venv/bin/dvc exp run -S profile=day-ahead   (next 24 h, mobility-h48-*)
+  backtest:           .venv/bin/dpforecast backtest --folds 3 --step-days 7 --model gru --model bigru
 MSG

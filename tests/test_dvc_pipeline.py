@@ -110,8 +110,9 @@ def test_queued_privacy_grid_charges_and_tracks_in_the_workspace(repo):
                 if not str(rev.get("name") or exp.get("name") or "").startswith("ip-"):
                     continue  # the module's other experiments
                 metrics = rev["data"]["metrics"]
-                epsilons.add(metrics["metrics/epsilon.json"]["data"]["gru"])
-                assert "per one event" in metrics["metrics/privacy.json"]["data"]["gru"]
+                epsilon = metrics["metrics/epsilon.json"]["data"]["gru"]
+                epsilons.add(epsilon)
+                assert metrics["metrics/privacy.json"]["data"]["gru"] == f"ε {epsilon:.4g} per event (δ 1e-07)"
     assert {0.5, 2.0} <= epsilons
     ledger = json.loads((repo / "privacy_ledger.json").read_text())
     assert sorted(e["epsilon"] for e in ledger["entries"] if e["mode"] == "ip") == [0.5, 2.0]

@@ -1,7 +1,7 @@
 """Split conformal prediction intervals, per zone and lead time.
 
-The absolute residuals of a fitted model on a block it did not train on (the validation
-block) give, for each zone and lead, the half-width ``q`` such that ``[f - q, f + q]``
+The absolute residuals of a fitted model on a block it neither trained nor stopped on (the
+second half of the validation block, :func:`validation_halves`) give, for each zone and lead, the half-width ``q`` such that ``[f - q, f + q]``
 holds the truth with probability at least the nominal level when test residuals are
 exchangeable with the calibration ones (Vovk et al. 2005; Angelopoulos & Bates 2021):
 ``q`` is the ``ceil((n + 1) level)``-th smallest of ``n`` residuals; with too few residuals
@@ -19,6 +19,18 @@ from typing import Any
 import numpy as np
 
 LEVELS = (0.8, 0.95)
+
+
+def validation_halves(n: int, horizon: int) -> tuple[slice, slice]:
+    """The validation block's windows (in time order) for early stopping and for calibration.
+
+    Residuals on the windows that chose the epoch are optimistic (the epoch was picked for
+    making them small), so they are not exchangeable with the test residuals: the first half
+    stops training, the second half calibrates. The ``horizon - 1`` windows after the first
+    half are dropped, so no calibration target was also an early-stopping target.
+    """
+    half = (n + 1) // 2
+    return slice(0, half), slice(min(n, half + horizon - 1), n)
 
 
 @dataclass(frozen=True)

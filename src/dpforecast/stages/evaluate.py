@@ -55,7 +55,7 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
         intervals[arch] = load_intervals(folder)
         histories[arch] = read_json(folder / "history.json")
         report = read_json(folder / "privacy.json")
-        privacy[arch] = report["summary"]
+        privacy[arch] = short_guarantee(report)
         details["privacy"][arch] = {k: report[k] for k in PRIVACY_DETAILS if report.get(k) is not None}
     scale = in_sample_seasonal_mae(table, windows, zones, spec.interval_minutes)
     scores = {name: score(y_test, f, zones, scale, intervals.get(name)) for name, f in forecasts.items()}
@@ -72,6 +72,18 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
     if track:
         log_baselines(paths, params, scores, lineage)
     return scores
+
+
+def short_guarantee(report: dict[str, Any]) -> str:
+    """The guarantee in a table cell: ``ε 0.9995 per event (δ 1e-07)``, or ``not private``
+    (the report's summary says the rest)."""
+    if not report.get("private"):
+        return "not private"
+    unit = report.get("unit_name") or report["unit"]
+    if report.get("epsilon") is None:
+        return f"no finite ε per {unit}"
+    text = f"ε {report['epsilon']:.4g} per {unit} (δ {report['delta']:g})"
+    return text + ", not a data-level unit" if unit == "window" else text
 
 
 def write_metrics(paths: Paths, params: Params, scores: dict[str, Any], details: dict[str, Any],

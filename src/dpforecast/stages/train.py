@@ -19,7 +19,7 @@ from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import feature_columns, window_arrays
 from dpforecast.io import atomic_dir, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
-from dpforecast.evaluation.conformal import Intervals, calibrate
+from dpforecast.evaluation.conformal import Intervals, calibrate, validation_halves
 from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, INTERVALS, save_forecaster
 from dpforecast.paths import Paths
 from dpforecast.privacy import unit_accounting
@@ -89,9 +89,9 @@ def build_model(params: Params, arch: str, x_train: np.ndarray, y_train: np.ndar
 # accountant, so the intervals (only with privacy.gp.intervals) are a statistic of private
 # data the guarantee does not cover.
 CALIBRATION = {
-    "none": ("validation block, raw counts", False),
-    "ip": ("validation block of the noisy release (post-processing of the release)", True),
-    "gp": ("validation block, raw counts: NOT covered by the DP-SGD guarantee", False),
+    "none": ("second half of the validation block, raw counts", False),
+    "ip": ("second half of the validation block of the noisy release (post-processing of the release)", True),
+    "gp": ("second half of the validation block, raw counts: NOT covered by the DP-SGD guarantee", False),
 }
 
 
@@ -134,6 +134,7 @@ def train_one(
     x_train, y_train = window_arrays(table, windows, "train", w, h, zones)
     x_val, y_val = window_arrays(table, windows, "validation", w, h, zones)
     x_test, y_test = window_arrays(table, windows, "test", w, h, zones, targets=targets)
+    stopping, calibration = validation_halves(len(x_val), h)
     units, batch, lr = params.hyper(arch)
     features_md5 = file_md5(paths.feature_table)
     device = select_device(params.train.device)
@@ -176,10 +177,11 @@ def train_one(
             result, _ = fit_private(model, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm,
                                     device, on_epoch=on_epoch, progress=progress, **private_options(params))
         else:
-            result = fit(model, (x_train, y_train), (x_val, y_val) if len(x_val) else None, loop, device, on_epoch, progress)
+            stop = (x_val[stopping], y_val[stopping])
+            result = fit(model, (x_train, y_train), stop if len(stop[0]) else None, loop, device, on_epoch, progress)
         predictions = predict(model, x_test, device)
         errors = forecast_errors(y_test, predictions, zones)
-        intervals = calibrate_intervals(model, x_val, y_val, params, device)
+        intervals = calibrate_intervals(model, x_val[calibration], y_val[calibration], params, device)
         if params.privacy.mode == "ip":
             # The study scores IP models on raw targets; the error on the noisy ones too.
             _, y_noisy = window_arrays(table, windows, "test", w, h, zones)
