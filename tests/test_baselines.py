@@ -64,3 +64,18 @@ def test_mase_scale_is_the_in_sample_seasonal_error():
     table = pl.DataFrame({"timestamp": stamps, "a": a})
     windows = pl.DataFrame({"target_row": np.arange(24, len(stamps)), "split": ["train"] * (len(stamps) - 24)})
     assert in_sample_seasonal_mae(table, windows, ["a"], 60)["a"] == pytest.approx(2.0)
+
+
+def test_seasonal_naive_steps_back_a_day_more_where_a_23_hour_day_would_read_past_the_origin():
+    """Europe/Paris, 2021-03-28 has 23 hours: from the origin 03-27 12:00, the leads 23.5 h and
+    24 h land on 03-28 12:30 and 13:00 wall time, whose "yesterday" is after the origin."""
+    stamps = pl.datetime_range(pl.datetime(2021, 3, 25), pl.datetime(2021, 3, 30), "30m", eager=True,
+                               time_zone="Europe/Paris")
+    table = pl.DataFrame({"timestamp": stamps, "a": np.arange(len(stamps), dtype=np.float64)})
+    origin = 2 * 48 + 24  # 03-27 12:00
+    rows = origin + 1 + np.arange(48)[None, :]
+    out = seasonal_naive_forecast(table, rows, ["a"], 1, 30)[0, :, 0]
+    assert (out <= origin).all()
+    assert out[0] == 73          # 03-27 12:30 <- 03-26 12:30
+    assert out[-3] == origin     # 03-28 12:00 <- 03-27 12:00, the origin itself
+    assert out[-2:].tolist() == [73, 74]  # 03-28 12:30, 13:00 <- two days back, not 03-27 12:30, 13:00

@@ -50,6 +50,7 @@ def test_too_few_residuals_give_no_interval_and_survive_json():
     back = Intervals.from_json(stored)
     assert back.levels == (0.8, 0.95) and np.array_equal(back.half_widths, intervals.half_widths, equal_nan=True)
     assert back.source == "test" and back.covered is False and math.isnan(back.bounds(y)[0.95][1][0, 0, 0])
+    assert set(coverage(intervals, y, y)) == {"80"}  # no 95% interval: not scored as 0% coverage
 
 
 def test_bad_shapes_and_levels_are_refused():

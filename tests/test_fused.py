@@ -38,7 +38,7 @@ def _counts(rows: int, seed: int = 0) -> pd.DataFrame:
 
 def _windows(counts: pd.DataFrame, window: int) -> np.ndarray:
     x, _ = window_inputs(recent_counts(pl.from_pandas(counts), SPEC, ZONES), window,
-                         SERVING["features.week_period_days"], SPEC.interval_minutes)
+                         week_period_days=SERVING["features.week_period_days"], interval_minutes=SPEC.interval_minutes)
     return x
 
 

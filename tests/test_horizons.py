@@ -44,7 +44,8 @@ def test_durations_resolve_on_the_data_sets_interval():
 
 
 @pytest.mark.parametrize(("over", "match"), [
-    ({"features": {"horizon": "45min"}}, "features.horizon: 45min is not a whole number of 30-minute"),
+    ({"features": {"horizon": "45min"}}, "features.horizon: 45min is not a whole \\(positive\\) number of 30-minute"),
+    ({"features": {"window": "0h"}}, "features.window: 0h is not a whole \\(positive\\) number"),
     ({"features": {"window": "2 weeks"}}, "features.window: '2 weeks' is not a duration"),
     ({"features": {"horizon": 0}}, "features.horizon: must be at least 1"),
     ({"features": {"horizon": 4}, "evaluate": {"plot_lead": 5}}, "evaluate.plot_lead: 5 is lead 5, beyond"),

@@ -33,7 +33,7 @@ def test_windows_origins_and_leads_across_the_change_of_time():
     # 01:30, 02:00, 02:30 CEST then 02:00 CET (the repeated hour): consecutive in real time.
     times = ["2020-10-25T01:30:00+02:00", "2020-10-25T02:00:00+02:00", "2020-10-25T02:30:00+02:00",
              "2020-10-25T02:00:00+01:00"]
-    x, origins = window_inputs(recent_counts(short(times), SPEC, ZONES), 3, 7.0, 30)
+    x, origins = window_inputs(recent_counts(short(times), SPEC, ZONES), 3, week_period_days=7.0, interval_minutes=30)
     assert x.shape == (2, 3, 10)
     assert [t.isoformat() for t in origins] == ["2020-10-25T02:30:00+02:00", "2020-10-25T02:00:00+01:00"]
     assert [t.isoformat() for t in lead_times(origins[0], 3, 30)] == [
@@ -49,4 +49,14 @@ def test_windows_origins_and_leads_across_the_change_of_time():
 ])
 def test_bad_windows_are_refused_by_row(frame: pl.DataFrame, message: str):
     with pytest.raises(WindowInputError, match=message):
-        window_inputs(recent_counts(frame, SPEC, ZONES), 2, 7.0, 30)
+        window_inputs(recent_counts(frame, SPEC, ZONES), 2, week_period_days=7.0, interval_minutes=30)
+
+
+def test_a_model_logged_before_multi_step_serving_is_refused_by_name():
+    from dpforecast.serving.window import ServedFormatError, check_served
+
+    class OldServed:  # what an earlier ForecasterModel loads: no intervals
+        model, zones = None, ["r1"]
+
+    with pytest.raises(ServedFormatError, match="models:/m/1 was logged by an earlier dpforecast"):
+        check_served(OldServed(), "models:/m/1")

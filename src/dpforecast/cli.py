@@ -110,7 +110,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     from dpforecast.project import load_project
     from dpforecast.serving.predict import forecast_csv, last_window_table, write_forecasts
-    from dpforecast.serving.window import WindowInputError
+    from dpforecast.serving.window import ServedFormatError, WindowInputError
     from dpforecast.tracking.mlflow_tracking import configure
 
     paths, params = load_project()
@@ -119,6 +119,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         forecast = forecast_csv(args.model, args.input)
     except WindowInputError as exc:
         print(f"dpforecast: bad input: {exc}", file=sys.stderr)
+        return 2
+    except ServedFormatError as exc:
+        print(f"dpforecast: {exc}", file=sys.stderr)
         return 2
     except MlflowException as exc:
         print(f"dpforecast: cannot load {args.model} from {mlflow.get_tracking_uri()}: {exc.message}", file=sys.stderr)

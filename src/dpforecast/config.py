@@ -47,8 +47,8 @@ def steps(value: int | str, interval_minutes: int, where: str) -> int:
         return value
     number, unit = DURATION.fullmatch(value).groups()
     minutes = int(number) * _DURATION_MINUTES[unit]
-    if minutes % interval_minutes:
-        raise ConfigError(f"{where}: {value} is not a whole number of {interval_minutes}-minute intervals")
+    if minutes % interval_minutes or minutes == 0:
+        raise ConfigError(f"{where}: {value} is not a whole (positive) number of {interval_minutes}-minute intervals")
     return minutes // interval_minutes
 
 

@@ -59,7 +59,9 @@ def write_text(target: str | Path, text: str) -> Path:
 
 
 def write_json(target: str | Path, obj: Any) -> Path:
-    return write_text(target, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """Strict JSON: a NaN or infinity is refused here rather than written as ``NaN``, which
+    other JSON readers reject (write ``None`` where a number is missing)."""
+    return write_text(target, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def write_parquet(target: str | Path, frame: pl.DataFrame) -> Path:

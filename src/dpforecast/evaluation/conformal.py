@@ -78,9 +78,12 @@ def calibrate(y_true: np.ndarray, y_pred: np.ndarray, source: str, covered: bool
 
 def coverage(intervals: Intervals, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
     """Per nominal level: the share of test counts inside the interval, overall, per lead
-    and per zone (lists), and the mean width."""
+    and per zone (lists), and the mean width; a level with too few calibration residuals
+    for some zone or lead has no interval there and is left out (never scored as 0%)."""
     out: dict[str, Any] = {}
     for level, (lower, upper) in intervals.bounds(np.clip(y_pred, 0, None)).items():
+        if not np.isfinite(upper).all():
+            continue
         inside = (y_true >= lower) & (y_true <= upper)
         out[f"{round(level * 100)}"] = {
             "nominal": level,
@@ -90,3 +93,11 @@ def coverage(intervals: Intervals, y_true: np.ndarray, y_pred: np.ndarray) -> di
             "mean_width": float(np.mean(upper - lower)),
         }
     return out
+
+
+def interval_tags(intervals: Intervals | None) -> dict[str, str]:
+    """What the served intervals are, on the version a consumer resolves: their source and
+    whether the model's privacy guarantee covers them (``false`` under DP-SGD)."""
+    if intervals is None:
+        return {"intervals": "none"}
+    return {"intervals": intervals.source, "intervals.covered_by_privacy_guarantee": str(intervals.covered).lower()}

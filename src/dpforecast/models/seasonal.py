@@ -32,19 +32,27 @@ def seasonal_naive_forecast(table: pl.DataFrame, target_rows: np.ndarray, zones:
                             interval_minutes: int) -> np.ndarray:
     """``(n, horizon, zones)`` forecasts for the rows ``target_rows`` ``(n, horizon)`` of
     ``table`` (lead 1 first); NaN where the count that many days earlier on the wall clock
-    is not in ``table`` or is missing."""
+    is not in ``table`` or is missing. The origin is the row before lead 1: a source row
+    after it (a lead near 24 hours on a 23-hour day) steps one more period back."""
     target_rows = np.asarray(target_rows).reshape(len(target_rows), -1)
     n, horizon = target_rows.shape
-    lags = np.broadcast_to(lag_days_by_lead(lag_days, horizon, interval_minutes), (n, horizon)).ravel()
+    lags = np.broadcast_to(lag_days_by_lead(lag_days, horizon, interval_minutes), (n, horizon)).ravel().copy()
     rows = target_rows.ravel()
+    origins = np.repeat(target_rows[:, 0] - 1, horizon)
     wall = table.select(pl.col(TIMESTAMP).dt.replace_time_zone(None).alias("wall"),
                         pl.int_range(table.height, dtype=pl.Int64).alias("source"))
     wall = wall.unique("wall", keep="first", maintain_order=True)
-    wanted = pl.DataFrame({"row": rows, "lag": lags}).with_columns(
-        (table[TIMESTAMP].dt.replace_time_zone(None).gather(rows) - pl.duration(days=pl.col("lag"))).alias("wall"))
-    source = wanted.join(wall, on="wall", how="left", maintain_order="left")["source"].to_numpy()
+    clock = table[TIMESTAMP].dt.replace_time_zone(None)
+    while True:
+        wanted = pl.DataFrame({"row": rows, "lag": lags}).with_columns(
+            (clock.gather(rows) - pl.duration(days=pl.col("lag"))).alias("wall"))
+        source = wanted.join(wall, on="wall", how="left", maintain_order="left")["source"].fill_null(-1).to_numpy()
+        late = source > origins
+        if not late.any():
+            break
+        lags[late] += lag_days
     values = table.select(zones).to_numpy().astype(np.float64)  # missing counts are NaN
     out = np.full((len(rows), len(zones)), np.nan)
-    found = ~np.isnan(source.astype(np.float64))
-    out[found] = values[source[found].astype(np.int64)]
+    found = source >= 0
+    out[found] = values[source[found]]
     return out.reshape(n, horizon, len(zones))

@@ -20,7 +20,8 @@ from typing import Any
 from dpforecast.config import Params
 from dpforecast.faults import crash_point
 from dpforecast.io import read_json
-from dpforecast.models.store import DESCRIPTION
+from dpforecast.evaluation.conformal import interval_tags
+from dpforecast.models.store import DESCRIPTION, load_intervals
 from dpforecast.paths import Paths
 from dpforecast.registry.promotion import Decision, Guarantee, Scored, decide
 from dpforecast.registry.scoring import score_version, scoring_targets
@@ -91,7 +92,8 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
     series, targets = scoring_targets(paths, params.features.horizon)
     version = _version_of(client, name, model_uri)
     if version is None:
-        tags = {**(lineage or {}), **_guarantee_tags(report), "architecture": arch, MODEL_URI_TAG: model_uri,
+        tags = {**(lineage or {}), **_guarantee_tags(report), **interval_tags(load_intervals(folder)),
+                "architecture": arch, MODEL_URI_TAG: model_uri,
                 "test.first_target": targets[TARGET_TIME].min().isoformat(),
                 "test.last_target": targets[TARGET_TIME].max().isoformat(), "test.windows": str(targets["origin_time"].n_unique()),
                 "test.horizon": str(params.features.horizon)}

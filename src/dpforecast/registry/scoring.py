@@ -19,7 +19,7 @@ from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.windows import target_rows
 from dpforecast.paths import Paths
-from dpforecast.serving.window import FORECAST, LEAD, ORIGIN_TIME, TARGET_TIME, ZONE
+from dpforecast.serving.window import FORECAST, LEAD, ORIGIN_TIME, TARGET_TIME, ZONE, check_served
 
 ISO = "%Y-%m-%dT%H:%M:%S%:z"  # how the pyfunc writes times
 
@@ -65,6 +65,7 @@ def score_version(model_uri: str, series: pl.DataFrame, targets: pl.DataFrame) -
 
     model = mlflow.pyfunc.load_model(model_uri)
     served = model.unwrap_python_model()
+    check_served(served, model_uri)
     spec, interval_minutes = served.model.spec, served.dataset.interval_minutes
     window, horizon = spec.window, spec.horizon
     leads = targets[LEAD].max()

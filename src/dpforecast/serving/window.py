@@ -36,6 +36,20 @@ class WindowInputError(ValueError):
     """The recent counts cannot make a model input (named column, row and reason)."""
 
 
+class ServedFormatError(ValueError):
+    """A registered model was logged by an earlier dpforecast whose served code and output
+    (one step, no intervals) this version cannot run or read."""
+
+
+def check_served(served: object, model_uri: str) -> None:
+    """Refuse, by name, a model logged before multi-step serving (it has no intervals): its
+    own pyfunc code would call this version's functions with the old arguments."""
+    if not hasattr(served, "intervals"):
+        raise ServedFormatError(
+            f"{model_uri} was logged by an earlier dpforecast (one-step output, no intervals) and cannot be served "
+            f"or scored by this one: train and register a new version (dvc repro), or move its alias to one")
+
+
 def _from_source_layout(frame: pl.DataFrame, spec: DatasetSpec, source: str) -> pl.DataFrame:
     from dpforecast.validation.derive import PARSE_PROBLEM, typed_table
 
@@ -104,7 +118,7 @@ def read_window_csv(path: str | Path, spec: DatasetSpec, zones: list[str]) -> pl
 
 
 def window_inputs(
-    counts: pl.DataFrame, window: int, week_period_days: float, interval_minutes: int, source: str = "input",
+    counts: pl.DataFrame, window: int, *, week_period_days: float, interval_minutes: int, source: str = "input",
 ) -> tuple[np.ndarray, list[datetime]]:
     """Model inputs ``(n, window, features)`` for every complete window, and each window's
     forecast origin: the time of its last row, in the data set's zone (leads follow it,

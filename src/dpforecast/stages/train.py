@@ -19,7 +19,7 @@ from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import feature_columns, window_arrays
 from dpforecast.io import atomic_dir, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
-from dpforecast.evaluation.conformal import Intervals, calibrate, validation_halves
+from dpforecast.evaluation.conformal import Intervals, calibrate, interval_tags, validation_halves
 from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, INTERVALS, save_forecaster
 from dpforecast.paths import Paths
 from dpforecast.privacy import unit_accounting
@@ -228,6 +228,7 @@ def train_one(
                 if dvc_file is not None:  # what `dpforecast restore-data` checks out again
                     mlflow.log_artifact(str(dvc_file), "lineage")
                 mlflow.log_text(plan.report.to_markdown(), "privacy/privacy.md")
+                mlflow.set_tags(interval_tags(intervals))
                 mlflow.log_metrics({"train_seconds": result.seconds, "best_epoch": result.best_epoch})
                 description["mlflow_model_uri"] = log_forecaster(tmp, served_example(paths, w, zones))
                 write_json(tmp / DESCRIPTION, {"spec": model.spec.to_dict(), **description})

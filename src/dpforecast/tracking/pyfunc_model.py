@@ -44,7 +44,8 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
 
         minutes = self.dataset.interval_minutes
         counts = recent_counts(pl.from_pandas(pd.DataFrame(model_input)), self.dataset, self.zones)
-        x, origins = window_inputs(counts, self.model.spec.window, self.params["features.week_period_days"], minutes)
+        x, origins = window_inputs(counts, self.model.spec.window, interval_minutes=minutes,
+                                   week_period_days=self.params["features.week_period_days"])
         forecast = predict(self.model, x, self.model.x_mean.device)
         return forecast_table(origins, forecast, self.intervals, self.zones, minutes).to_pandas()
 
