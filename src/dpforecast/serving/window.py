@@ -118,7 +118,7 @@ def read_window_csv(path: str | Path, spec: DatasetSpec, zones: list[str]) -> pl
 
 
 def window_inputs(
-    counts: pl.DataFrame, window: int, *, week_period_days: float, interval_minutes: int, source: str = "input",
+    counts: pl.DataFrame, window: int, week_period_days: float, interval_minutes: int, source: str = "input",
 ) -> tuple[np.ndarray, list[datetime]]:
     """Model inputs ``(n, window, features)`` for every complete window, and each window's
     forecast origin: the time of its last row, in the data set's zone (leads follow it,
