@@ -195,7 +195,7 @@ def lead_table(scores: dict[str, Any], interval_minutes: int, every: int = 1) ->
     """Test RMSE at each lead (every ``every``-th), forecasters as columns, in Markdown."""
     names = [n for n, s in scores.items() if s["windows"]]
     horizon = len(scores["persistence"]["by_lead"]["rmse"])
-    leads = sorted({*range(every - 1, horizon, every), horizon - 1})
+    leads = sorted({0, *range(every - 1, horizon, every), horizon - 1})
     lines = ["| lead | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
     for k in leads:
         cells = " | ".join(f"{scores[n]['by_lead']['rmse'][k]:.1f}" for n in names)
