@@ -130,3 +130,15 @@ def test_the_dagster_asset_shows_the_fold_table_and_the_selection(tmp_path):
     assert "| gru |" in meta["folds"].value and "fold 2 (2020-10-27..10-28)" in meta["folds"].value
     assert meta["selected"].value == "gru" and meta["trainings"].value == 1
     assert (root / "metrics" / "backtest.json").is_file()
+
+
+def test_a_named_candidate_keeps_its_parameters_and_files_apart(once):
+    """Choosing a hyper-parameter: each candidate backtested under its own name."""
+    root, default = once
+    wider = backtest(root, folds=1, step_days=STEP, overrides={"architectures": {"gru": {"units": 12}}}, name="gru-12")
+    assert wider["overrides"] == {"architectures": {"gru": {"units": 12}}}
+    assert json.loads((root / "metrics" / "gru-12.json").read_text())["folds"][0]["fold"] == 1
+    assert (root / "reports" / "gru-12.md").is_file() and (root / "artifacts" / "study" / "gru-12").is_dir()
+    assert json.loads((root / "metrics" / "backtest.json").read_text())["overrides"] == default["overrides"] == {}
+    model = json.loads((Path(wider["folds"][0]["workspace"]) / "models" / "gru" / "model.json").read_text())
+    assert model["spec"]["units"] == 12

@@ -192,18 +192,20 @@ def select(ranking: list[str], means: dict[str, dict[str, Any]], models: tuple[s
 
 def backtest(
     root: Path, folds: int = 3, step_days: int = 7, refit: bool = True, models: tuple[str, ...] | None = None,
-    overrides: dict[str, Any] | None = None, progress: bool = False,
+    overrides: dict[str, Any] | None = None, progress: bool = False, name: str = "backtest",
 ) -> dict[str, Any]:
     """Run the folds (``overrides``, nested as in params.yaml, may name a ``profile``);
-    write and return per-fold and mean scores, the ranking and the selected model."""
+    write and return per-fold and mean scores, the ranking and the selected model. ``name``
+    keeps candidates apart when choosing hyper-parameters: ``artifacts/study/<name>/``,
+    ``metrics/<name>.json``, ``reports/<name>.md``."""
     began = time.perf_counter()
     params = load_params(root / "params.yaml", **(overrides or {}))
     archs = selected_models(params, models)
-    base = Paths(root / "artifacts" / "study" / "backtest", tracking_root=root)
+    base = Paths(root / "artifacts" / "study" / name, tracking_root=root)
     prepare_series(root, params, base)
     test_start, plan = plan_folds(pl.read_parquet(base.series), params, folds, step_days)
     inner = fold_params(params, step_days)
-    tags = {**lineage(Paths(root), params), "study": "backtest"}
+    tags = {**lineage(Paths(root), params), "study": name}
     rows: list[dict[str, Any]] = []
     model_dirs: dict[str, Path] = {}
     trained_on, trainings = 0, 0
@@ -232,10 +234,10 @@ def backtest(
         "protocol": {"validation_days": inner.split.validation_days, "history_days": inner.split.history_days or None},
         "privacy": {"mode": params.privacy.mode, "scores": scope, "covered_by_privacy_guarantee": covered},
         "folds": rows, "mean": means, "ranking": ranking, "selected": chosen, "selection_note": note,
-        "trainings": trainings, "seconds": round(time.perf_counter() - began, 1),
+        "trainings": trainings, "seconds": round(time.perf_counter() - began, 1), "overrides": overrides or {},
     }
-    write_json(root / "metrics" / "backtest.json", result)
-    write_text(root / "reports" / "backtest.md", backtest_report(result))
+    write_json(root / "metrics" / f"{name}.json", result)
+    write_text(root / "reports" / f"{name}.md", backtest_report(result))
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -43,20 +44,25 @@ def _matching_dataset(path: Path, params: Params) -> str | None:
     return None
 
 
-def _cmd_study(args: argparse.Namespace) -> int:
-    from dpforecast.project import project_root
-    from dpforecast.study import run_study, study_table
-
+def _overrides(items: list[str]) -> dict:
+    """``-S a.b=value`` options as nested parameters (values read as YAML)."""
     overrides: dict = {}
-    for item in args.set:
+    for item in items:
         key, _, value = item.partition("=")
         node = overrides
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = yaml.safe_load(value)
+    return overrides
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    from dpforecast.project import project_root
+    from dpforecast.study import run_study, study_table
+
     summary = run_study(project_root(), args.profile, args.model, list(range(args.seeds)),
-                        overrides=overrides, name=args.name)
+                        overrides=_overrides(args.set), name=args.name)
     print(study_table(summary))
     return 0
 
@@ -70,6 +76,12 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backtest_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,47}", value):
+        raise argparse.ArgumentTypeError(f"{value!r}: lower-case letters, digits, - and _ only")
+    return value
+
+
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from dpforecast.backtest import backtest, backtest_report
     from dpforecast.config import ARCHITECTURES
@@ -77,8 +89,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
     models = None if not args.model else ARCHITECTURES if "all" in args.model else tuple(dict.fromkeys(args.model))
     try:
+        overrides = {**_overrides(args.set), **({"profile": args.profile} if args.profile else {})}
         result = backtest(project_root(), args.folds, args.step_days, refit=not args.no_refit, models=models,
-                          overrides={"profile": args.profile} if args.profile else None, progress=False)
+                          overrides=overrides or None, progress=False, name=args.name)
     except ConfigError:
         raise
     except ValueError as exc:  # a plan the series cannot hold, or a fold with no window
@@ -226,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--model", action="append", choices=["lstm", "gru", "bilstm", "bigru", "all"],
                     help="repeatable; default: params.yaml's train.model")
     bt.add_argument("--profile", help="parameter profile (default: params.yaml's)")
+    bt.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a candidate's parameter, e.g. -S architectures.gru.units=128 (with --name)")
+    bt.add_argument("--name", default="backtest", type=_backtest_name,
+                    help="keeps candidates apart: metrics/<name>.json, reports/<name>.md (default: backtest)")
     bt.set_defaults(func=_cmd_backtest)
 
     au = sub.add_parser("audit", help="one-run canary audit of DP-SGD: an epsilon lower bound beside the claim")
