@@ -116,3 +116,17 @@ def test_per_sample_gradients_of_a_multi_step_model_equal_opacus_and_torch_func(
         for k, g in theirs.items():
             torch.testing.assert_close(ours[k], g, **TOLERANCE[torch.float32], msg=lambda m: f"{reference.name} {k}: {m}")
     assert np.isfinite(ours["head.weight"].numpy()).all()
+
+
+@pytest.mark.parametrize(("over", "season"), [
+    ({"profile": "day-ahead", "privacy": {"mode": "gp"}, "features": {"scaling": "log"}}, 48),  # auto, DP-SGD, a day ahead
+    ({"privacy": {"mode": "gp"}, "features": {"scaling": "log"}}, 0),                           # auto, DP-SGD, one step
+    ({"profile": "day-ahead"}, 0),                                                             # auto, not private: off
+    ({"profile": "day-ahead", "train": {"residual": "seasonal"}}, 48),
+    ({"profile": "day-ahead", "train": {"residual": True}}, 0),
+])
+def test_which_baseline_a_residual_model_starts_from(over, season):
+    params = load_params(PARAMS, **over)
+    assert params.residual_season() == season
+    assert params.residual() is (season > 0 or over.get("train", {}).get("residual") is True
+                                 or over.get("privacy", {}).get("mode") == "gp")
