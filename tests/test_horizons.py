@@ -130,3 +130,37 @@ def test_which_baseline_a_residual_model_starts_from(over, season):
     assert params.residual_season() == season
     assert params.residual() is (season > 0 or over.get("train", {}).get("residual") is True
                                  or over.get("privacy", {}).get("mode") == "gp")
+
+
+def test_a_dp_sgd_day_ahead_project_is_scored_at_every_lead_with_no_interval(tmp_path):
+    """Under DP-SGD no interval is calibrated by default, yet every output the DVC stage
+    declares is written (the fan plot without bands), and the model starts from yesterday."""
+    from project_roots import TINY, make_root
+
+    from dpforecast.config import deep_merge
+    from dpforecast.io import read_json
+    from dpforecast.project import load_project
+    from dpforecast.stages.evaluate import evaluate
+    from dpforecast.stages.features import build_features
+    from dpforecast.stages.ingest import ingest
+    from dpforecast.stages.release import release
+    from dpforecast.stages.train import train
+    from dpforecast.stages.validate import validate
+
+    over = deep_merge(TINY, {"profile": "day-ahead", "privacy": {"mode": "gp"}, "features": {"scaling": "log"},
+                             "train": {"model": "gru", "epochs": 1, "batch_size": 512}})
+    root = make_root(tmp_path, over)
+    paths, params = load_project(root)
+    ingest(root / params.data_set.raw, paths.raw_table)
+    validate(paths.raw_table, paths.series, paths.validation_dir, params)
+    release(paths, params)
+    build_features(paths, params)
+    [result] = train(paths, params, progress=False)
+    assert result["params"]["train.residual_season"] == 48 and result["privacy"]["windows_per_unit"] == 96
+    scores = evaluate(paths, params, track=False)
+    assert len(scores["gru"]["by_lead"]["rmse"]) == 48 and "coverage" not in scores["gru"]
+    assert set(read_json(paths.metric("coverage_95"))) == {"dataset", "horizon"}
+    assert read_json(paths.metric("privacy"))["gru"].startswith("ε ") and read_json(paths.metric("epsilon"))["gru"] > 0
+    assert not (paths.model_dir("gru") / "intervals.json").exists()
+    for plot in ("forecast", "fan", "leads", "training_curves"):
+        assert (paths.plots_dir / f"{plot}.png").is_file()

@@ -60,7 +60,8 @@ def training_figure(histories: dict[str, list[dict[str, float]]], out: Path) -> 
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (scaled targets)")
     ax.set_yscale("log")
-    ax.legend(fontsize=7)
+    if ax.lines:  # DP-SGD models only: no curve to label
+        ax.legend(fontsize=7)
     save_png(fig, out)
 
 
@@ -81,7 +82,8 @@ def fan_figure(history: tuple[list, np.ndarray], future: tuple[list, np.ndarray]
         ax.set_ylabel(zone)
         ax.set_title(names.get(zone, zone), fontsize=8, loc="left")
     axes[0, 0].legend(fontsize=7, loc="upper left", ncol=5)
-    fig.suptitle(f"Forecast from {history[0][-1]} at every lead, with split conformal intervals")
+    what = "with split conformal intervals" if bands else "(no intervals)"
+    fig.suptitle(f"Forecast from {history[0][-1]} at every lead, {what}")
     save_png(fig, out)
 
 

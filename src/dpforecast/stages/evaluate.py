@@ -124,8 +124,9 @@ def write_metrics(paths: Paths, params: Params, scores: dict[str, Any], details:
 def plot(paths: Paths, params: Params, table: pl.DataFrame, windows: pl.DataFrame, y_test: np.ndarray,
          forecasts: dict[str, np.ndarray], scores: dict[str, Any], intervals: dict[str, Any],
          histories: dict[str, list[dict[str, float]]], zones: list[str]) -> None:
-    """The test period at ``evaluate.plot_lead``, the fan of the best model with intervals
-    for the first test origin, the error-against-lead curve and the training curves."""
+    """The test period at ``evaluate.plot_lead``, the fan of the best model (with its
+    intervals, if it has any) for the first test origin, the error-against-lead curve and
+    the training curves."""
     spec = params.data_set
     names, minutes, h = spec.zone_names, spec.interval_minutes, params.features.horizon
     test = windows.filter(pl.col("split") == "test")
@@ -135,15 +136,16 @@ def plot(paths: Paths, params: Params, table: pl.DataFrame, windows: pl.DataFram
     text = "next-interval" if h == 1 else f"lead {lead} ({lead * minutes / 60:g} h ahead)"
     forecast_figure(times, y_test[:, lead - 1], {n: f[:, lead - 1] for n, f in forecasts.items()},
                     paths.plots_dir / "forecast.png", names, zones, text)
-    calibrated = [n for n in params.models() if intervals.get(n) is not None]
-    if calibrated:
-        best = min(calibrated, key=lambda n: scores[n]["rmse"]["mean"])
-        start = int(test["start_row"][0])
-        history = (table["timestamp"][start:start + params.features.window].to_list(),
-                   table.select(zones)[start:start + params.features.window].to_numpy())
-        future = (table["timestamp"].gather(rows[0]).to_list(), y_test[0])
-        bands = {level: (lo[0], hi[0]) for level, (lo, hi) in intervals[best].bounds(forecasts[best][:1]).items()}
-        fan_figure(history, future, best, forecasts[best][0], bands, paths.plots_dir / "fan.png", names, zones)
+    # The best model with intervals; with none (DP-SGD, no validation block), the best model.
+    calibrated = [n for n in params.models() if intervals.get(n) is not None] or params.models()
+    best = min(calibrated, key=lambda n: scores[n]["rmse"]["mean"])
+    start = int(test["start_row"][0])
+    history = (table["timestamp"][start:start + params.features.window].to_list(),
+               table.select(zones)[start:start + params.features.window].to_numpy())
+    future = (table["timestamp"].gather(rows[0]).to_list(), y_test[0])
+    bands = {} if intervals.get(best) is None else {
+        level: (lo[0], hi[0]) for level, (lo, hi) in intervals[best].bounds(forecasts[best][:1]).items()}
+    fan_figure(history, future, best, forecasts[best][0], bands, paths.plots_dir / "fan.png", names, zones)
     curves = {n: s["by_lead"]["rmse"] for n, s in scores.items() if s["windows"]}
     lead_figure([(k + 1) * minutes for k in range(h)], curves, paths.plots_dir / "leads.png")
     training_figure(histories, paths.plots_dir / "training_curves.png")
