@@ -103,6 +103,26 @@ def test_dp_sgd_folds_are_charged_and_select_nothing(tmp_path):
     assert "Selected: none." in (root / "reports" / "backtest.md").read_text()
 
 
+def test_input_perturbation_folds_are_scored_against_the_release_and_may_select(tmp_path):
+    """Choosing on the folds under IP reads only the noisy release: post-processing, covered."""
+    from dpforecast.evaluation.metrics import forecast_errors
+    from dpforecast.models.persistence import persistence_forecast
+
+    root = make_root(tmp_path, SMALL)
+    result = backtest(root, folds=1, step_days=STEP, overrides={"privacy": {"mode": "ip"}})
+    assert result["selected"] == "gru" and result["privacy"]["covered_by_privacy_guarantee"] is True
+    [fold] = result["folds"]
+    work = workspace(fold)
+    table, windows = pl.read_parquet(work.feature_table), pl.read_parquet(work.windows)
+    zones = list(pl.read_parquet(work.targets).columns)
+    x, noisy = window_arrays(table, windows, "test", 6, 1, zones)
+    _, raw = window_arrays(table, windows, "test", 6, 1, zones, targets=pl.read_parquet(work.targets))
+    assert not np.array_equal(noisy, raw)
+    expected = forecast_errors(noisy, persistence_forecast(x, len(zones)), zones)["rmse"]["mean"]
+    assert fold["scores"]["persistence"]["rmse"] == pytest.approx(expected)
+    assert "on the noisy release" in (root / "reports" / "backtest.md").read_text()
+
+
 def test_a_plan_longer_than_the_series_or_ending_after_a_missing_day_is_refused(once):
     root, result = once
     params = load_params(root / "params.yaml")
