@@ -141,20 +141,14 @@ def test_a_dp_sgd_day_ahead_project_is_scored_at_every_lead_with_no_interval(tmp
     from dpforecast.io import read_json
     from dpforecast.project import load_project
     from dpforecast.stages.evaluate import evaluate
-    from dpforecast.stages.features import build_features
-    from dpforecast.stages.ingest import ingest
-    from dpforecast.stages.release import release
     from dpforecast.stages.train import train
-    from dpforecast.stages.validate import validate
+    from dpforecast.study import prepare_workspace
 
     over = deep_merge(TINY, {"profile": "day-ahead", "privacy": {"mode": "gp"}, "features": {"scaling": "log"},
                              "train": {"model": "gru", "epochs": 1, "batch_size": 512}})
     root = make_root(tmp_path, over)
     paths, params = load_project(root)
-    ingest(root / params.data_set.raw, paths.raw_table)
-    validate(paths.raw_table, paths.series, paths.validation_dir, params)
-    release(paths, params)
-    build_features(paths, params)
+    prepare_workspace(root, params, paths)
     [result] = train(paths, params, progress=False)
     assert result["params"]["train.residual_season"] == 48 and result["privacy"]["windows_per_unit"] == 96
     scores = evaluate(paths, params, track=False)

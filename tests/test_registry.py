@@ -146,7 +146,7 @@ def test_predict_refuses_a_short_or_broken_window(registry, tmp_path):
     root, paths, _, _ = registry
     short = _window_csv(paths, tmp_path / "short.csv", rows=4)
     done = _predict(root, "--model", "models:/mobility-gru@champion", "--input", str(short))
-    assert done.returncode == 2 and "4 row(s); the model needs at least 6" in done.stderr
+    assert done.returncode == 2 and f"{short}: 4 row(s); the model needs at least 6" in done.stderr
     missing = _predict(root, "--model", "models:/no-such-model@champion", "--input", str(short))
     assert missing.returncode == 2 and "cannot load models:/no-such-model@champion" in missing.stderr
 

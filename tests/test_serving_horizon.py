@@ -18,11 +18,8 @@ from dpforecast.models.store import load_forecaster
 from dpforecast.project import lineage, load_project
 from dpforecast.registry.scoring import score_version, scoring_targets
 from dpforecast.serving.predict import forecast_csv, interval_note, last_window_table
-from dpforecast.stages.features import build_features
-from dpforecast.stages.ingest import ingest
-from dpforecast.stages.release import release
 from dpforecast.stages.train import train_one
-from dpforecast.stages.validate import validate
+from dpforecast.study import prepare_workspace
 from dpforecast.training.loop import predict
 from montreuil_spec import ZONE_NAMES, ZONES
 
@@ -37,10 +34,7 @@ def served(tmp_path_factory):
                                   "architectures": {"gru": {"units": 4}}})
     root = make_root(tmp_path_factory.mktemp("horizon"), overrides)
     paths, params = load_project(root)
-    ingest(root / params.data_set.raw, paths.raw_table)
-    validate(paths.raw_table, paths.series, paths.validation_dir, params)
-    release(paths, params)
-    build_features(paths, params)
+    prepare_workspace(root, params, paths)
     result = train_one(paths, params, "gru", progress=False, lineage=lineage(paths, params))
     mlflow.set_tracking_uri(f"sqlite:///{paths.mlflow_db}")
     return paths, params, f"runs:/{result['mlflow_run_id']}/model"

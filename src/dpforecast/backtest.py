@@ -30,7 +30,7 @@ import polars as pl
 from dpforecast.config import ARCHITECTURES, ConfigError, Params, load_params
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.baselines import BASELINES, baseline_forecasts, in_sample_seasonal_mae
-from dpforecast.evaluation.scores import score, skill
+from dpforecast.evaluation.scores import like_for_like, persistence_skill, score
 from dpforecast.features.windows import split_starts, window_arrays
 from dpforecast.io import atomic_dir, read_json, write_json, write_parquet, write_text
 from dpforecast.models.store import DESCRIPTION, load_forecaster, load_intervals
@@ -148,6 +148,7 @@ def score_fold(work: Paths, params: Params, model_dirs: dict[str, Path]) -> dict
         intervals[arch] = load_intervals(folder)
     scale = in_sample_seasonal_mae(table, windows, zones, minutes)
     scores = {name: score(y, f, zones, scale, intervals.get(name)) for name, f in forecasts.items()}
+    like_for_like(scores, y, forecasts, zones)
     reference = scores["persistence"]["rmse"]["mean"]
     return {name: fold_summary(s, None if name == "persistence" else reference) for name, s in scores.items()}
 
@@ -158,7 +159,7 @@ def fold_summary(s: dict[str, Any], reference: float | None) -> dict[str, Any]:
         return {"windows": 0}
     cover = s.get("coverage", {})
     return {"windows": s["windows"], "rmse": s["rmse"]["mean"], "mae": s["mae"]["mean"], "mase": s["mase"]["mean"],
-            "skill": skill(s["rmse"]["mean"], reference) if reference is not None else None,
+            "skill": persistence_skill(s, reference) if reference is not None else None,
             "coverage_80": cover.get("80", {}).get("coverage"), "coverage_95": cover.get("95", {}).get("coverage")}
 
 

@@ -42,6 +42,12 @@ def skill(rmse: float, reference: float | None) -> float | None:
     return 1.0 - rmse / reference if reference else None
 
 
+def persistence_skill(scored: dict[str, Any], reference: float) -> float | None:
+    """Skill over persistence on the same windows: ``reference`` (persistence on every
+    window) unless the forecaster was scored on fewer (a seasonal baseline lacking lags)."""
+    return skill(scored["rmse"]["mean"], scored.get("others_on_these_windows", {}).get("persistence", reference))
+
+
 def like_for_like(scores: dict[str, dict[str, Any]], y_test: np.ndarray, forecasts: dict[str, np.ndarray],
                   zones: list[str]) -> None:
     """For each forecaster scored on fewer windows, every other's mean RMSE on those windows."""

@@ -13,7 +13,8 @@ import polars as pl
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.conformal import Intervals
 from dpforecast.io import write_with
-from dpforecast.serving.window import BOUNDS, FORECAST, LEAD, ORIGIN_TIME, TARGET_TIME, ZONE, check_served, read_window_csv
+from dpforecast.serving.window import (BOUNDS, FORECAST, LEAD, ORIGIN_TIME, TARGET_TIME, ZONE, check_served, read_window_csv,
+                                      window_inputs)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ def forecast_csv(model_uri: str, csv: Path) -> Forecast:
     served = model.unwrap_python_model()
     check_served(served, model_uri)
     counts = read_window_csv(csv, served.dataset, served.zones)
+    # Refused here, naming the file, rather than inside the pyfunc, which only sees a table.
+    window_inputs(counts, served.model.spec.window, served.params["features.week_period_days"],
+                  served.dataset.interval_minutes, source=str(csv))
     frame = counts.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *served.zones).to_pandas()
     return Forecast(model.predict(frame), served.dataset.zone_names, interval_note(served.intervals, served.private))
 

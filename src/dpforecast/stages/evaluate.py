@@ -19,7 +19,7 @@ import polars as pl
 from dpforecast.config import Params
 from dpforecast.evaluation.baselines import BASELINES, baseline_forecasts, in_sample_seasonal_mae
 from dpforecast.evaluation.plots import fan_figure, forecast_figure, lead_figure, training_figure
-from dpforecast.evaluation.scores import like_for_like, score, skill
+from dpforecast.evaluation.scores import like_for_like, persistence_skill, score, skill
 from dpforecast.features.windows import target_rows, window_arrays
 from dpforecast.io import read_json, write_json
 from dpforecast.models.store import load_forecaster, load_intervals
@@ -67,8 +67,7 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
     for name, s in scores.items():
         s["privacy"] = privacy[name]
         if s["windows"] and name != "persistence":
-            # over persistence on the same windows (a seasonal baseline lacks some lags)
-            s["skill"] = skill(s["rmse"]["mean"], s.get("others_on_these_windows", {}).get("persistence", reference))
+            s["skill"] = persistence_skill(s, reference)
             s["skill_over"] = {b: skill(s["rmse"]["mean"], scores[b]["rmse"]["mean"]) for b in BASELINES
                                if b != name and scores[b]["windows"]}
     write_metrics(paths, params, scores, details, scale)
