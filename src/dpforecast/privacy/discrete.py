@@ -17,7 +17,7 @@ Calibration
 The discrete Gaussian's sigma is the analytic Gaussian one (Balle & Wang 2018, Thm 8,
 the exact delta of the continuous mechanism): for integer-valued shifts the
 multivariate discrete Gaussian is at least as private as the continuous one, up to a
-negligible term (CKS 2020, Thm 15 and its discussion); the tests check this numerically
+negligible term (CKS 2020, multivariate discrete Gaussian); the tests check this numerically
 against dp_accounting's discrete-Gaussian privacy loss distribution. The discrete
 Laplace with scale ``b`` is pure ``l1 / b``-DP for integer shifts.
 """
