@@ -224,7 +224,7 @@ def format_report(report: LedgerReport) -> str:
     """One line per unit (PLD epsilon, RDP bound, basic sum, delta, budget, remaining, charges),
     the reasons of vacuous units, then one line per charge with its own epsilon on each unit."""
     lines = [f"privacy ledger of data set {report.dataset!r}: {report.location}"]
-    rows = [["unit", "epsilon", "rdp bound", "basic sum", "delta", "budget", "remaining", "charges"]]
+    rows = [["unit", "epsilon (pld)", "rdp bound", "basic sum", "delta", "budget", "remaining", "charges"]]
     for u in report.units:
         s = u.spend
         rows.append([u.unit, _eps(s.epsilon), _eps(s.epsilon_rdp), _eps(s.epsilon_basic), f"{s.delta:g}",

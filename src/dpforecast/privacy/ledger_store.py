@@ -189,7 +189,7 @@ class SqliteStore(_SqlStore):
             missing = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
             try:
                 for directory in reversed(missing):
-                    directory.mkdir(mode=0o700)
+                    directory.mkdir(mode=0o700, exist_ok=True)  # another process may race us
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             except OSError as exc:
                 raise LedgerError(f"cannot create privacy ledger {self.path}: {exc.strerror or exc}") from exc
