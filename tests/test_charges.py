@@ -13,6 +13,7 @@ from dpforecast.privacy.charges import (
     SubsampledGaussian,
     Vacuous,
     compose,
+    composed_epsilon,
     epsilon_of,
     gaussian_epsilon,
     mechanism_from_json,
@@ -84,6 +85,7 @@ def test_mixed_composition_is_below_the_basic_sum_and_above_each_part():
     spend = compose(records, DELTA)
     assert spend.epsilon < spend.epsilon_basic
     assert all(spend.epsilon >= epsilon_of(r, DELTA) for r in records)
+    assert composed_epsilon(records, DELTA) == spend.epsilon
 
 
 def test_vacuous_propagates():
@@ -92,6 +94,7 @@ def test_vacuous_propagates():
     assert spend.epsilon == spend.epsilon_rdp == spend.epsilon_basic == math.inf
     assert spend.vacuous_reason == reason and spend.n == 2
     assert epsilon_of(Vacuous(reason), DELTA) == math.inf
+    assert composed_epsilon([DPSGD, Vacuous(reason)], DELTA) == math.inf
 
 
 def test_empty_is_zero():

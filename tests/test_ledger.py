@@ -371,6 +371,16 @@ def test_foreign_sqlite_file_is_refused_untouched(tmp_path: Path):
     assert path.read_bytes() == before
 
 
+def test_an_unreadable_charge_is_a_ledger_error(tmp_path: Path):
+    path = tmp_path / "ledger.sqlite"
+    ledger = PrivacyLedger(str(path), DATASET, {"event": 1.0}, DELTA)
+    ledger.charge("a", {"event": GaussianRelease(SIGMA, 1, True)}, "ip", "", "v1")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE privacy_charges SET mechanisms = '{\"event\": {\"kind\": \"magic\"}}'")
+    with pytest.raises(LedgerError, match="charge 1 is unreadable .*unknown mechanism kind 'magic'"):
+        ledger.report()
+
+
 def test_unopenable_locations(tmp_path: Path):
     records = {"event": GaussianRelease(SIGMA, 1, True)}
     with pytest.raises(LedgerError, match="is a directory"):

@@ -258,8 +258,12 @@ def epsilon_of(mechanism: Mechanism, delta: float) -> float:
     if isinstance(mechanism, LaplaceRelease):
         return mechanism.epsilon
     if isinstance(mechanism, SubsampledGaussian):
-        return _pld_epsilon([mechanism], delta, _rdp_to_epsilon(rdp_curve(mechanism), delta))
+        return composed_epsilon([mechanism], delta)
     return math.inf
+
+
+def _rdp_epsilon(mechanisms: Sequence[Mechanism], delta: float) -> float:
+    return _rdp_to_epsilon(sum((rdp_curve(m) for m in mechanisms), np.zeros(len(RDP_ORDERS))), delta)
 
 
 def _pld_epsilon(mechanisms: Sequence[Mechanism], delta: float, rdp_epsilon: float) -> float:
@@ -296,6 +300,15 @@ def _pld_epsilon(mechanisms: Sequence[Mechanism], delta: float, rdp_epsilon: flo
     return max(0.0, float(total.get_epsilon_for_delta(delta)))
 
 
+def composed_epsilon(mechanisms: Sequence[Mechanism], delta: float) -> float:
+    """:func:`compose`'s ``epsilon`` alone (``inf`` if a record is vacuous): what a budget check
+    needs, without the per-record epsilons of the basic sum (a DP-SGD record's costs a PLD)."""
+    _check_delta(delta)
+    if any(isinstance(m, Vacuous) for m in mechanisms):
+        return math.inf
+    return _pld_epsilon(mechanisms, delta, _rdp_epsilon(mechanisms, delta))
+
+
 def compose(mechanisms: Sequence[Mechanism], delta: float) -> UnitSpend:
     """All ``mechanisms`` (the records of one unit) composed at ``delta``; see the module docstring."""
     _check_delta(delta)
@@ -305,7 +318,7 @@ def compose(mechanisms: Sequence[Mechanism], delta: float) -> UnitSpend:
         return UnitSpend(math.inf, math.inf, math.inf, delta, n, "; ".join(reasons))
     if n == 0:
         return UnitSpend(0.0, 0.0, 0.0, delta, 0)
-    epsilon_rdp = _rdp_to_epsilon(sum((rdp_curve(m) for m in mechanisms), np.zeros(len(RDP_ORDERS))), delta)
+    epsilon_rdp = _rdp_epsilon(mechanisms, delta)
     return UnitSpend(
         epsilon=_pld_epsilon(mechanisms, delta, epsilon_rdp),
         epsilon_rdp=epsilon_rdp,

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dpforecast.privacy.charges import UNITS, Mechanism, UnitSpend, Vacuous, compose, epsilon_of
+from dpforecast.privacy.charges import UNITS, Mechanism, UnitSpend, Vacuous, compose, composed_epsilon, epsilon_of
 from dpforecast.privacy.ledger_store import Charge, LedgerError, open_store
 
 __all__ = ["BudgetExceededError", "Charge", "LedgerError", "LedgerReport", "PrivacyLedger", "UnitReport",
@@ -194,20 +194,21 @@ class PrivacyLedger:
         return None
 
     def _enforce(self, charges: list[Charge], mechanisms: dict[str, Mechanism]) -> None:
+        """Refuse if a budgeted unit's PLD epsilon, all charges and this one composed, exceeds its budget."""
         for unit in self.units:
             budget = self.budgets[unit]
             if budget is None:
                 continue
-            records = _records(charges, unit)
-            total = compose([*records, mechanisms[unit]], self.delta)
-            if total.epsilon <= budget * (1 + _RTOL):
+            records = [*_records(charges, unit), mechanisms[unit]]
+            total = composed_epsilon(records, self.delta)
+            if total <= budget * (1 + _RTOL):
                 continue
-            before = compose(records, self.delta)
-            vacuous = f" (vacuous: {total.vacuous_reason})" if total.vacuous_reason else ""
+            reasons = "; ".join(dict.fromkeys(m.reason for m in records if isinstance(m, Vacuous)))
             message = (f"privacy budget exceeded on unit {unit!r} of data set {self.dataset!r}: spent epsilon "
-                       f"{before.epsilon:.4g} over {before.n} charges, this charge alone "
-                       f"{epsilon_of(mechanisms[unit], self.delta):.4g}, composed {total.epsilon:.4g} > budget "
-                       f"{budget:.4g} (PLD at delta {self.delta:g}){vacuous}; ledger {self.location}")
+                       f"{composed_epsilon(records[:-1], self.delta):.4g} over {len(charges)} charges, this charge "
+                       f"alone {epsilon_of(mechanisms[unit], self.delta):.4g}, composed {total:.4g} > budget "
+                       f"{budget:.4g} (PLD at delta {self.delta:g}){f' (vacuous: {reasons})' if reasons else ''}; "
+                       f"ledger {self.location}")
             raise BudgetExceededError(re.sub(r"\s*[\r\n]+\s*", " ", message))
 
 
