@@ -1,226 +1,245 @@
-"""The privacy budget ledger of one data set: what has been spent, per privacy unit.
+"""The privacy budget ledger of one data set: every release's mechanism, per privacy unit.
 
-The ledger is a JSON file beside the data (the project uses ``<root>/privacy_ledger.json``)::
+The ledger belongs to the data set, not to a clone of the repository: it lives at
+:func:`ledger_location` (a SQLite file under the user's data directory, or a PostgreSQL
+database for the production profile), so every clone, run and machine spends from the same
+budget. It records *mechanisms* (:mod:`dpforecast.privacy.charges`), not epsilons, and
+composes all charges on a unit tightly (privacy loss distributions) at the budget's delta.
 
-    {"format": 1, "total_epsilon": 1000.0,
-     "entries": [{"key": ..., "epsilon": ..., "delta": ..., "unit": ..., "mode": ...,
-                  "description": ..., "data_version": ..., "charged_at": ...}, ...]}
+API
+---
+``ledger_location(dataset_id) -> str``
+    ``$DPFORECAST_LEDGER`` (a SQLite path or a ``postgresql://`` URL), else
+    ``$DPFORECAST_HOME/ledgers/<id>.sqlite``, else ``$XDG_DATA_HOME`` (default
+    ``~/.local/share``) ``/dpforecast/ledgers/<id>.sqlite``.
+``PrivacyLedger(location, dataset, budgets, delta, *, lock_timeout=30.0, table="privacy_charges")``
+    ``budgets``: epsilon per tracked unit (``None``: tracked, not limited); ``delta``: the
+    delta at which every unit's epsilon is computed. Methods:
+
+    * ``charges() -> list[Charge]``; ``spend(unit) -> UnitSpend``; ``report() -> LedgerReport``.
+    * ``check(key, mechanisms)``: raise :class:`BudgetExceededError` if the charge would take a
+      unit past its budget (a known key is free). Reads only.
+    * ``charge(key, mechanisms, mode, description, data_version) -> Charge``: check and record
+      in one locked transaction.
+``format_report(report) -> str``
+    The text table of ``dpforecast ledger``.
 
 Rules
 -----
-* **Charge before touching data.** :meth:`PrivacyLedger.check` raises
-  :class:`BudgetExceededError` if a charge would exceed the total; callers check while
-  planning, then :meth:`PrivacyLedger.charge` before the mechanism reads the data (``charge``
-  checks again, under the lock, so two runs cannot both take the last of the budget). A
-  release or training killed after its charge keeps it: whatever it had disclosed is paid
-  for, and repeating it (same key) costs nothing more.
-* **Idempotent per key.** The caller derives ``key`` from the data version, the
-  configuration and the seed: running the same deterministic release again discloses
-  nothing new, so charging an existing key costs nothing and returns the first entry.
-  A key charged again with a different epsilon, delta or unit is refused (``ValueError``):
-  the key derivation is then missing something.
-* **Basic composition per unit.** ``spent(unit)`` is the sum of the epsilons charged for
-  that unit (and ``spent_delta`` the sum of deltas): valid for any sequence of releases,
-  adaptive ones included, and loose. Both mechanisms state the declared privacy unit in the
-  same words (:meth:`dpforecast.privacy.unit.PrivacyUnit.describe`), so an IP release and a
-  DP-SGD training of the same data on the same unit add up on one line; different units
-  (an event, a day, the study's window) are tracked separately, since converting one into
-  another needs an assumption about how many of them a person touches. The total applies
-  to each unit.
-* **Safe writes.** Every change is written with :func:`dpforecast.io.write_json` (temporary
-  file, then ``os.replace``) while holding an exclusive ``fcntl.flock`` on
-  ``<ledger>.lock``; readers take a shared lock. Concurrent writers on one machine do not
-  lose entries. (``flock`` is not reliable on network file systems.)
+* **Charge before touching data**, with ``mechanisms`` giving the mechanism on *every* tracked
+  unit. A run killed after its charge keeps it: what it disclosed is paid for.
+* **Idempotent per key.** The caller derives ``key`` from the data version, configuration and
+  seed: rerunning a deterministic release discloses nothing new, so an existing key with the
+  same records costs nothing; with other records it is refused (``ValueError``): the key
+  derivation is missing something.
+* **Budgets bind on the PLD epsilon** of all charges on the unit composed with the new one
+  (:func:`~dpforecast.privacy.charges.compose`). A charge recorded before a unit was tracked
+  has no record on it and counts as vacuous there (infinite epsilon, reason shown), never as
+  free.
+* **Errors are one line**: :class:`BudgetExceededError` names the unit, the spend so far,
+  the charge's own epsilon, the composed total, the budget and the ledger;
+  :class:`LedgerError` a ledger that cannot be opened, stays locked, or is not a ledger.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import math
 import os
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-from dpforecast.io import write_json
+from dpforecast.privacy.charges import UNITS, Mechanism, UnitSpend, Vacuous, compose, composed_epsilon, epsilon_of
+from dpforecast.privacy.ledger_store import Charge, LedgerError, open_store
 
-FORMAT = 1
-#: Relative slack when comparing sums of floats with the total.
+__all__ = ["BudgetExceededError", "Charge", "LedgerError", "LedgerReport", "PrivacyLedger", "UnitReport",
+           "format_report", "ledger_location"]
+
+#: Relative slack when comparing a composed epsilon with its budget.
 _RTOL = 1e-12
+_DATASET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class BudgetExceededError(RuntimeError):
-    """A charge would take the ledger's spending for one unit past its total."""
+    """A charge would take one unit's composed epsilon past its budget."""
+
+
+def ledger_location(dataset_id: str) -> str:
+    """Where the ledger of ``dataset_id`` lives: outside any repository, shared by its clones."""
+    if not _DATASET_ID.fullmatch(dataset_id):
+        raise ValueError(f"data set id must match {_DATASET_ID.pattern} (it names a file), got {dataset_id!r}")
+    if os.environ.get("DPFORECAST_LEDGER"):
+        return os.environ["DPFORECAST_LEDGER"]
+    if os.environ.get("DPFORECAST_HOME"):
+        base = Path(os.environ["DPFORECAST_HOME"]).expanduser()
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME", "")
+        base = (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share") / "dpforecast"
+    return str(base / "ledgers" / f"{dataset_id}.sqlite")
 
 
 @dataclass(frozen=True)
-class Entry:
-    key: str
-    epsilon: float
-    delta: float
+class UnitReport:
+    """One unit's composed spend against its budget (``None``: tracked, not limited)."""
+
     unit: str
-    mode: str
-    description: str
-    data_version: str
-    charged_at: str
+    spend: UnitSpend
+    budget: float | None
+
+    @property
+    def remaining(self) -> float | None:
+        return None if self.budget is None else max(0.0, self.budget - self.spend.epsilon)
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    location: str
+    dataset: str
+    delta: float
+    units: tuple[UnitReport, ...]
+    charges: tuple[Charge, ...]
+
+
+def _records(charges: list[Charge], unit: str) -> list[Mechanism]:
+    return [c.mechanisms[unit] if unit in c.mechanisms
+            else Vacuous(f"charge {c.key[:12]} recorded no mechanism on unit {unit!r}") for c in charges]
 
 
 class PrivacyLedger:
-    """``PrivacyLedger(path, total_epsilon)``: the budget of the data set whose ledger is ``path``.
+    """The ledger of ``dataset`` at ``location``, enforcing ``budgets`` at ``delta`` (see the module)."""
 
-    ``total_epsilon`` is the caller's current budget per unit (``privacy.budget_epsilon``);
-    it is recorded in the file on every charge, but the value passed here is the one
-    enforced.
-    """
+    def __init__(self, location: str, dataset: str, budgets: Mapping[str, float | None], delta: float, *,
+                 lock_timeout: float = 30.0, table: str = "privacy_charges") -> None:
+        if not dataset:
+            raise ValueError("a ledger needs the data set's id")
+        if not budgets or not set(budgets) <= set(UNITS):
+            raise ValueError(f"budgets must name tracked units among {UNITS}, got {sorted(budgets)}")
+        for unit, budget in budgets.items():
+            if budget is not None and not (math.isfinite(budget) and budget > 0):
+                raise ValueError(f"budget on unit {unit!r} must be a positive finite epsilon or None, got {budget!r}")
+        if not 0.0 < delta < 1.0:
+            raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+        self.store = open_store(str(location), table, lock_timeout)
+        self.dataset = dataset
+        self.units = tuple(u for u in UNITS if u in budgets)
+        self.budgets = {u: (None if budgets[u] is None else float(budgets[u])) for u in self.units}
+        self.delta = float(delta)
 
-    def __init__(self, path: str | Path, total_epsilon: float) -> None:
-        total_epsilon = float(total_epsilon)
-        if not (math.isfinite(total_epsilon) and total_epsilon > 0):
-            raise ValueError(f"privacy.budget_epsilon: must be a positive finite number, got {total_epsilon!r}")
-        self.path = Path(path)
-        self.total_epsilon = total_epsilon
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
+    @property
+    def location(self) -> str:
+        """The ledger's file or database, as messages print it (no password)."""
+        return self.store.location
 
-    # ------------------------------------------------------------------ storage
+    def charges(self) -> list[Charge]:
+        return self.store.read(self.dataset)
 
-    @contextlib.contextmanager
-    def _locked(self, exclusive: bool) -> Iterator[None]:
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def spend(self, unit: str) -> UnitSpend:
+        """All charges' records on ``unit`` composed at the ledger's delta."""
+        if unit not in UNITS:
+            raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+        return compose(_records(self.charges(), unit), self.delta)
 
-    def _read(self) -> list[Entry]:
-        if not self.path.exists():
-            return []
-        try:
-            data = json.loads(self.path.read_text())
-            return [Entry(**e) for e in data["entries"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{self.path}: not a privacy ledger ({exc}); refusing to overwrite it") from exc
+    def report(self) -> LedgerReport:
+        charges = self.charges()
+        units = tuple(UnitReport(u, compose(_records(charges, u), self.delta), self.budgets[u]) for u in self.units)
+        return LedgerReport(self.location, self.dataset, self.delta, units, tuple(charges))
 
-    def _write(self, entries: list[Entry]) -> None:
-        write_json(
-            self.path,
-            {"format": FORMAT, "total_epsilon": self.total_epsilon, "entries": [asdict(e) for e in entries]},
-        )
+    def check(self, key: str, mechanisms: Mapping[str, Mechanism]) -> None:
+        """Raise :class:`BudgetExceededError` if charging would exceed a budget; changes nothing.
 
-    # ------------------------------------------------------------------ queries
+        A known key is free (``ValueError`` if its records differ, as :meth:`charge` would)."""
+        mechanisms = self._validated(key, mechanisms)
+        charges = self.charges()
+        if self._known(charges, key, mechanisms) is None:
+            self._enforce(charges, mechanisms)
 
-    def entries(self) -> list[Entry]:
-        with self._locked(exclusive=False):
-            return self._read()
+    def charge(self, key: str, mechanisms: Mapping[str, Mechanism], mode: str, description: str,
+               data_version: str) -> Charge:
+        """Record a release, or return the existing charge of ``key``; check and insert under one lock.
 
-    def spent(self, unit: str) -> float:
-        """Sum of the epsilons charged for ``unit`` (basic composition)."""
-        return _spent(self.entries(), unit)
-
-    def spent_delta(self, unit: str) -> float:
-        return math.fsum(e.delta for e in self.entries() if e.unit == unit)
-
-    def remaining(self, unit: str) -> float:
-        return max(0.0, self.total_epsilon - self.spent(unit))
-
-    def would_exceed(self, epsilon: float, unit: str, key: str | None = None) -> bool:
-        """Whether charging ``epsilon`` for ``unit`` would exceed the total (a known ``key`` is free)."""
-        return self._refusal(self.entries(), float(epsilon), unit, key) is not None
-
-    def check(self, epsilon: float, unit: str, key: str | None = None) -> None:
-        """Raise :class:`BudgetExceededError` if charging ``epsilon`` would exceed the total.
-
-        Call it before touching the data. Reads only: the ledger file is not changed.
+        Raises :class:`BudgetExceededError` (nothing written) if a unit would exceed its budget.
         """
-        message = self._refusal(self.entries(), float(epsilon), unit, key)
-        if message:
-            raise BudgetExceededError(message)
+        mechanisms = self._validated(key, mechanisms)
+        with self.store.transaction(self.dataset) as tx:
+            known = self._known(tx.charges, key, mechanisms)
+            if known is not None:
+                return known
+            self._enforce(tx.charges, mechanisms)
+            charge = Charge(key=key, mode=mode, description=description, data_version=data_version,
+                            charged_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                            delta=self.delta, budgets=dict(self.budgets), mechanisms=mechanisms)
+            tx.insert(charge)
+            return charge
 
-    def _refusal(self, entries: list[Entry], epsilon: float, unit: str, key: str | None) -> str | None:
-        _check_epsilon(epsilon)
-        if key is not None and any(e.key == key for e in entries):
-            return None
-        spent = _spent(entries, unit)
-        if spent + epsilon <= self.total_epsilon * (1 + _RTOL):
-            return None
-        return (
-            f"privacy budget exceeded for unit {unit!r}: spent {spent:.6g} + requested {epsilon:.6g} "
-            f"= {spent + epsilon:.6g} > total {self.total_epsilon:.6g} (privacy.budget_epsilon, "
-            f"ledger {self.path})"
-        )
+    def _validated(self, key: str, mechanisms: Mapping[str, Mechanism]) -> dict[str, Mechanism]:
+        if not key:
+            raise ValueError("a charge needs a key")
+        missing = [u for u in self.units if u not in mechanisms]
+        unknown = [u for u in mechanisms if u not in UNITS]
+        if missing or unknown:
+            raise ValueError(f"charge {key!r} must give its mechanism on every tracked unit {list(self.units)}: "
+                             f"missing {missing}, unknown {unknown}")
+        return {u: mechanisms[u] for u in UNITS if u in mechanisms}
 
-    # ------------------------------------------------------------------ charge
+    @staticmethod
+    def _known(charges: list[Charge], key: str, mechanisms: dict[str, Mechanism]) -> Charge | None:
+        for charge in charges:
+            if charge.key == key:
+                if dict(charge.mechanisms) != mechanisms:
+                    raise ValueError(f"ledger key {key!r} was charged with {dict(charge.mechanisms)}, now "
+                                     f"{mechanisms}: the key must change when the release changes")
+                return charge
+        return None
 
-    def charge(
-        self,
-        key: str,
-        epsilon: float,
-        delta: float,
-        unit: str,
-        mode: str,
-        description: str,
-        data_version: str,
-    ) -> Entry:
-        """Record a release; return its entry (the existing one if ``key`` was charged before).
-
-        Raises :class:`BudgetExceededError` (nothing written) if it would exceed the total.
-        """
-        epsilon, delta = float(epsilon), float(delta)
-        _check_epsilon(epsilon)
-        if not (0.0 <= delta < 1.0):
-            raise ValueError(f"delta must be in [0, 1), got {delta!r}")
-        if not key or not unit:
-            raise ValueError("a ledger entry needs a key and a unit")
-        with self._locked(exclusive=True):
-            entries = self._read()
-            for e in entries:
-                if e.key == key:
-                    if (e.epsilon, e.delta, e.unit) != (epsilon, delta, unit):
-                        raise ValueError(
-                            f"ledger key {key!r} was charged with epsilon={e.epsilon}, delta={e.delta}, "
-                            f"unit={e.unit!r}; now epsilon={epsilon}, delta={delta}, unit={unit!r}: the key "
-                            f"must change when the release changes"
-                        )
-                    return e
-            message = self._refusal(entries, epsilon, unit, None)
-            if message:
-                raise BudgetExceededError(message)
-            entry = Entry(
-                key=key,
-                epsilon=epsilon,
-                delta=delta,
-                unit=unit,
-                mode=mode,
-                description=description,
-                data_version=data_version,
-                charged_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            )
-            self._write([*entries, entry])
-            return entry
-
-    def to_json(self) -> dict[str, Any]:
-        entries = self.entries()
-        units = sorted({e.unit for e in entries})
-        return {
-            "path": str(self.path),
-            "total_epsilon": self.total_epsilon,
-            "spent": {u: _spent(entries, u) for u in units},
-            "entries": [asdict(e) for e in entries],
-        }
+    def _enforce(self, charges: list[Charge], mechanisms: dict[str, Mechanism]) -> None:
+        """Refuse if a budgeted unit's PLD epsilon, all charges and this one composed, exceeds its budget."""
+        for unit in self.units:
+            budget = self.budgets[unit]
+            if budget is None:
+                continue
+            records = [*_records(charges, unit), mechanisms[unit]]
+            total = composed_epsilon(records, self.delta)
+            if total <= budget * (1 + _RTOL):
+                continue
+            reasons = "; ".join(dict.fromkeys(m.reason for m in records if isinstance(m, Vacuous)))
+            message = (f"privacy budget exceeded on unit {unit!r} of data set {self.dataset!r}: spent epsilon "
+                       f"{composed_epsilon(records[:-1], self.delta):.4g} over {len(charges)} charges, this charge "
+                       f"alone {epsilon_of(mechanisms[unit], self.delta):.4g}, composed {total:.4g} > budget "
+                       f"{budget:.4g} (PLD at delta {self.delta:g}){f' (vacuous: {reasons})' if reasons else ''}; "
+                       f"ledger {self.location}")
+            raise BudgetExceededError(re.sub(r"\s*[\r\n]+\s*", " ", message))
 
 
-def _spent(entries: list[Entry], unit: str) -> float:
-    return math.fsum(e.epsilon for e in entries if e.unit == unit)
+def _eps(value: float) -> str:
+    return "vacuous" if math.isinf(value) else f"{value:.4g}"
 
 
-def _check_epsilon(epsilon: float) -> None:
-    if not (math.isfinite(epsilon) and epsilon >= 0):
-        raise ValueError(
-            f"epsilon must be a finite number >= 0, got {epsilon!r} (a non-private run cannot be charged)"
-        )
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
+def format_report(report: LedgerReport) -> str:
+    """One line per unit (PLD epsilon, RDP bound, basic sum, delta, budget, remaining, charges),
+    the reasons of vacuous units, then one line per charge with its own epsilon on each unit."""
+    lines = [f"privacy ledger of data set {report.dataset!r}: {report.location}"]
+    rows = [["unit", "epsilon (pld)", "rdp bound", "basic sum", "delta", "budget", "remaining", "charges"]]
+    for u in report.units:
+        s = u.spend
+        rows.append([u.unit, _eps(s.epsilon), _eps(s.epsilon_rdp), _eps(s.epsilon_basic), f"{s.delta:g}",
+                     "-" if u.budget is None else f"{u.budget:.4g}",
+                     "-" if u.remaining is None else f"{u.remaining:.4g}", str(s.n)])
+    lines += _table(rows)
+    lines += [f"  {u.unit}: vacuous: {u.spend.vacuous_reason}" for u in report.units if u.spend.vacuous_reason]
+    if report.charges:
+        units = [u.unit for u in report.units]
+        rows = [["charged at", "mode", "description", "key", *units]]
+        for c in report.charges:
+            own = [_eps(epsilon_of(c.mechanisms[u], report.delta)) if u in c.mechanisms else "-" for u in units]
+            rows.append([c.charged_at, c.mode, c.description, c.key[:12], *own])
+        lines += ["", *_table(rows)]
+    else:
+        lines.append("no charges")
+    return "\n".join(lines)
