@@ -70,10 +70,10 @@ def run(dataset: str, name: str, over: dict[str, Any], epsilon: float, seed: int
     model, loop = build_model(params, "bigru", x_train, y_train, len(zones), seed)
     device = select_device(params.train.device)
     plan = plan_privacy(params, "bigru", seed, len(x_train), loop.batch_size, f"{dataset}:{name}",
-                        work.ledger, work.release_metadata, device.type)
-    charge(plan, params, work.ledger, "bigru", dataset)
+                        work.release_metadata, device.type)
+    charge(plan, params, "bigru", dataset)
     start = time.perf_counter()
-    fit_private(model, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm, device,
+    fit_private(model, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm, device, plan.stream(),
                 progress=False, **private_options(params))
     seconds = time.perf_counter() - start
     val = forecast_errors(y_val, predict(model, x_val, device), zones)["rmse"]["mean"]

@@ -1,4 +1,4 @@
-"""DVC stage ``release``: input perturbation's noisy series in ``ip`` mode (else a note)."""
+"""DVC stage ``release``: input perturbation's continual noisy release in ``ip`` mode (else a note)."""
 
 from dpforecast.project import lineage, load_project
 from dpforecast.stage_main import run_stage
@@ -8,7 +8,8 @@ from dpforecast.stages.release import release
 def main() -> None:
     paths, params = load_project()
     meta = release(paths, params, data_version=lineage(paths, params).get("data.dvc_md5", ""))
-    print(f"release: {meta.get('mechanism', 'none')} (private: {meta.get('private', True)})")
+    terms = meta.get("terms") or {}
+    print(f"release: {terms.get('mechanism', 'none')} (private: {meta.get('private', True)})")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,15 @@ def raw_csv_file() -> Path:
     return _RAW_IN_REPO if _RAW_IN_REPO.is_file() else _RAW_SHARED
 
 
+@pytest.fixture(autouse=True)
+def _private_state(monkeypatch, tmp_path_factory) -> None:
+    """Each test spends from its own ledger and has no owner key: the developer's ledger
+    (``~/.local/share/dpforecast``) and key are never touched, and no test sees another's spend."""
+    monkeypatch.setenv("DPFORECAST_HOME", str(tmp_path_factory.mktemp("dpforecast-home")))
+    for name in ("DPFORECAST_LEDGER", "DPFORECAST_PRIVACY_KEY", "DPFORECAST_PRIVACY_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def raw_csv_path() -> Path:
     path = raw_csv_file()

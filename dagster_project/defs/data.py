@@ -89,8 +89,9 @@ def data_assets(scope: Scope) -> list[dg.AssetsDefinition]:
     @dg.asset(key=scope.key("released_series"), group_name=scope.group(GROUP), deps=[validated_series.key],
               kinds={"polars", "parquet"})
     def released_series(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
-        """Input perturbation's noisy copy of the series (``privacy.mode: ip``), charged to the
-        privacy ledger; in other modes a note that models read the validated series."""
+        """Input perturbation's continual noisy release of the series (``privacy.mode: ip``):
+        started once and charged to the data set's ledger, then extended by each delivery at
+        no further charge; in other modes a note that models read the validated series."""
         from dpforecast.project import lineage
         from dpforecast.stages.release import release
 
@@ -100,11 +101,14 @@ def data_assets(scope: Scope) -> list[dg.AssetsDefinition]:
         private = meta.get("private", True)
         metadata = {"private": dg.MetadataValue.bool(bool(private)), "mode": dg.MetadataValue.text(params.privacy.mode)}
         if params.privacy.mode == "ip":
+            terms = meta["terms"]
             metadata.update({
-                "epsilon": dg.MetadataValue.float(float(meta["epsilon"])),
-                "delta": dg.MetadataValue.float(float(meta["delta"])),
-                "unit": dg.MetadataValue.text(str(meta["unit"])),
-                "mechanism": dg.MetadataValue.text(str(meta["mechanism"])),
+                "epsilon": dg.MetadataValue.float(float(terms["epsilon"])),
+                "delta": dg.MetadataValue.float(float(terms["delta"])),
+                "unit": dg.MetadataValue.text(str(terms["unit_text"])),
+                "mechanism": dg.MetadataValue.text(str(terms["mechanism"])),
+                "deliveries": dg.MetadataValue.int(len(meta["deliveries"])),
+                "epsilon per ledger unit": dg.MetadataValue.json(meta["unit_epsilons"]),
             })
         return dg.MaterializeResult(metadata={**metadata, **project.record("release", context.log, ds)})
 

@@ -203,6 +203,28 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ledger(args: argparse.Namespace) -> int:
+    from dpforecast.privacy.budget import open_ledger
+    from dpforecast.privacy.ledger import format_report
+
+    params = load_params(args.params, **({"dataset": args.dataset} if args.dataset else {}))
+    ledger = open_ledger(params)
+    print(f"privacy ledger of {params.data_set.name}: {ledger.location}")
+    print(format_report(ledger.report()))
+    return 0
+
+
+def _cmd_key(args: argparse.Namespace) -> int:
+    from dpforecast.privacy.randomness import create_key_file, default_key_file
+
+    path = create_key_file(args.path or default_key_file())
+    print(f"wrote a new privacy key to {path} (mode 600). Keep it secret and backed up: whoever holds it can "
+          f"reproduce, and so subtract, the noise of every release and DP-SGD run made with it.")
+    if args.path:
+        print(f"use it with: export DPFORECAST_PRIVACY_KEY_FILE={path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpforecast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -279,6 +301,17 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--bad", action="store_true", help="next: deliver the day with one negative count")
     rp.set_defaults(func=_cmd_replay)
 
+    lg = sub.add_parser("ledger", help="the data set's privacy ledger: each unit's spend (tight and basic), "
+                                       "what remains of its budget, and the charges")
+    lg.add_argument("--params", type=Path, default=Path("params.yaml"))
+    lg.add_argument("--dataset", help="the data set (default: params.yaml's)")
+    lg.set_defaults(func=_cmd_ledger)
+
+    k = sub.add_parser("key", help="create the data owner's secret key, from which private randomness is derived")
+    k.add_argument("action", choices=["init"])
+    k.add_argument("--path", type=Path, help="where to write it (default: ~/.config/dpforecast/privacy.key)")
+    k.set_defaults(func=_cmd_key)
+
     d = sub.add_parser("datasets", help="list the data sets declared in datasets/")
     d.set_defaults(func=_cmd_datasets)
 
@@ -300,12 +333,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from dpforecast.interrupts import sigterm_as_interrupt
 
+    from dpforecast.privacy.refusals import PRIVACY_REFUSALS
+
     args = build_parser().parse_args(argv)
     try:
         with sigterm_as_interrupt():
             return args.func(args)
     except ConfigError as exc:
         print(f"dpforecast: bad parameter: {exc}", file=sys.stderr)
+        return 2
+    except PRIVACY_REFUSALS as exc:
+        print(f"dpforecast: {exc}", file=sys.stderr)
         return 2
 
 

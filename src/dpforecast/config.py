@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 
 ARCHITECTURES = ("lstm", "gru", "bilstm", "bigru")
 PRIVACY_MODES = ("none", "ip", "gp")
-IP_MECHANISMS = ("analytic_gaussian", "gaussian", "laplace")
+IP_MECHANISMS = ("discrete_gaussian", "discrete_laplace")
+#: Parameters that no longer exist, and what replaced them: refused by name.
+REMOVED = {
+    "privacy.ip.seed": "the noise of a release is secret: it comes from the data owner's key "
+                       "(DPFORECAST_PRIVACY_KEY_FILE, see README, Privacy) or fresh from the OS, never from params",
+    "privacy.ip.round": "the discrete mechanisms release integers: there is nothing to round",
+    "privacy.budget_epsilon": "the budget is per unit now: privacy.budget.{event,day,week,person} and privacy.budget.delta",
+}
 ACCOUNTANTS = ("pld", "rdp", "prv")
 ACTIVATIONS = ("tanh", "relu")
 SCALINGS = ("standard", "log", "none")
@@ -132,14 +139,29 @@ class TrainParams:
 class InputPerturbationParams:
     """Noise added to every count of the released series (the study's IP)."""
 
-    # Calibrated on the privacy unit's sensitivity (privacy.unit; Params.privacy_unit): the
-    # L2 (Gaussian) or L1 (Laplace) norm of everything one unit changes in the series.
-    mechanism: str = "analytic_gaussian"
-    round: bool = True
+    # Calibrated on the privacy unit (privacy.unit; Params.privacy_unit): the L2
+    # (discrete_gaussian) or L1 (discrete_laplace) norm of everything one unit changes.
+    # Exact integer noise from OpenDP, or from the data owner's key (dpforecast.privacy.discrete).
+    mechanism: str = "discrete_gaussian"
     clip_at_zero: bool = False
-    # None: fresh OS entropy, never recorded, so nobody can regenerate and subtract the noise
-    # (each run is then a new release, charged again). An integer reproduces the release.
-    seed: int | None = 0
+
+
+@dataclass(frozen=True)
+class BudgetParams:
+    """What the data set may spend over its whole life, per ledger unit (null: tracked, not limited).
+
+    Each unit's spend is the tight (PLD) composition of every release and training charged
+    on it, at ``delta``. Chosen so that the main job (an input-perturbation release at
+    epsilon 1 per person and a DP-SGD variant at epsilon 1 per event) fits with room for
+    some days of DP-SGD retraining; under input perturbation retraining is free (the
+    release is continual). See README, Privacy.
+    """
+
+    event: float | None = 8.0
+    day: float | None = 16.0
+    week: float | None = None
+    person: float | None = None
+    delta: float = 1e-6
 
 
 @dataclass(frozen=True)
@@ -176,8 +198,7 @@ class PrivacyParams:
     w: int | None = None
     ip: InputPerturbationParams = field(default_factory=InputPerturbationParams)
     gp: GradientPerturbationParams = field(default_factory=GradientPerturbationParams)
-    # Total epsilon the data set may spend across releases and trainings (ledger).
-    budget_epsilon: float = 1000.0
+    budget: BudgetParams = field(default_factory=BudgetParams)
 
 
 @dataclass(frozen=True)
@@ -252,7 +273,8 @@ class Params:
         try:
             return privacy_unit(self.privacy.unit, self.privacy.w, spec.interval_minutes, spec.steps_per_day,
                                 bound.counts_per_person, bound.l1_per_interval, bound.l2_per_interval,
-                                bound.reason, bound.intervals_per_person)
+                                bound.reason, bound.intervals_per_person, bound.protected_period_days,
+                                bound.per_count)
         except UnitError as exc:
             raise ConfigError(str(exc)) from None
 
@@ -324,6 +346,10 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
     known = {f.name: f for f in fields(cls)}
+    for name in raw:
+        dotted = f"{where}.{name}" if where else name
+        if dotted in REMOVED:
+            raise ConfigError(f"{dotted}: no longer a parameter: {REMOVED[dotted]}")
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(f"{where}: unknown parameter(s) {', '.join(unknown)}")
@@ -352,6 +378,8 @@ def _coerce(type_name: str, value: Any, where: str) -> Any:
         return _build(InputPerturbationParams, value, where)
     if type_name == "GradientPerturbationParams":
         return _build(GradientPerturbationParams, value, where)
+    if type_name == "BudgetParams":
+        return _build(BudgetParams, value, where)
     if type_name == "bool":
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")

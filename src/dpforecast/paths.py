@@ -16,7 +16,7 @@ METRIC_FILES = ("rmse", "mae", "skill", "mase", "coverage_80", "coverage_95", "e
 @dataclass(frozen=True)
 class Paths:
     root: Path
-    # Where the project's state lives (MLflow's embedded store, the privacy ledger);
+    # Where the project's state lives (MLflow's embedded store; the privacy ledger is the data set's, outside);
     # defaults to ``root`` (a study run writes its artifacts elsewhere but tracks into,
     # and spends from, the project's).
     tracking_root: Path | None = None
@@ -53,11 +53,6 @@ class Paths:
     @property
     def release_metadata(self) -> Path:
         return self.release_dir / "release.json"
-
-    @property
-    def ledger(self) -> Path:
-        """The data set's privacy budget ledger, beside the data; shared by study runs."""
-        return (self.tracking_root or self.root) / "privacy_ledger.json"
 
     @property
     def feature_table(self) -> Path:

@@ -16,12 +16,12 @@ def project_root() -> Path:
 
 
 def state_root(root: Path) -> Path | None:
-    """Where MLflow's embedded store and the privacy ledger live, when not in ``root``.
+    """Where MLflow's embedded store lives, when not in ``root``.
 
     ``dvc exp run --queue`` runs each experiment in a temporary copy of the workspace and
-    sets ``DVC_ROOT`` to the workspace it came from: its runs must be tracked in, and
-    charged to, that workspace's store and ledger, or a queued grid would spend a fresh
-    budget per experiment and its tracking would vanish with the copy.
+    sets ``DVC_ROOT`` to the workspace it came from: its runs must be tracked in that
+    workspace's store, or its tracking would vanish with the copy. (The privacy ledger is
+    the data set's, outside every workspace: :func:`dpforecast.privacy.ledger.ledger_location`.)
     """
     dvc_root = os.environ.get("DVC_ROOT")
     if dvc_root and Path(dvc_root).resolve() != root.resolve():

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dpforecast.config import ConfigError
 from dpforecast.data.ingest import RawFormatError
 from dpforecast.interrupts import sigterm_as_interrupt
-from dpforecast.privacy.ledger import BudgetExceededError
+from dpforecast.privacy.refusals import PRIVACY_REFUSALS
 from dpforecast.validation import DataValidationError
 
 # A refusal the user can act on (exit 2); a failed validation exits 1, as `dpforecast validate`.
-REFUSALS: tuple[type[BaseException], ...] = (ConfigError, RawFormatError, BudgetExceededError)
+REFUSALS: tuple[type[BaseException], ...] = (ConfigError, RawFormatError, *PRIVACY_REFUSALS)
 
 
 def run_stage(name: str, body: Callable[[], None]) -> None:

@@ -70,7 +70,7 @@ def init_replay(demo: Path, days: int, source: Path | None = None) -> list[str]:
     shutil.copytree(source / "datasets", demo / "datasets")
     shutil.copyfile(source / ".dvcignore", demo / ".dvcignore")
     write_text(demo / ".gitignore", "/mlflow.db\n/mlartifacts/\n/artifacts/\n/models/\n/metrics/\n/plots/\n/reports/\n"
-               "/privacy_ledger.json*\n/promotions.jsonl\n/replay/\n/data\n/dagster_home/\n")
+               "/promotions.jsonl\n/replay/\n/data\n/dagster_home/\n")
     _git(demo, "init", "-q")
     run_dvc(demo, "init", "-q")
     run_dvc(demo, "add", "-q", "data")

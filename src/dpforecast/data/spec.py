@@ -89,30 +89,38 @@ class Layout:
 
 @dataclass(frozen=True)
 class PrivacyBound:
-    """How much one person can change one interval's counts, and why.
+    """How much one person can change the counts, and for how long they are protected.
 
-    Derived from ``contains`` (a zone and the zones inside it count the same person, once
-    each: presence) or declared as ``counts_per_person`` (e.g. crossings of counting lines,
-    which one person may make several times at one sensor). ``intervals_per_person``, when
-    declared, bounds the intervals one person is counted in at all; without it no
-    person-level guarantee follows."""
+    Per interval: derived from ``contains`` (a zone and the zones inside it count the same
+    person, once each: presence) or declared as ``counts_per_person`` (e.g. crossings of
+    counting lines, which one person may make several times at one sensor). ``per_count``
+    is how much one person moves one count: 1 for raw counts, more where counts are
+    extrapolated from one operator's subscribers to the population (one subscriber then
+    stands for several people). ``protected_period_days`` is a person's protected period,
+    the ``person`` unit (w-event over that many days); without it no person-level
+    guarantee follows. ``intervals_per_person``, when declared, bounds the intervals one
+    person is counted in at all."""
 
     counts_per_person: int
     reason: str
     contains: dict[str, tuple[str, ...]] = field(default_factory=dict)
     intervals_per_person: int | None = None
+    per_count: int = 1
+    per_count_reason: str = ""
+    protected_period_days: int | None = None
 
     @property
     def l1_per_interval(self) -> float:
         """The most one person adds to the sum of one interval's counts."""
-        return float(self.counts_per_person)
+        return float(self.counts_per_person * self.per_count)
 
     @property
     def l2_per_interval(self) -> float:
         """The L2 norm of one person's change to one interval's counts: presence changes each
-        of its counts by one (``sqrt(counts)``); declared contributions may all fall on one
-        count, so their L2 norm is bounded only by their L1 norm."""
-        return math.sqrt(self.counts_per_person) if self.contains else float(self.counts_per_person)
+        of its counts by ``per_count`` (``per_count * sqrt(counts)``); declared contributions
+        may all fall on one count, so their L2 norm is bounded only by their L1 norm."""
+        counts = math.sqrt(self.counts_per_person) if self.contains else float(self.counts_per_person)
+        return self.per_count * counts
 
 
 @dataclass(frozen=True)
@@ -314,11 +322,23 @@ def _zones(raw: Any, where: str) -> tuple[Zone, ...]:
 
 
 def _privacy(raw: Any, where: str, zones: tuple[Zone, ...]) -> PrivacyBound:
-    r = _Reader(raw, where, {"contains", "counts_per_person", "reason", "intervals_per_person"})
+    r = _Reader(raw, where, {"contains", "counts_per_person", "reason", "intervals_per_person", "per_count",
+                             "per_count_reason", "protected_period_days"})
     reason = r.get("reason", str)
     person = r.get("intervals_per_person", int, None)
     if person is not None and person < 1:
         raise SpecError(f"{r.key('intervals_per_person')}: must be at least 1, got {person}")
+    per_count = r.get("per_count", int, 1)
+    if per_count < 1:
+        raise SpecError(f"{r.key('per_count')}: must be a whole number >= 1 (how much one person moves one count), "
+                        f"got {per_count}")
+    per_count_reason = r.get("per_count_reason", str, "")
+    if per_count > 1 and not per_count_reason:
+        raise SpecError(f"{r.key('per_count_reason')}: a per_count above 1 needs its reason stated")
+    period = r.get("protected_period_days", int, None)
+    if period is not None and period < 1:
+        raise SpecError(f"{r.key('protected_period_days')}: must be at least 1 day, got {period}")
+    person_bound = {"per_count": per_count, "per_count_reason": per_count_reason, "protected_period_days": period}
     ids = {z.id for z in zones}
     if "contains" in r.raw:
         contains_raw = _mapping(r.raw["contains"], r.key("contains"))
@@ -334,11 +354,11 @@ def _privacy(raw: Any, where: str, zones: tuple[Zone, ...]) -> PrivacyBound:
         bound = _longest_chain(contains, r.key("contains"))
         if "counts_per_person" in r.raw and r.get("counts_per_person", int) != bound:
             raise SpecError(f"{r.key('counts_per_person')}: the containment gives {bound}, the spec says {r.raw['counts_per_person']}")
-        return PrivacyBound(bound, reason, contains, person)
+        return PrivacyBound(bound, reason, contains, person, **person_bound)
     bound = r.get("counts_per_person", int)
     if bound < 1:
         raise SpecError(f"{r.key('counts_per_person')}: must be at least 1, got {bound}")
-    return PrivacyBound(bound, reason, intervals_per_person=person)
+    return PrivacyBound(bound, reason, intervals_per_person=person, **person_bound)
 
 
 def _longest_chain(contains: dict[str, tuple[str, ...]], where: str) -> int:

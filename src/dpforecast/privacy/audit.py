@@ -139,14 +139,13 @@ def run_audit(
     device = select_device(params.train.device)
     data_md5 = hashlib.sha256(f"{file_md5(work.feature_table)}:audit:{canaries}:{seed}".encode()).hexdigest()[:32]
     plan = plan_privacy(params=params, arch=model, seed=seed, n_train=len(x_train), batch_size=batch,
-                        data_md5=data_md5, ledger_path=work.ledger, release_metadata=work.release_metadata,
-                        device_type=device.type)
+                        data_md5=data_md5, release_metadata=work.release_metadata, device_type=device.type)
     if trainer is None:
         from dpforecast.project import lineage
 
-        charge(plan, params, work.ledger, model, lineage(Paths(root), params).get("data.dvc_md5", ""))
+        charge(plan, params, model, lineage(Paths(root), params).get("data.dvc_md5", ""))
         result, spend = fit_private(net, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm,
-                                    device, progress=progress, **private_options(params))
+                                    device, plan.stream(), progress=progress, **private_options(params))
     else:
         result, spend = trainer(net, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm, device)
     net.cpu()

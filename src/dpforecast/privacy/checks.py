@@ -51,10 +51,16 @@ def check_privacy(privacy: PrivacyParams, n_train_windows: int | None = None) ->
 
     if not _finite_positive(privacy.epsilon):
         _refuse("privacy.epsilon", f"must be a positive finite number for mode {privacy.mode!r}, got {privacy.epsilon!r}")
-    if not _finite_positive(privacy.budget_epsilon):
-        _refuse("privacy.budget_epsilon", f"must be a positive finite number, got {privacy.budget_epsilon!r}")
+    budget = privacy.budget
+    for unit in ("event", "day", "week", "person"):
+        value = getattr(budget, unit)
+        if value is not None and not _finite_positive(value):
+            _refuse(f"privacy.budget.{unit}", f"must be a positive finite epsilon or null (tracked, not limited), "
+                                              f"got {value!r}")
+    if not (isinstance(budget.delta, (int, float)) and 0.0 < budget.delta < 1.0):
+        _refuse("privacy.budget.delta", f"must be in (0, 1), got {budget.delta!r}")
 
-    laplace = privacy.mode == "ip" and privacy.ip.mechanism == "laplace"
+    laplace = privacy.mode == "ip" and privacy.ip.mechanism == "discrete_laplace"
     delta = privacy.delta
     if laplace:  # pure epsilon-DP: delta is not used, 0 is fine
         if not (isinstance(delta, (int, float)) and 0.0 <= delta < 1.0):
@@ -63,13 +69,6 @@ def check_privacy(privacy: PrivacyParams, n_train_windows: int | None = None) ->
         _refuse("privacy.delta", f"must be in (0, 1) for mode {privacy.mode!r}, got {delta!r}")
 
     if privacy.mode == "ip":
-        ip = privacy.ip
-        if ip.mechanism == "gaussian" and privacy.epsilon >= 1.0:
-            _refuse(
-                "privacy.epsilon",
-                f"the classic Gaussian mechanism (privacy.ip.mechanism = gaussian) is only proven for "
-                f"epsilon < 1, got {privacy.epsilon}; use privacy.ip.mechanism = analytic_gaussian",
-            )
         return
 
     gp = privacy.gp

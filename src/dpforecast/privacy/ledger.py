@@ -66,18 +66,24 @@ class BudgetExceededError(RuntimeError):
     """A charge would take one unit's composed epsilon past its budget."""
 
 
+def state_home() -> Path:
+    """The data owner's private state, outside every repository: ``$DPFORECAST_HOME``, else
+    ``$XDG_DATA_HOME/dpforecast`` (``~/.local/share/dpforecast``)."""
+    if os.environ.get("DPFORECAST_HOME"):
+        return Path(os.environ["DPFORECAST_HOME"]).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share") / "dpforecast"
+
+
 def ledger_location(dataset_id: str) -> str:
-    """Where the ledger of ``dataset_id`` lives: outside any repository, shared by its clones."""
+    """Where the ledger of ``dataset_id`` lives: outside any repository, shared by its clones
+    (``$DPFORECAST_LEDGER``, a SQLite path or a ``postgresql://`` URL, else a SQLite file
+    under :func:`state_home`)."""
     if not _DATASET_ID.fullmatch(dataset_id):
         raise ValueError(f"data set id must match {_DATASET_ID.pattern} (it names a file), got {dataset_id!r}")
     if os.environ.get("DPFORECAST_LEDGER"):
         return os.environ["DPFORECAST_LEDGER"]
-    if os.environ.get("DPFORECAST_HOME"):
-        base = Path(os.environ["DPFORECAST_HOME"]).expanduser()
-    else:
-        xdg = os.environ.get("XDG_DATA_HOME", "")
-        base = (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share") / "dpforecast"
-    return str(base / "ledgers" / f"{dataset_id}.sqlite")
+    return str(state_home() / "ledgers" / f"{dataset_id}.sqlite")
 
 
 @dataclass(frozen=True)

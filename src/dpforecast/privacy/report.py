@@ -236,8 +236,12 @@ class PrivacyReport:
             rows.append(("person level", f"ε ≤ {_fmt_eps(self.person_level['epsilon'])}"
                          if self.person_level.get("protected") else "not protected"))
         for entry in self.unit_epsilons:
-            rows.append((f"ε per {entry['description']}",
-                         f"{_unit_eps_text(entry)}, {entry['windows_per_unit']} windows, {entry['sensitivity']}"))
+            if "windows_per_unit" in entry:  # DP-SGD: the unit's windows and their change
+                rows.append((f"ε per {entry['description']}",
+                             f"{_unit_eps_text(entry)}, {entry['windows_per_unit']} windows, {entry['sensitivity']}"))
+            else:
+                rows.append((f"ε per {entry['unit']} (ledger unit)",
+                             f"{_fmt_eps(entry['epsilon'], 4)} (δ = {_fmt_delta(entry['delta'])})"))
         lines += [f"| {k} | {v} |" for k, v in rows]
         if self.notes:
             lines += ["", "Notes:", ""] + [f"- {n}" for n in self.notes]
@@ -414,15 +418,18 @@ def ip_report(
     sigma: float,
     unit: PrivacyUnit,
     n: int,
+    unit_epsilons: dict[str, float] | None = None,
     notes: list[str] | None = None,
 ) -> PrivacyReport:
-    """The report of one input-perturbation release: independent noise on every count,
-    calibrated to the norm (``sensitivity``) of everything one ``unit`` changes. ``n``:
-    counts released."""
-    d = 0.0 if mechanism == "laplace" else delta
+    """The report of one input-perturbation release: independent integer noise on every
+    count, calibrated to the norm (``sensitivity``) of everything one ``unit`` changes.
+    ``n``: counts released; ``unit_epsilons``: the release's epsilon on each unit the ledger
+    tracks (event, day, week, person), at the same delta."""
+    laplace = mechanism.endswith("laplace")
+    d = 0.0 if laplace else delta
     report_notes = list(notes or [])
-    if mechanism == "laplace":
-        report_notes.append("Laplace mechanism: sigma is the scale b (the noise's standard deviation is √2·b)")
+    if laplace:
+        report_notes.append("discrete Laplace mechanism: sigma is its scale b, P(x) ∝ exp(-|x|/b)")
     person, person_text = _person_level(unit, "ip", epsilon, d)
     report_notes.append(person_text)
     return PrivacyReport(
@@ -437,5 +444,7 @@ def ip_report(
         sensitivity=sensitivity,
         n=n,
         person_level=person,
+        unit_epsilons=[{"unit": u, "description": f"one {u}", "epsilon": e, "delta": d}
+                       for u, e in (unit_epsilons or {}).items()],
         notes=report_notes,
     )

@@ -5,9 +5,14 @@
 ``event``
     One person's presence during one interval, in every count of that interval the data
     set's hierarchy puts them in (Montreuil: R1 and one IRIS, two counts).
-``w-event`` (``privacy.w`` intervals) and ``day`` (the data set's intervals per day)
+``w-event`` (``privacy.w`` intervals), ``day`` and ``week`` (the data set's intervals per
+    day and per week)
     Any ``w`` consecutive intervals of one person (Kellaris et al. 2014, "Differentially
     private event sequences over infinite streams").
+``person``
+    A person's presence over their whole protected period (the spec's
+    ``privacy.protected_period_days``, w-event over that many days), every count moved by
+    the spec's ``privacy.per_count``. The units nest: event < day < week < person.
 ``window``
     The reference study's unit: one count (input perturbation) or one training window
     (DP-SGD). Kept for the paper's reproduction; it is not a data-level guarantee and every
@@ -24,7 +29,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-UNITS = ("event", "day", "w-event", "window")
+UNITS = ("event", "day", "week", "person", "w-event", "window")
+#: The units the privacy ledger tracks, nested: every charge lands on each of them.
+LEDGER_UNITS = ("event", "day", "week", "person")
 
 
 class UnitError(ValueError):
@@ -33,7 +40,7 @@ class UnitError(ValueError):
 
 @dataclass(frozen=True)
 class PrivacyUnit:
-    name: str  # event | day | w-event | window
+    name: str  # event | day | week | person | w-event | window
     intervals: int  # consecutive intervals of one person (1 for event and window)
     interval_minutes: int
     counts_per_interval: int  # counts one person is in during one interval (the spec's bound)
@@ -41,6 +48,7 @@ class PrivacyUnit:
     l2_per_interval: float
     reason: str = ""
     intervals_per_person: int | None = None  # the spec's person bound, if it declares one
+    per_count: int = 1  # how much one person moves one count (the spec's privacy.per_count)
 
     @property
     def data_level(self) -> bool:
@@ -60,9 +68,12 @@ class PrivacyUnit:
                       f"hierarchy puts them in")
         else:
             counts = f"counted at most {self.counts_per_interval} times per interval (the data set's declared bound)"
+        if self.per_count > 1:
+            counts += f", each moved by up to {self.per_count} (extrapolated counts: the spec's per_count)"
         if self.name == "event":
             return f"one event: one person's presence during one {minutes} interval, {counts}"
-        label = "one day" if self.name == "day" else f"{self.intervals} consecutive intervals"
+        label = {"day": "one day", "week": "one week", "person": "one person's protected period"}.get(
+            self.name, f"{self.intervals} consecutive intervals")
         return (f"{label} of one person (w-event, w = {self.intervals}): their presence during any "
                 f"{self.intervals} consecutive {minutes} intervals, {counts}")
 
@@ -72,11 +83,12 @@ class PrivacyUnit:
         return 1 if self.name == "window" else self.intervals * self.counts_per_interval
 
     def ip_sensitivity(self, mechanism: str) -> float:
-        """The norm of everything one unit changes in the release: L1 for Laplace, L2 for the
-        Gaussian mechanisms (one day at 30 minutes with R1 above five IRIS: sqrt(96))."""
+        """The norm of everything one unit changes in the release: L1 for the (discrete)
+        Laplace, L2 for the (discrete) Gaussian (one day at 30 minutes with R1 above five
+        IRIS, raw counts: sqrt(96))."""
         if self.name == "window":
             return 1.0
-        if mechanism == "laplace":
+        if mechanism.endswith("laplace"):
             return self.intervals * self.l1_per_interval
         return math.sqrt(self.intervals) * self.l2_per_interval
 
@@ -108,17 +120,19 @@ class PrivacyUnit:
         releases compose on it; the study's unit is a different record per mechanism."""
         if self.name == "window":
             return f"{dataset}: the study's unit, {'one count' if mode == 'ip' else 'one training window'}"
-        return f"{dataset}: {self.name}" if self.name == "event" else f"{dataset}: {self.name} (w = {self.intervals})"
+        return f"{dataset}: {self.name}" if self.name in LEDGER_UNITS else f"{dataset}: {self.name} (w = {self.intervals})"
 
     def to_json(self) -> dict[str, object]:
         return {"unit": self.name, "intervals": self.intervals, "interval_minutes": self.interval_minutes,
                 "counts_per_interval": self.counts_per_interval, "counts": self.counts,
-                "data_level": self.data_level, "intervals_per_person": self.person_intervals()}
+                "data_level": self.data_level, "intervals_per_person": self.person_intervals(),
+                "per_count": self.per_count}
 
 
 def privacy_unit(name: str, w: int | None, interval_minutes: int, steps_per_day: int, counts_per_interval: int,
                  l1_per_interval: float, l2_per_interval: float, reason: str = "",
-                 intervals_per_person: int | None = None) -> PrivacyUnit:
+                 intervals_per_person: int | None = None, protected_period_days: int | None = None,
+                 per_count: int = 1) -> PrivacyUnit:
     """The unit ``privacy.unit`` (and ``privacy.w``) name, sized by the data set."""
     if name not in UNITS:
         raise UnitError(f"privacy.unit: must be one of {', '.join(UNITS)}, got {name!r}")
@@ -128,7 +142,12 @@ def privacy_unit(name: str, w: int | None, interval_minutes: int, steps_per_day:
         intervals = w
     elif w is not None:
         raise UnitError(f"privacy.w: only the w-event unit takes w (privacy.unit is {name!r}); leave it null")
+    elif name == "person":
+        if protected_period_days is None:
+            raise UnitError("privacy.unit: the person unit needs the data set's protected period "
+                            "(privacy.protected_period_days in its spec)")
+        intervals = protected_period_days * steps_per_day
     else:
-        intervals = steps_per_day if name == "day" else 1
+        intervals = {"day": steps_per_day, "week": 7 * steps_per_day}.get(name, 1)
     return PrivacyUnit(name, intervals, interval_minutes, counts_per_interval, l1_per_interval, l2_per_interval,
-                       reason, intervals_per_person)
+                       reason, intervals_per_person, per_count)

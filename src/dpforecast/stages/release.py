@@ -1,63 +1,125 @@
-"""Stage ``release``: in ``ip`` mode, the noisy copy of the series the models train on.
+"""Stage ``release``: in ``ip`` mode, the continual noisy release of the series the models train on.
 
-The release is charged to the data set's privacy ledger before the mechanism reads the
-data (a release killed after that keeps its charge); the same release (same data, mechanism, epsilon, delta and seed) is charged once, since
-regenerating it discloses nothing new. In other modes the stage records that no release
-was made, so the features stage reads the validated series.
+The release (``artifacts/release/``, a DVC out with ``persist: true``, pushed to the DVC
+remote like every artifact) is extended, never regenerated: a delivery noises only its new
+intervals (:mod:`dpforecast.privacy.continual_release`). A release is started, and charged to
+the data set's ledger on every tracked unit, when none exists or when its terms (mechanism,
+epsilon, delta, unit, the spec's bound) change; extending it charges nothing. The charge is
+made before any count is read, and a release killed after it keeps its charge.
+
+In other modes the stage leaves an existing release as it is (switching back to ``ip``
+continues it) and otherwise records that no release was made, so the features stage reads
+the validated series.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+
+import polars as pl
 
 from dpforecast.config import Params
+from dpforecast.data.schema import TIMESTAMP
 from dpforecast.faults import crash_point
-from dpforecast.io import atomic_dir, write_json
+from dpforecast.io import atomic_dir, read_json, write_json
 from dpforecast.paths import Paths
+from dpforecast.privacy import restatements
+from dpforecast.privacy.budget import open_ledger, release_mechanisms
+from dpforecast.privacy.charges import epsilon_of
 from dpforecast.privacy.checks import check_privacy
-from dpforecast.privacy.ledger import PrivacyLedger
-from dpforecast.stages.perturb import perturb
-from dpforecast.tracking.lineage import file_md5
+from dpforecast.privacy.continual_release import ReleaseError, ReleaseInfo, ReleaseTerms, extend, new_release_id, release_terms
+from dpforecast.privacy.randomness import load_key
+from dpforecast.validation.released import validate_released
+from dpforecast.validation.report import DataValidationError
+
+PARQUET_METADATA_KEY = "dpforecast.release"
+NO_RELEASE = {"private": False, "mode": "none", "note": "no input perturbation: models read the validated series"}
 
 
-def release_key(data_md5: str, params: Params) -> str:
-    """The ledger key of a release: equal for a regeneration of the same noise. Without a
-    seed every release draws new noise, which composes with the earlier ones, so its key is
-    unique and it is charged every time."""
-    spec = {"data": data_md5, "epsilon": params.privacy.epsilon, "delta": params.privacy.delta,
-            "unit": params.privacy.unit, "w": params.privacy.w, **asdict(params.privacy.ip)}
-    if params.privacy.ip.seed is None:
-        spec["nonce"] = secrets.token_hex(16)
-    return "ip:" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+def current_release(paths: Paths) -> ReleaseInfo | None:
+    """The release in ``artifacts/release/``, or None (no release, a note, or an old format)."""
+    if not (paths.release_metadata.is_file() and paths.release_series.is_file()):
+        return None
+    raw = read_json(paths.release_metadata)
+    if raw.get("mode") != "ip" or raw.get("format") is None:
+        return None
+    try:
+        return ReleaseInfo.from_json(raw)
+    except ReleaseError:
+        return None
 
 
-def release(paths: Paths, params: Params, data_version: str = "") -> dict[str, Any]:
-    """Write ``artifacts/release/`` as one folder (series and metadata swapped in together,
-    so a release killed half-way is no release)."""
+def _start(params: Params, terms: ReleaseTerms, randomness: str, data_version: str) -> ReleaseInfo:
+    """A new release: its scale from the accountant, charged on every tracked unit."""
+    scale = terms.scale()
+    mechanisms = release_mechanisms(params, scale)
+    delta = terms.delta
+    info = ReleaseInfo(release_id=new_release_id(), terms=terms, scale=scale, randomness=randomness,
+                       unit_epsilons={u: epsilon_of(m, delta) for u, m in mechanisms.items()})
+    open_ledger(params).charge(f"ip-release:{info.release_id}", mechanisms, "ip",
+                               f"{terms.mechanism} continual release at epsilon {terms.epsilon:g} per {terms.unit}",
+                               data_version)
+    return info
+
+
+def release(paths: Paths, params: Params, data_version: str = "") -> dict[str, object]:
+    """Start or extend the release in ``artifacts/release/`` (series and metadata swapped in
+    together, so a release killed half-way leaves the previous one); return its metadata."""
     if params.privacy.mode != "ip":
-        meta = {"private": False, "mode": params.privacy.mode, "note": "no input perturbation: models read the validated series"}
-        with atomic_dir(paths.release_dir) as tmp:
-            write_json(tmp / paths.release_metadata.name, meta)
-        return meta
+        if current_release(paths) is None:
+            with atomic_dir(paths.release_dir) as tmp:
+                write_json(tmp / paths.release_metadata.name, {**NO_RELEASE, "mode": params.privacy.mode})
+            return {**NO_RELEASE, "mode": params.privacy.mode}
+        return read_json(paths.release_metadata)
     check_privacy(params.privacy)
-    ip = params.privacy.ip
-    data_md5 = file_md5(paths.series)
-    key = release_key(data_md5, params)
-    PrivacyLedger(paths.ledger, params.privacy.budget_epsilon).charge(
-        key, params.privacy.epsilon, params.privacy.delta if ip.mechanism != "laplace" else 0.0,
-        params.privacy_unit().ledger_unit(params.dataset, "ip"), "ip", f"{ip.mechanism} release of the series",
-        data_version or data_md5)
+    key = load_key()  # a bad key is refused before any data is read
+    terms = release_terms(params)
+    info = current_release(paths)
+    released = None
+    if info is not None and info.terms == terms:
+        released = pl.read_parquet(paths.release_series)
+    else:  # none yet, or other terms: a new release, charged as such
+        info = _start(params, terms, "owner key" if key else "operating system", data_version)
     crash_point("release:charged")
+
+    spec = params.data_set
+    zones = spec.zone_ids
+    series = pl.read_parquet(paths.series)
+    missing = [c for c in (TIMESTAMP, *zones) if c not in series.columns]
+    if missing:
+        raise ValueError(f"{paths.series}: the validated series lacks column(s) {missing}")
+    changed, checked = restatements.restated(spec.name, info.release_id, series, zones)
+    if changed:
+        raise ReleaseError(f"{spec.raw}: interval {changed[0]} was released and its counts have changed since "
+                           f"({len(changed)} restated intervals); a release never re-noises a released interval: "
+                           f"start a new release (change privacy.epsilon or privacy.unit), charged as such")
+    out, info = extend(series, zones, released, info, key)
+    if not checked and released is not None:
+        info = ReleaseInfo(**{**info.__dict__, "notes": ("restated intervals cannot be detected on this machine: "
+                                                         "the release's private digests are elsewhere",)})
+    nullable = frozenset(z for z in zones if series[z].null_count())
+    report = validate_released(out, clip_at_zero=terms.clip_at_zero, rounded=True,
+                               reference_timestamps=series[TIMESTAMP], zones=zones, nullable=nullable,
+                               source=f"release of {paths.series}", engine=params.validate.engine)
+    if not report.passed:
+        raise DataValidationError(report, report.message())
+    meta = info.to_json()
     with atomic_dir(paths.release_dir) as tmp:
-        meta = perturb(paths.series, tmp / paths.release_series.name, tmp / paths.release_metadata.name, params,
-                       data_version=data_version)
+        out.write_parquet(tmp / paths.release_series.name, statistics=False,
+                          metadata={PARQUET_METADATA_KEY: json.dumps(meta, sort_keys=True)})
+        write_json(tmp / paths.release_metadata.name, meta)
         crash_point("release:written")
+    restatements.remember(spec.name, info.release_id, series, zones)
     return meta
+
+
+def read_release_metadata(path: str | Path) -> dict[str, object]:
+    """The release metadata embedded in a released Parquet file."""
+    kv = pl.read_parquet_metadata(path)
+    if PARQUET_METADATA_KEY not in kv:
+        raise ValueError(f"{path}: no {PARQUET_METADATA_KEY!r} key-value metadata (not a release)")
+    return json.loads(kv[PARQUET_METADATA_KEY])
 
 
 def training_series(paths: Paths, params: Params) -> Path:

@@ -24,6 +24,8 @@ from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, INTERVALS, save_f
 from dpforecast.paths import Paths
 from dpforecast.privacy import unit_accounting
 from dpforecast.training.device import seed_everything, select_device
+from dpforecast.privacy.published_lineage import data_digest, published_lineage
+from dpforecast.privacy.randomness import load_key
 from dpforecast.tracking.lineage import code_digest, file_md5
 from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.loop import LoopConfig, fit, predict
@@ -138,10 +140,13 @@ def train_one(
     units, batch, lr = params.hyper(arch)
     features_md5 = file_md5(paths.feature_table)
     device = select_device(params.train.device)
-    plan = plan_privacy(params, arch, seed, len(x_train), batch, features_md5,
-                        paths.ledger, paths.release_metadata, device.type)
+    plan = plan_privacy(params, arch, seed, len(x_train), batch, features_md5, paths.release_metadata, device.type)
     model, loop = build_model(params, arch, x_train, y_train, len(zones), seed)
-    lineage = dict(lineage or {})
+    private = params.privacy.mode != "none"
+    key = load_key() if private else None
+    charged_version = (lineage or {}).get("data.dvc_md5", "")  # the owner's ledger only
+    lineage = published_lineage(dict(lineage or {}), private, key)
+    features_md5 = data_digest(features_md5, private, key)
     run_id = None
     if track:
         import mlflow
@@ -173,9 +178,10 @@ def train_one(
         if params.privacy.mode == "gp":
             # Charged before the first noisy step reads a window: a run killed half-way has
             # spent its budget; the same run repeated (same ledger key) is not charged again.
-            charge(plan, params, paths.ledger, arch, lineage.get("data.dvc_md5", ""))
+            charge(plan, params, arch, charged_version)
             result, _ = fit_private(model, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm,
-                                    device, on_epoch=on_epoch, progress=progress, **private_options(params))
+                                    device, plan.stream(), on_epoch=on_epoch, progress=progress,
+                                    **private_options(params))
         else:
             stop = (x_val[stopping], y_val[stopping])
             result = fit(model, (x_train, y_train), stop if len(stop[0]) else None, loop, device, on_epoch, progress)
@@ -225,7 +231,7 @@ def train_one(
                     mlflow.log_metrics({"privacy_epsilon": plan.report.epsilon, "privacy_delta": plan.report.delta})
                 mlflow.log_dict(plan.report.to_json(), "privacy/privacy.json")
                 dvc_file = next((r / DVC_FILE for r in (paths.root, paths.tracking_root) if r and (r / DVC_FILE).is_file()), None)
-                if dvc_file is not None:  # what `dpforecast restore-data` checks out again
+                if dvc_file is not None and not private:  # what `dpforecast restore-data` checks out again
                     mlflow.log_artifact(str(dvc_file), "lineage")
                 mlflow.log_text(plan.report.to_markdown(), "privacy/privacy.md")
                 mlflow.set_tags(interval_tags(intervals))

@@ -13,8 +13,14 @@ check it against: they form ``p.grad_sample`` and clip it as Opacus's ``DPOptimi
 
 Batches are Poisson-sampled (each window joins a step with probability ``q``), the
 sampling the accountants assume; a batch may be empty and the step is then pure noise.
-Noise comes from PyTorch's generator, not a cryptographic one (Opacus's ``secure_mode``
-needs the unmaintained torchcsprng): a formal release should state this.
+Both the batches and the noise come from a :class:`~dpforecast.privacy.randomness.SecretStream`
+(a CSPRNG keyed by the data owner's key and the run's context, or the OS), never from
+``train.seed``, which seeds only the public initial weights: whoever could replay the
+batches or the noise could run the training on both neighbouring data sets and tell them
+apart. PyTorch's generators are not cryptographic, and Opacus's ``secure_mode`` needs the
+unmaintained torchcsprng, hence our own noise in :meth:`NoisyClippedSum.add_noise`. The
+normals are float64 Box-Muller draws cast to the gradients' dtype; Opacus's defence
+against floating-point attacks (secure_mode's sum of several normals) is not applied.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from torch.optim import Optimizer
 from tqdm.auto import tqdm
 
 from dpforecast.models.forecaster import Forecaster
+from dpforecast.privacy.randomness import SecretStream
 from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.dp_adam_bc import DPAdamBC
 from dpforecast.training.ghost_clipping import clip_factors
@@ -163,15 +170,31 @@ class NoisyClippedSum(DPOptimizerFastGradientClipping):
     """Opacus's noise and averaging for a ``p.grad`` that holds the clipped sum, without its
     deep copy of every gradient: ``add_noise`` replaces ``p.grad`` instead of modifying it, so
     ``summed_grad`` can keep the clipped sum by reference (0.3 ms of a 4.5 ms BiGRU-64 step,
-    4 ms of BiLSTM-500's 40)."""
+    4 ms of BiLSTM-500's 40). The noise is drawn from ``stream``, one draw per step for all
+    parameters."""
+
+    def __init__(self, *args: object, stream: SecretStream, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.stream = stream
 
     def accumulate(self) -> None:
         for p in self.params:
             p.summed_grad = p.grad if p.summed_grad is None else p.summed_grad + p.grad
 
+    def add_noise(self) -> None:
+        std = self.noise_multiplier * self.max_grad_norm
+        total = sum(p.summed_grad.numel() for p in self.params)
+        draws = torch.from_numpy(self.stream.normal(total))
+        offset = 0
+        for p in self.params:
+            n = p.summed_grad.numel()
+            noise = draws[offset:offset + n].view_as(p.summed_grad).to(p.summed_grad.device, p.summed_grad.dtype)
+            p.grad = (p.summed_grad + std * noise).view_as(p)
+            offset += n
+
 
 def private_optimizer(
-    optimizer: Optimizer, noise_multiplier: float, max_grad_norm: float, expected_batch_size: int, generator: torch.Generator
+    optimizer: Optimizer, noise_multiplier: float, max_grad_norm: float, expected_batch_size: int, stream: SecretStream
 ) -> NoisyClippedSum:
     """Opacus's noise wrapper for a ``p.grad`` that already holds the clipped sum (an engine's
     ``clipped_gradient_sum``); refuses to build a "private" optimizer without noise."""
@@ -187,7 +210,7 @@ def private_optimizer(
         # p.grad holds the sum of clipped gradients; the optimiser adds N(0, (sigma C)^2) to it
         # and "mean" divides by the expected batch size, the standard DP-SGD average.
         loss_reduction="mean",
-        generator=generator,
+        stream=stream,
     )
 
 
@@ -228,9 +251,9 @@ class IterateEMA:
                 p.copy_(a / correction)
 
 
-def poisson_batch(n: int, sample_rate: float, generator: torch.Generator) -> torch.Tensor:
+def poisson_batch(n: int, sample_rate: float, stream: SecretStream) -> torch.Tensor:
     """Indices of the windows in this step: each joins independently with probability q."""
-    return torch.nonzero(torch.rand(n, generator=generator) < sample_rate).flatten()
+    return torch.from_numpy(np.flatnonzero(stream.uniform(n) < sample_rate))
 
 
 def fit_private(
@@ -240,6 +263,7 @@ def fit_private(
     noise_multiplier: float,
     max_grad_norm: float,
     device: torch.device,
+    stream: SecretStream,
     engine: PerSampleGradientEngine | None = None,
     on_epoch: EpochCallback | None = None,
     progress: bool = True,
@@ -248,7 +272,8 @@ def fit_private(
     momentum: float = 0.9,
     ema: float = 0.0,
 ) -> tuple[TrainResult, Spend]:
-    """Train ``model`` with DP-SGD for ``cfg.epochs`` epochs: ``optimizer`` (adam, adam_bc or
+    """Train ``model`` with DP-SGD for ``cfg.epochs`` epochs, batches and noise from ``stream``
+    (secret: see the module docstring): ``optimizer`` (adam, adam_bc or
     sgd with ``momentum``) steps on the noisy gradient; with ``ema`` > 0 the weights kept are
     the :class:`IterateEMA` of the iterates, else the last iterate. Neither changes the spend.
 
@@ -266,12 +291,10 @@ def fit_private(
     n = len(x)
     sample_rate = min(1.0, cfg.batch_size / n)
     steps_per_epoch = max(1, round(1 / sample_rate))
-    gen = torch.Generator().manual_seed(cfg.seed)
-    noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     params = list(model.parameters())
     step = base_optimizer(optimizer, params, cfg.learning_rate, momentum,
                           noise_multiplier * max_grad_norm / cfg.batch_size)
-    optimiser = private_optimizer(step, noise_multiplier, max_grad_norm, cfg.batch_size, noise_gen)
+    optimiser = private_optimizer(step, noise_multiplier, max_grad_norm, cfg.batch_size, stream)
     average = IterateEMA(params, ema) if ema > 0 else None
     loss = sample_loss(cfg.loss)
     result = TrainResult()
@@ -279,7 +302,7 @@ def fit_private(
     try:
         for epoch in bar:
             for _ in range(steps_per_epoch):
-                idx = poisson_batch(n, sample_rate, gen).to(device)
+                idx = poisson_batch(n, sample_rate, stream).to(device)
                 optimiser.zero_grad(set_to_none=True)
                 engine.clipped_gradient_sum(model, loss, x[idx], y[idx], max_grad_norm)
                 optimiser.step()

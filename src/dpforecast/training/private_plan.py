@@ -1,23 +1,30 @@
 """What a training run's privacy is, decided before it touches data.
 
 ``plan_privacy`` checks the parameters, finds the DP-SGD noise multiplier (or takes the
-configured one), computes the guarantee with the accountants, and refuses a run the
-privacy ledger cannot pay for. The returned report is what the model ships with.
+configured one), computes the guarantee with the accountants, derives the run's secret
+randomness, and refuses a run the privacy ledger cannot pay for. The returned report is
+what the model ships with.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from dpforecast.config import Params
 from dpforecast.io import read_json
 from dpforecast.privacy import accounting, unit_accounting
+from dpforecast.privacy.budget import open_ledger, training_mechanisms
+from dpforecast.privacy.charges import Mechanism
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
-from dpforecast.privacy.ledger import PrivacyLedger
+from dpforecast.privacy.continual_release import ReleaseInfo, release_terms
+from dpforecast.privacy.randomness import PrivacyKey, SecretStream, load_key
 from dpforecast.privacy.report import PrivacyReport, gp_report, ip_report
 from dpforecast.privacy.unit import PrivacyUnit
 from dpforecast.tracking.lineage import code_digest
@@ -30,18 +37,38 @@ class PrivacyPlan:
     noise_multiplier: float | None = None
     max_grad_norm: float | None = None
     ledger_key: str | None = None
-    ledger_unit: str | None = None  # the ledger's line (PrivacyUnit.ledger_unit)
+    mechanisms: dict[str, Mechanism] | None = None  # the training's loss on every tracked unit
+    context: dict[str, Any] | None = None  # what the secret stream is derived from (never published)
+    key: PrivacyKey | None = None
+
+    def stream(self) -> SecretStream:
+        """The run's secret randomness (batches and noise): the owner's key and the run's
+        context, or the OS."""
+        if self.context is None:
+            raise ValueError("a non-private plan has no secret stream")
+        return SecretStream.for_context(self.key, self.context)
 
 
-def _gp_key(params: Params, arch: str, seed: int, data_md5: str, sigma: float, device_type: str) -> str:
-    """Equal only for a run that repeats the same computation: same data, configuration,
-    seed, device kind (CPU and CUDA draw different noise from one seed) and code. Which other
-    architectures the same command trains (``train.model``) does not change it."""
+def _gp_context(params: Params, arch: str, seed: int, data_md5: str, sigma: float, device_type: str) -> dict[str, Any]:
+    """Everything that makes two DP-SGD runs different computations: data, configuration,
+    seed, device kind, code, epsilon and unit. Runs that differ in any of them never share a
+    draw; the same run repeated with the owner's key draws the same batches and noise (and is
+    charged once). Which other architectures the same command trains does not matter."""
     train = {k: v for k, v in asdict(params.train).items() if k not in ("model", "device")}
-    spec = {"data": data_md5, "arch": arch, "seed": seed, "sigma": sigma, "train": train, "device": device_type,
-            "hyper": params.hyper(arch), "features": asdict(params.features), "gp": asdict(params.privacy.gp),
-            "unit": [params.privacy.unit, params.privacy.w], "code": code_digest()}
-    return "gp:" + hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return {"purpose": "dp-sgd", "dataset": params.data_set.name, "data": data_md5, "arch": arch, "seed": seed,
+            "sigma": sigma, "train": train, "device": device_type, "hyper": params.hyper(arch),
+            "features": asdict(params.features), "gp": asdict(params.privacy.gp), "epsilon": params.privacy.epsilon,
+            "delta": params.privacy.delta, "unit": [params.privacy.unit, params.privacy.w], "code": code_digest()}
+
+
+def _ledger_key(key: PrivacyKey | None, context: dict[str, Any]) -> str:
+    """Public and unlinkable to the context without the key: a keyed digest (a repeat with the
+    key is the same run, charged once), or a random nonce (without a key every run is fresh
+    randomness, charged again)."""
+    if key is None:
+        return "gp:" + secrets.token_hex(8)
+    text = json.dumps(context, sort_keys=True, default=str).encode()
+    return "gp:" + hmac.new(key.material, b"ledger-key\0" + text, hashlib.sha256).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=64)
@@ -66,37 +93,22 @@ def context_units(params: Params) -> tuple[PrivacyUnit, ...]:
 
 def plan_privacy(
     params: Params, arch: str, seed: int, n_train: int, batch_size: int, data_md5: str,
-    ledger_path: Path, release_metadata: Path, device_type: str = "cpu",
+    release_metadata: Path, device_type: str = "cpu",
 ) -> PrivacyPlan:
+    """The run's guarantee, its secret randomness and its charge, before any data is read:
+    a bad key or a budget the ledger cannot pay is refused here."""
     privacy = params.privacy
     if privacy.mode == "none":
         return PrivacyPlan(PrivacyReport.non_private())
     if privacy.mode == "ip":
-        meta = read_json(release_metadata)
-        if meta.get("epsilon") != privacy.epsilon or meta.get("mechanism") != privacy.ip.mechanism:
-            raise PrivacyConfigError(
-                f"privacy: the release at {release_metadata} ({meta.get('mechanism')}, epsilon {meta.get('epsilon')}) "
-                f"does not match the parameters ({privacy.ip.mechanism}, epsilon {privacy.epsilon}); rerun the release stage"
-            )
-        unit = params.privacy_unit()
-        if meta.get("unit") != unit.describe("ip"):
-            raise PrivacyConfigError(
-                f"privacy.unit: the release at {release_metadata} protects {meta.get('unit')!r}, the parameters "
-                f"ask for {unit.describe('ip')!r}; rerun the release stage")
-        report = ip_report(
-            mechanism=meta["mechanism"], epsilon=meta["epsilon"], delta=meta["delta"],
-            sensitivity=meta["sensitivity"], sigma=meta["noise_std"], unit=unit, n=int(meta["n_counts"]),
-            notes=[(f"{unit.reason.rstrip('.')} ({params.dataset}'s spec): " if unit.data_level else "")
-                   + f"one unit changes {unit.counts} count(s), so the noise is calibrated to their "
-                   f"{'L1' if meta['mechanism'] == 'laplace' else 'L2'} norm, {meta['sensitivity']:.4g}"],
-        )
-        return PrivacyPlan(report)  # charged by the release stage; training is post-processing
+        return PrivacyPlan(_ip_report(params, release_metadata))  # charged by the release; training is post-processing
     check_privacy(privacy, n_train_windows=n_train)
     if params.features.scaling == "standard":
         raise PrivacyConfigError(
             "features.scaling: 'standard' fits means and deviations on the private training windows, "
             "which DP-SGD's guarantee does not cover; use 'log' (fixed, data-independent) or 'none' for privacy.mode gp"
         )
+    key = load_key()
     sample_rate = min(1.0, batch_size / n_train)
     steps = max(1, round(1 / sample_rate)) * params.train.epochs
     gp = privacy.gp
@@ -109,18 +121,39 @@ def plan_privacy(
                        accountant=gp.accountant, unit=unit, window=window, horizon=horizon,
                        context=context_units(params), study_comparison=unit.name == "window",
                        notes=[provenance_note(params, arch)])
-    ledger = PrivacyLedger(ledger_path, privacy.budget_epsilon)
-    key = _gp_key(params, arch, seed, data_md5, sigma, device_type)
-    ledger_unit = unit.ledger_unit(params.dataset, "gp")
-    ledger.check(report.epsilon, ledger_unit, key=key)
-    return PrivacyPlan(report, sigma, gp.max_grad_norm, key, ledger_unit)
+    context = _gp_context(params, arch, seed, data_md5, sigma, device_type)
+    ledger_key = _ledger_key(key, context)
+    mechanisms = training_mechanisms(params, sigma, sample_rate, steps, n_train)
+    open_ledger(params).check(ledger_key, mechanisms)
+    return PrivacyPlan(report, sigma, gp.max_grad_norm, ledger_key, mechanisms, context, key)
 
 
-def charge(plan: PrivacyPlan, params: Params, ledger_path: Path, arch: str, data_version: str) -> None:
+def _ip_report(params: Params, release_metadata: Path) -> PrivacyReport:
+    """The guarantee of the release the model trained on, refused if it is not the release
+    the parameters ask for."""
+    raw = read_json(release_metadata)
+    info = ReleaseInfo.from_json(raw) if raw.get("mode") == "ip" and raw.get("format") else None
+    terms = release_terms(params)
+    if info is None or info.terms != terms:
+        found = "no release" if info is None else (f"{info.terms.mechanism}, epsilon {info.terms.epsilon:g} per "
+                                                     f"{info.terms.unit}")
+        raise PrivacyConfigError(
+            f"privacy: the release at {release_metadata} ({found}) is not the one the parameters ask for "
+            f"({terms.mechanism}, epsilon {terms.epsilon:g} per {terms.unit}); rerun the release stage")
+    unit = params.privacy_unit()
+    norm = "L1" if terms.mechanism == "discrete_laplace" else "L2"
+    return ip_report(
+        mechanism=terms.mechanism, epsilon=terms.epsilon, delta=terms.delta, sensitivity=terms.sensitivity,
+        sigma=info.scale, unit=unit, n=info.n_counts, unit_epsilons=info.unit_epsilons,
+        notes=[(f"{unit.reason.rstrip('.')} ({params.dataset}'s spec): " if unit.data_level else "")
+               + f"one unit changes {unit.counts} count(s), so the noise is calibrated to their {norm} norm, "
+               f"{terms.sensitivity:.4g}",
+               "continual release: each interval was noised once, when it arrived; retraining on it is free"])
+
+
+def charge(plan: PrivacyPlan, params: Params, arch: str, data_version: str) -> None:
     """Record a DP-SGD training in the ledger before it reads its first window (the plan
-    checked the budget); an identical run charged before costs nothing."""
-    if plan.ledger_key is None:
+    checked the budget); a repeat of a keyed run costs nothing more."""
+    if plan.ledger_key is None or plan.mechanisms is None:
         return
-    PrivacyLedger(ledger_path, params.privacy.budget_epsilon).charge(
-        plan.ledger_key, plan.report.epsilon, plan.report.delta, plan.ledger_unit, "gp",
-        f"DP-SGD training of {arch}", data_version)
+    open_ledger(params).charge(plan.ledger_key, plan.mechanisms, "gp", f"DP-SGD training of {arch}", data_version)

@@ -1,0 +1,164 @@
+"""Input perturbation as a continual release: each interval's counts are noised once, when they arrive.
+
+A release is started once, with its mechanism, epsilon, delta and unit, which fix the
+noise scale. Each later delivery noises only the intervals the release has not seen and
+appends them; every value released before stays exactly as it was. Since each count is
+noised once and the unit is a w-event unit (Kellaris et al. 2014), a delivery costs nothing
+more on any tracked unit: the ledger is charged once, when the release starts
+(:mod:`dpforecast.stages.release`). Re-noising the history at every retraining, as a
+release regenerated from scratch would, composes a new mechanism on every past event.
+
+Refused, with the interval named: a released interval missing from the new series, and a
+released interval whose raw counts changed since (a restatement: releasing it again would
+be a new mechanism on that event; see :mod:`dpforecast.privacy.restatements`).
+
+The noise comes from :class:`~dpforecast.privacy.randomness.SecretStream`: the data owner's
+key and a context naming the release and the delivered intervals (reproducible by the
+owner alone), or the OS. Nothing derived from the raw data or the key is published:
+:class:`ReleaseInfo` holds parameters, losses and timestamps only.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from dpforecast.data.schema import TIMESTAMP
+from dpforecast.privacy.discrete import discrete_gaussian_sigma, discrete_laplace_scale, sample
+from dpforecast.privacy.randomness import PrivacyKey, SecretStream
+
+if TYPE_CHECKING:
+    from dpforecast.config import Params
+
+FORMAT = 2
+
+
+class ReleaseError(ValueError):
+    """The series cannot extend the release (the message names the interval)."""
+
+
+@dataclass(frozen=True)
+class ReleaseTerms:
+    """What fixes a release's noise: a release with other terms is a new release."""
+
+    dataset: str
+    mechanism: str  # discrete_gaussian | discrete_laplace
+    epsilon: float
+    delta: float  # 0 for the discrete Laplace (pure epsilon-DP)
+    unit: str  # the calibration unit's name
+    unit_text: str  # the unit in words (PrivacyUnit.describe)
+    sensitivity: float  # L2 (Gaussian) or L1 (Laplace) norm of what one unit changes
+    clip_at_zero: bool
+
+    def scale(self) -> float:
+        """Sigma of the discrete Gaussian or the discrete Laplace's scale, from the accountant."""
+        if self.mechanism == "discrete_laplace":
+            return discrete_laplace_scale(self.epsilon, self.sensitivity)
+        return discrete_gaussian_sigma(self.epsilon, self.delta, self.sensitivity)
+
+
+def release_terms(params: Params) -> ReleaseTerms:
+    """The terms ``params`` ask for (a release with other terms is another release)."""
+    privacy, unit = params.privacy, params.privacy_unit()
+    mechanism = privacy.ip.mechanism
+    return ReleaseTerms(
+        dataset=params.data_set.name, mechanism=mechanism, epsilon=float(privacy.epsilon),
+        delta=0.0 if mechanism == "discrete_laplace" else float(privacy.delta), unit=unit.name,
+        unit_text=unit.describe("ip"), sensitivity=unit.ip_sensitivity(mechanism),
+        clip_at_zero=privacy.ip.clip_at_zero)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One extension of the release: when, and which intervals (no counts, no hashes)."""
+
+    released_at: str
+    first: str
+    last: str
+    intervals: int
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """The release's public description, written beside it (``release.json``) and into it."""
+
+    release_id: str
+    terms: ReleaseTerms
+    scale: float
+    unit_epsilons: dict[str, float]  # each tracked unit's epsilon of this release, at terms.delta
+    randomness: str  # "owner key" (reproducible by the key's holder) or "operating system"
+    deliveries: tuple[Delivery, ...] = ()
+    format: int = FORMAT
+    n_counts: int = 0
+    private: bool = True
+    mode: str = "ip"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict) -> ReleaseInfo:
+        raw = dict(raw)
+        if raw.get("format") != FORMAT:
+            raise ReleaseError(f"release format {raw.get('format')!r} is not {FORMAT}: start a new release")
+        raw["terms"] = ReleaseTerms(**raw["terms"])
+        raw["deliveries"] = tuple(Delivery(**d) for d in raw["deliveries"])
+        raw["notes"] = tuple(raw.get("notes", ()))
+        return cls(**raw)
+
+
+def new_release_id() -> str:
+    """Public and random: it names the release in the ledger and in the owner's noise context."""
+    return secrets.token_hex(8)
+
+
+def _noise(info: ReleaseInfo, key: PrivacyKey | None, new: pl.DataFrame, zones: list[str]) -> np.ndarray:
+    first, last = new[TIMESTAMP].min(), new[TIMESTAMP].max()
+    context = {"purpose": "ip-release", "dataset": info.terms.dataset, "release": info.release_id,
+               "first": str(first), "last": str(last), "intervals": new.height, "zones": zones}
+    stream = SecretStream.for_context(key, context)
+    draws = sample(info.terms.mechanism, info.scale, new.height * len(zones), stream)
+    return np.asarray(draws, dtype=np.int64).reshape(new.height, len(zones))
+
+
+def extend(series: pl.DataFrame, zones: list[str], released: pl.DataFrame | None, info: ReleaseInfo,
+           key: PrivacyKey | None) -> tuple[pl.DataFrame, ReleaseInfo]:
+    """The release of ``series``: ``released`` (may be None) with the intervals it lacks noised
+    and appended, in time order; raises :class:`ReleaseError` if ``series`` lost a released
+    interval."""
+    if released is not None:
+        lost = released.join(series.select(TIMESTAMP), on=TIMESTAMP, how="anti")
+        if lost.height:
+            raise ReleaseError(f"interval {lost[TIMESTAMP][0]} was released but is not in the validated series "
+                               f"({lost.height} such intervals): a release never takes values back")
+        new = series.join(released.select(TIMESTAMP), on=TIMESTAMP, how="anti")
+    else:
+        new = series
+    if new.height == 0:
+        return released if released is not None else series.clear(), info
+    counts = new.select(zones).fill_null(0).to_numpy().astype(np.int64)
+    noisy = counts + _noise(info, key, new, zones)
+    if info.terms.clip_at_zero:
+        noisy = np.maximum(noisy, 0)
+    appended = new.select(TIMESTAMP).with_columns(
+        pl.Series(z, noisy[:, i], dtype=pl.Int64) for i, z in enumerate(zones)
+    ).with_columns(  # a missing count (a gap the spec allows) stays missing: no noise is published for it
+        pl.when(new[z].is_null()).then(None).otherwise(pl.col(z)).alias(z) for z in zones)
+    out = appended if released is None else pl.concat([released.select(TIMESTAMP, *zones), appended])
+    out = out.sort(TIMESTAMP)
+    delivery = Delivery(datetime.now(timezone.utc).isoformat(timespec="seconds"), str(new[TIMESTAMP].min()),
+                        str(new[TIMESTAMP].max()), new.height)
+    info = ReleaseInfo(**{**asdict(info), "terms": info.terms, "deliveries": (*info.deliveries, delivery),
+                          "n_counts": out.height * len(zones), "notes": info.notes})
+    return out, info
+
+
+def unit_epsilon_text(epsilons: dict[str, float]) -> str:
+    return ", ".join(f"{u} {e:.4g}" if math.isfinite(e) else f"{u} vacuous" for u, e in epsilons.items())
