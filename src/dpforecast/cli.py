@@ -71,7 +71,9 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
     from dpforecast.frontier import frontier, frontier_table
     from dpforecast.project import project_root
 
-    result = frontier(project_root(), args.model, tuple(args.epsilons), tuple(args.seeds), tuple(args.units))
+    extra = {"dataset": args.dataset} if args.dataset else None
+    result = frontier(project_root(), args.model, tuple(args.epsilons), tuple(args.seeds), tuple(args.units),
+                      extra=extra, modes=tuple(args.modes))
     print(frontier_table(result))
     return 0
 
@@ -214,6 +216,19 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from dpforecast.registry.bundle import BundleError, export_bundle
+
+    try:
+        out = export_bundle(args.model_dir, args.out)
+    except BundleError as exc:
+        print(f"dpforecast publish: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote the publishable bundle of {args.model_dir} to {out}: weights, spec, guarantee, model card "
+          f"and the metrics the guarantee covers")
+    return 0
+
+
 def _cmd_key(args: argparse.Namespace) -> int:
     from dpforecast.privacy.randomness import create_key_file, default_key_file
 
@@ -250,7 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     # data-level units only: the study's "window" is one count for IP and one window for DP-SGD,
     # not one unit for both
-    f.add_argument("--units", nargs="+", default=["event", "day"], choices=["event", "day"])
+    f.add_argument("--units", nargs="+", default=["event", "day", "week", "person"],
+                   choices=["event", "day", "week", "person"])
+    f.add_argument("--modes", nargs="+", default=["ip", "gp"], choices=["ip", "gp"])
+    f.add_argument("--dataset", help="the data set (default: params.yaml's)")
     f.set_defaults(func=_cmd_frontier)
 
     bt = sub.add_parser("backtest",
@@ -306,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--params", type=Path, default=Path("params.yaml"))
     lg.add_argument("--dataset", help="the data set (default: params.yaml's)")
     lg.set_defaults(func=_cmd_ledger)
+
+    pb = sub.add_parser("publish", help="the publishable bundle of a private model: weights, model card, the "
+                                        "guarantee on every unit, covered metrics; nothing raw")
+    pb.add_argument("model_dir", type=Path, help="a trained model's folder, e.g. models/bigru or a variant's")
+    pb.add_argument("--out", type=Path, required=True, help="the bundle's folder (written whole or not at all)")
+    pb.set_defaults(func=_cmd_publish)
 
     k = sub.add_parser("key", help="create the data owner's secret key, from which private randomness is derived")
     k.add_argument("action", choices=["init"])

@@ -1,8 +1,12 @@
 """Private variants side by side, and the privacy-utility frontier (error against epsilon) on one unit.
 
-One architecture (BiGRU by default), both mechanisms on the same privacy unit (event and
-day by default), several seeds; each point is a real private training whose epsilon comes
-from its privacy report. DP-SGD points use ``features.scaling: log`` (a fitted scaler would
+One architecture (BiGRU by default), both mechanisms on the same privacy unit (event, day,
+week and person by default), several seeds; each point is a real private training whose
+epsilon comes from its privacy report. A DP-SGD point on a unit that touches (nearly) every
+training window (a person, here) is not trained: its guarantee is vacuous, and the
+frontier says so instead of printing a number. Every training is charged to the data set's
+ledger: a frontier on real data spends real budget, so run it on public data or against a
+separate ledger (``DPFORECAST_HOME``), as BENCHMARKS.md does. DP-SGD points use ``features.scaling: log`` (a fitted scaler would
 leak). Persistence, ridge and seasonal naive on the same test windows are the horizontal
 lines a private model has to beat. Everything goes to ``metrics/frontier.json``,
 ``plots/frontier_<unit>.json`` (DVC plots), ``plots/frontier.png`` and one MLflow run.
@@ -28,34 +32,58 @@ from dpforecast.variants import PrivacySetting, train_variant
 
 EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
 MODES = ("ip", "gp")
-UNITS = ("event", "day")
+UNITS = ("event", "day", "week", "person")
 SEEDS = (0, 1, 2)
 
 
 def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPSILONS,
              seeds: tuple[int, ...] = SEEDS, units: tuple[str, ...] = UNITS, profile: str = "default",
-             extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train ``model`` under both mechanisms for every unit x epsilon x seed; write and return
-    the frontier (``runs``: one row per training; ``points``: mean and spread over seeds)."""
+             extra: dict[str, Any] | None = None, modes: tuple[str, ...] = MODES) -> dict[str, Any]:
+    """Train ``model`` under each of ``modes`` for every unit x epsilon x seed; write and return
+    the frontier (``runs``: one row per training; ``points``: mean and spread over seeds) under
+    the data set's key of ``metrics/frontier.json``."""
+    params = load_params(root / "params.yaml", profile=profile, **(extra or {}))
     runs = []
     for unit in units:
-        for mode in MODES:
+        for mode in modes:
+            vacuous = _vacuous(params, unit) if mode == "gp" else None
             for eps in epsilons:
                 for seed in seeds:
+                    if vacuous:
+                        runs.append({"unit": unit, "mode": mode, "epsilon": eps, "seed": seed, "rmse": None,
+                                     "mae": None, "guarantee": f"vacuous: {vacuous}", "delta": params.privacy.delta,
+                                     "unit_description": unit})
+                        continue
                     row = train_variant(root, model, PrivacySetting(mode, eps), seed, profile,
                                         deep_merge({"privacy": {"unit": unit}}, extra or {}),
-                                        name=f"frontier-{unit}-{mode}-{eps:g}-seed{seed}")
+                                        name=f"frontier-{params.dataset}-{unit}-{mode}-{eps:g}-seed{seed}")
                     runs.append({"unit": unit, **{k: row[k] for k in ("mode", "epsilon", "seed", "rmse", "mae",
                                                                       "guarantee")},
                                  "delta": row["report"]["delta"], "unit_description": row["report"]["unit"]})
-    result = {"model": model, "seeds": list(seeds), "baselines": baseline_lines(root, profile, extra),
-              "points": summarise(runs), "runs": runs}
-    write_json(root / "metrics" / "frontier.json", result)
+    result = {"dataset": params.dataset, "model": model, "seeds": list(seeds),
+              "baselines": baseline_lines(root, profile, extra), "points": summarise(runs), "runs": runs}
+    path = root / "metrics" / "frontier.json"
+    others = read_json(path).get("datasets", {}) if path.is_file() else {}
+    write_json(path, {"datasets": {**others, params.dataset: result}})
     for unit in units:
-        write_json(root / "plots" / f"frontier_{unit}.json", plot_rows(result, unit))
-    figure(result, root / "plots" / "frontier.png")
+        write_json(root / "plots" / f"frontier_{params.dataset}_{unit}.json", plot_rows(result, unit))
+    figure(result, root / "plots" / f"frontier_{params.dataset}.png")
     _track(root, result)
     return result
+
+
+def _vacuous(params: Any, unit: str) -> str | None:
+    """Why DP-SGD protects nothing on ``unit`` (it touches more windows than are accounted), or None."""
+    from dpforecast.privacy.budget import MAX_ACCOUNTED_WINDOWS
+    from dpforecast.privacy.unit_accounting import windows_per_unit
+
+    sized = load_params(Path(params.data_set.path).parent.parent / "params.yaml", dataset=params.dataset,
+                        privacy={"unit": unit}).privacy_unit()
+    k = windows_per_unit(params.features.window, params.features.horizon, sized.intervals)
+    if k <= MAX_ACCOUNTED_WINDOWS:
+        return None
+    return (f"one {unit} touches {k:,} training windows (every window of the series): DP-SGD bounds a unit only "
+            f"by 2C per window it touches, so no noise that still trains gives a meaningful epsilon")
 
 
 def baseline_lines(root: Path, profile: str = "default", extra: dict[str, Any] | None = None) -> dict[str, float | None]:
@@ -85,6 +113,12 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         groups.setdefault((r["unit"], r["mode"], r["epsilon"]), []).append(r)
     points = []
     for (unit, mode, eps), rows in groups.items():
+        if any(r["rmse"] is None for r in rows):
+            points.append({"unit": unit, "mode": mode, "epsilon": eps, "delta": rows[0]["delta"], "rmse_mean": None,
+                           "rmse_std": None, "rmse_min": None, "rmse_max": None, "seeds": [r["seed"] for r in rows],
+                           "mae_mean": None, "unit_description": rows[0]["unit_description"],
+                           "vacuous": rows[0]["guarantee"]})
+            continue
         rmse = [r["rmse"] for r in rows]
         points.append({"unit": unit, "mode": mode, "epsilon": eps, "delta": rows[0]["delta"],
                        "rmse_mean": statistics.fmean(rmse),
@@ -101,7 +135,7 @@ def plot_rows(result: dict[str, Any], unit: str) -> list[dict[str, Any]]:
     for eps in sorted({p["epsilon"] for p in result["points"] if p["unit"] == unit}):
         row: dict[str, Any] = {"epsilon": eps}
         for p in result["points"]:
-            if p["unit"] == unit and p["epsilon"] == eps:
+            if p["unit"] == unit and p["epsilon"] == eps and p["rmse_mean"] is not None:
                 row[p["mode"]] = p["rmse_mean"]
         row.update({b: v for b, v in result["baselines"].items() if v is not None})
         rows.append(row)
@@ -115,7 +149,8 @@ def figure(result: dict[str, Any], out: Path) -> None:
     for ax, unit in zip(axes[0], units, strict=True):
         for mode in MODES:
             pts = sorted((p["epsilon"], p["rmse_mean"], p["rmse_min"], p["rmse_max"])
-                         for p in result["points"] if p["unit"] == unit and p["mode"] == mode)
+                         for p in result["points"]
+                         if p["unit"] == unit and p["mode"] == mode and p["rmse_mean"] is not None)
             if pts:
                 eps, mean, lo, hi = zip(*pts, strict=True)
                 ax.errorbar(eps, mean, yerr=[[m - a for m, a in zip(mean, lo, strict=True)],
@@ -141,8 +176,10 @@ def _track(root: Path, result: dict[str, Any]) -> None:
     with start_run("privacy-utility-frontier"):
         mlflow.log_dict(result, "frontier.json")
         for p in result["points"]:
-            mlflow.log_metric(f"rmse_{p['unit']}_{p['mode']}_eps{p['epsilon']:g}", p["rmse_mean"])
-        mlflow.log_artifact(str(root / "plots" / "frontier.png"))
+            if p["rmse_mean"] is not None:
+                mlflow.log_metric(f"rmse_{result['dataset']}_{p['unit']}_{p['mode']}_eps{p['epsilon']:g}",
+                                  p["rmse_mean"])
+        mlflow.log_artifact(str(root / "plots" / f"frontier_{result['dataset']}.png"))
 
 
 def frontier_table(result: dict[str, Any]) -> str:
@@ -150,10 +187,13 @@ def frontier_table(result: dict[str, Any]) -> str:
     lines = []
     for unit in dict.fromkeys(p["unit"] for p in result["points"]):
         points = [p for p in result["points"] if p["unit"] == unit]
-        lines += [f"Unit: {points[0]['unit_description']} (δ = {points[0]['delta']:g}); seeds {result['seeds']}", "",
+        lines += [f"{result['dataset']}, unit: {points[0]['unit_description']} (δ = {points[0]['delta']:g}); "
+                  f"seeds {result['seeds']}", "",
                   "| mechanism | epsilon | mean RMSE | min-max | std |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {p['mode']} | {p['epsilon']:g} | {p['rmse_mean']:.1f} | {p['rmse_min']:.1f}-{p['rmse_max']:.1f} "
-                  f"| {p['rmse_std']:.1f} |" for p in points]
+                  f"| {p['rmse_std']:.1f} |" if p["rmse_mean"] is not None else
+                  f"| {p['mode']} | {p['epsilon']:g} | - | - | - |" for p in points]
+        lines += [f"{p['mode']} on this unit: {p['vacuous']}" for p in points if p.get("vacuous")][:1]
         lines += [""]
     lines.append("Baselines (same test windows, non-private): " + ", ".join(
         f"{k} {v:.1f}" for k, v in result["baselines"].items() if v is not None))
