@@ -210,9 +210,7 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
     from dpforecast.privacy.ledger import format_report
 
     params = load_params(args.params, **({"dataset": args.dataset} if args.dataset else {}))
-    ledger = open_ledger(params)
-    print(f"privacy ledger of {params.data_set.name}: {ledger.location}")
-    print(format_report(ledger.report()))
+    print(format_report(open_ledger(params).report()))
     return 0
 
 

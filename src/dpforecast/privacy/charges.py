@@ -43,10 +43,11 @@ from typing import Any, ClassVar, Union
 import numpy as np
 from scipy import optimize, special
 
+from dpforecast.privacy.unit import LEDGER_UNITS
 from dpforecast.privacy.unit_accounting import UNIT_RDP_ORDERS, default_discretization, unit_pld, unit_rdp
 
 #: Privacy units, smallest first; each is contained in the next.
-UNITS: tuple[str, ...] = ("event", "day", "week", "person")
+UNITS: tuple[str, ...] = LEDGER_UNITS
 
 #: Orders beyond :data:`UNIT_RDP_ORDERS` where only the closed-form RDP curves (Gaussian, pure
 #: DP) are evaluated: a Gaussian with a small ``mu`` has its best order near

@@ -20,7 +20,7 @@ from typing import Any
 from dpforecast.config import Params
 from dpforecast.io import read_json
 from dpforecast.privacy import accounting, unit_accounting
-from dpforecast.privacy.budget import open_ledger, training_mechanisms
+from dpforecast.privacy.budget import MAX_ACCOUNTED_WINDOWS, open_ledger, training_mechanisms
 from dpforecast.privacy.charges import Mechanism
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
 from dpforecast.privacy.continual_release import ReleaseInfo, release_terms
@@ -108,12 +108,19 @@ def plan_privacy(
             "features.scaling: 'standard' fits means and deviations on the private training windows, "
             "which DP-SGD's guarantee does not cover; use 'log' (fixed, data-independent) or 'none' for privacy.mode gp"
         )
+    unit = params.privacy_unit()
+    window, horizon = params.features.window, params.features.horizon
+    touched = unit.windows(window, horizon) if unit.data_level else 1
+    if touched > MAX_ACCOUNTED_WINDOWS:
+        raise PrivacyConfigError(
+            f"privacy.unit: DP-SGD cannot protect one {unit.name} here: it touches {touched:,} training windows "
+            f"(every window of the series), and DP-SGD bounds a unit only by 2C per window it touches, so no "
+            f"noise that still trains meets epsilon {privacy.epsilon:g}; use event, day or week with DP-SGD, or "
+            f"input perturbation (privacy.mode ip) for a person")
     key = load_key()
     sample_rate = min(1.0, batch_size / n_train)
     steps = max(1, round(1 / sample_rate)) * params.train.epochs
     gp = privacy.gp
-    unit = params.privacy_unit()
-    window, horizon = params.features.window, params.features.horizon
     sigma = gp.noise_multiplier or noise_for(privacy.epsilon, privacy.delta, sample_rate, steps, unit, window,
                                              horizon, gp.accountant)
     report = gp_report(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=privacy.delta,
