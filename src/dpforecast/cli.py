@@ -71,7 +71,7 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
     from dpforecast.frontier import frontier, frontier_table
     from dpforecast.project import project_root
 
-    extra = {"dataset": args.dataset} if args.dataset else None
+    extra = {**({"dataset": args.dataset} if args.dataset else {}), **_overrides(args.set)} or None
     result = frontier(project_root(), args.model, tuple(args.epsilons), tuple(args.seeds), tuple(args.units),
                       extra=extra, modes=tuple(args.modes))
     print(frontier_table(result))
@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["event", "day", "week", "person"])
     f.add_argument("--modes", nargs="+", default=["ip", "gp"], choices=["ip", "gp"])
     f.add_argument("--dataset", help="the data set (default: params.yaml's)")
+    f.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter, e.g. -S privacy.budget.event=null against a scratch ledger")
     f.set_defaults(func=_cmd_frontier)
 
     bt = sub.add_parser("backtest",
