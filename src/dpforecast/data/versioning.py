@@ -66,3 +66,14 @@ def restore_data(root: Path, dvc_file_text: str) -> str:
     md5 = dvc_md5(root)
     assert md5 is not None
     return md5
+
+
+def dvc_file_versions(root: Path) -> list[str]:
+    """Every version of ``data.dvc`` in the repository's git history, newest first."""
+    log = subprocess.run(["git", "log", "--format=%H", "--", DVC_FILE], cwd=root, capture_output=True, text=True)
+    texts = []
+    for sha in log.stdout.split():
+        shown = subprocess.run(["git", "show", f"{sha}:{DVC_FILE}"], cwd=root, capture_output=True, text=True)
+        if shown.returncode == 0:
+            texts.append(shown.stdout)
+    return texts
