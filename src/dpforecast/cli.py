@@ -154,10 +154,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_restore_data(args: argparse.Namespace) -> int:
     import mlflow
-    import yaml as _yaml
 
     from dpforecast.data.versioning import DVC_FILE, dvc_file_versions, dvc_md5, restore_data
-    from dpforecast.privacy.published_lineage import keyed_digest
+    from dpforecast.privacy.published_lineage import matching_version
     from dpforecast.privacy.randomness import load_key
     from dpforecast.project import load_project
     from dpforecast.tracking.mlflow_tracking import configure
@@ -170,15 +169,13 @@ def _cmd_restore_data(args: argparse.Namespace) -> int:
         text = mlflow.artifacts.load_text(f"runs:/{run_id}/lineage/{DVC_FILE}")
     else:  # a private run publishes its data version only under the owner's key: find it in git history
         key = load_key()
-        matches = [t for t in dvc_file_versions(paths.root)
-                   if keyed_digest(key, str(_yaml.safe_load(t)["outs"][0].get("md5", ""))) == keyed]
-        if not matches:
+        text = matching_version(dvc_file_versions(paths.root), keyed, key)
+        if text is None:
             print(f"dpforecast restore-data: {args.model} is private: its data version is a keyed digest, and no "
                   f"version of {DVC_FILE} in git history matches it under "
                   f"{'the owner key ' + key.source if key else 'no owner key (set DPFORECAST_PRIVACY_KEY_FILE)'}",
                   file=sys.stderr)
             return 2
-        text = matches[0]
     before = dvc_md5(paths.root)
     after = restore_data(paths.root, text)
     print(f"data: {before} -> {after} (the data {args.model} was trained on, run {run_id})")

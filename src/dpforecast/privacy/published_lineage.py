@@ -40,3 +40,15 @@ def data_digest(md5: str, private: bool, key: PrivacyKey | None) -> str:
     """A derived file's md5 as a run of this privacy may publish it (e.g. the feature table's,
     which under DP-SGD is the raw data's)."""
     return keyed_digest(key, md5) if private else md5
+
+
+def matching_version(dvc_files: list[str], keyed: str, key: PrivacyKey | None) -> str | None:
+    """The ``data.dvc`` text (of ``dvc_files``, newest first) whose data version has the keyed
+    digest ``keyed`` under ``key``: how the owner finds what a private model trained on."""
+    import yaml
+
+    for text in dvc_files:
+        outs = (yaml.safe_load(text) or {}).get("outs") or [{}]
+        if key is not None and keyed_digest(key, str(outs[0].get("md5", ""))) == keyed:
+            return text
+    return None
