@@ -204,9 +204,6 @@ def test_a_private_variant_partition_materializes_with_its_guarantee(tmp_path):
 
     version = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}").get_model_version_by_alias("mobility-gru-gp", "champion")
     assert version.tags["variant"] == "gp-eps1" and version.tags["privacy.mode"] == "gp"
-    from dpforecast.config import load_params
-    from dpforecast.privacy.budget import open_ledger
-
     charges = open_ledger(load_params(root / "params.yaml")).charges()
     assert [c.mode for c in charges] == ["gp"] and charges[0].description == "DP-SGD training of gru"
     assert not (root / "privacy_ledger.json").exists()  # the ledger is the data set's, outside the root
