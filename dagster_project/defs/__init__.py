@@ -5,6 +5,8 @@
 - ``arrivals.py``: ``incoming_data``, its sensor and the ``daily_retraining`` schedule.
 - ``data.py``: ``raw_mobility``, ``validated_series``, ``features`` (group ``data``).
 - ``checks.py``: the blocking data-validation check on ``raw_mobility``.
+- ``budget.py``: the privacy ledger's check on ``features`` (WARN when the next retraining would
+  exceed the budget) and the estimate the sensor and the schedule make before a retraining.
 - ``training.py``: one ``model_<arch>`` asset per architecture (group ``training``).
 - ``registry.py``: ``registered_models`` (MLflow registry, champion decision).
 - ``evaluation.py``: ``evaluation`` over the four models (group ``evaluation``).

@@ -8,6 +8,10 @@ one of each per data set's graph (:mod:`scope`).
 - ``incoming_data_sensor`` launches the data set's pipeline job when files appear there.
 - ``daily_retraining`` launches it on ``retraining.cron`` (params.yaml), in the data set's
   time zone, to retrain on whatever data there is and let the promotion rule decide.
+- Before requesting a run, both estimate what the private retraining would charge the data
+  set's privacy ledger and check it without writing (:mod:`budget`): over budget, the
+  sensor's run accepts the deliveries and leaves the private part out (the refusal in its
+  tags and the tick's log), and the schedule is skipped with the refusal as its SkipReason.
 Both start RUNNING: retraining happens without anyone watching, as long as the daemon
 (``dagster dev`` starts one) runs. Another data set's are ``<name>_incoming_data_sensor``
 and ``<name>_daily_retraining``, launching ``<name>_full_pipeline``.
@@ -16,6 +20,7 @@ and ``<name>_daily_retraining``, launching ``<name>_full_pipeline``.
 from pathlib import Path
 
 import dagster as dg
+from dagster_project.defs.budget import retraining_request
 from dagster_project.defs.resources import ProjectResource, default_root
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import load_params
@@ -62,7 +67,8 @@ def incoming_sensor(scope: Scope) -> dg.SensorDefinition:
                default_status=dg.DefaultSensorStatus.RUNNING)
     def incoming_data_sensor(context: dg.SensorEvaluationContext, project: ProjectResource) -> dg.SensorResult | dg.SkipReason:
         """One run per new set of files in the data set's ``files.incoming`` (a file's name,
-        size and time make its key)."""
+        size and time make its key). A private retraining the ledger cannot pay is left out of
+        the run, which then accepts the files only (``budget.retraining_request``)."""
         from dpforecast.data.arrivals import pending
 
         paths, params = project.load(scope.dataset)
@@ -70,22 +76,36 @@ def incoming_sensor(scope: Scope) -> dg.SensorDefinition:
         if not files:
             return dg.SkipReason(f"no delivery in {paths.sources / params.data_set.incoming}")
         key = "|".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key, tags={"dpforecast/trigger": "incoming-data"})])
+        request = retraining_request(scope, paths, params, context.log, run_key=key,
+                                     tags={"dpforecast/trigger": "incoming-data"}, deliveries=True)
+        if isinstance(request, dg.SkipReason):
+            return request
+        return dg.SensorResult(run_requests=[request])
 
     return incoming_data_sensor
 
 
 def retraining_schedule(scope: Scope) -> dg.ScheduleDefinition:
     params = load_params(Path(default_root()) / "params.yaml", **({"dataset": scope.dataset} if scope.dataset else {}))
-    return dg.ScheduleDefinition(
+
+    @dg.schedule(
         name=scope.name("daily_retraining"),
         job_name=scope.name(JOB),
         cron_schedule=params.retraining.cron,
         execution_timezone=params.data_set.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        tags={"dpforecast/trigger": "schedule"},
-        description=f"Retrain on the latest accepted {params.dataset} data; the promotion rule decides the champion.",
+        description=f"Retrain on the latest accepted {params.dataset} data; the promotion rule decides the champion. "
+                    f"Skipped (SkipReason: the ledger's refusal) when the private retraining would exceed the budget.",
     )
+    def daily_retraining(context: dg.ScheduleEvaluationContext, project: ProjectResource) -> dg.RunRequest | dg.SkipReason:
+        """The whole job, unless the ledger could not pay for the private retraining: then a
+        ``SkipReason`` whose text is the refusal (deliveries are the sensor's, which runs the
+        non-private part)."""
+        paths, params = project.load(scope.dataset)
+        return retraining_request(scope, paths, params, context.log, run_key=None,
+                                  tags={"dpforecast/trigger": "schedule"}, deliveries=False)
+
+    return daily_retraining
 
 
 defs = dg.Definitions(assets=[incoming_asset(PROJECT)], sensors=[incoming_sensor(PROJECT)],

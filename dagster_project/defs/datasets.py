@@ -1,6 +1,6 @@
 """The pipeline of every data set in ``datasets/`` other than params.yaml's: one asset group
 per data set (``auckland``: ``auckland/raw_mobility`` ... ``auckland/registered_models``),
-its blocking check, its ``<name>_full_pipeline`` job, sensor and schedule (see ``scope.py``
+its blocking check and its privacy budget check, its ``<name>_full_pipeline`` job, sensor and schedule (see ``scope.py``
 for where its files go and why DVC does not record them).
 
 Why groups and not partitions: the project's graph keeps its keys, jobs and the
@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 from dagster import get_dagster_logger
 from dagster_project.defs.arrivals import JOB, incoming_asset, incoming_sensor, retraining_schedule
+from dagster_project.defs.budget import budget_check
 from dagster_project.defs.checks import validation_check
 from dagster_project.defs.data import data_assets
 from dagster_project.defs.evaluation import evaluation_asset
@@ -31,7 +32,7 @@ def dataset_definitions(scope: Scope) -> dg.Definitions:
     job = dg.define_asset_job(scope.name(JOB), selection=dg.AssetSelection.groups(scope.group("data")),
                               tags={"dpforecast/dataset": scope.dataset or ""},
                               description=f"the whole pipeline on the {scope.dataset} data set")
-    return dg.Definitions(assets=assets, asset_checks=[validation_check(scope)], jobs=[job],
+    return dg.Definitions(assets=assets, asset_checks=[validation_check(scope), budget_check(scope)], jobs=[job],
                           sensors=[incoming_sensor(scope)], schedules=[retraining_schedule(scope)])
 
 
