@@ -5,8 +5,8 @@ The project's data set (the one ``params.yaml`` names) keeps the plain keys and 
 groups ``data``, ``training``, ``evaluation`` and ``registry``: its files are the DVC
 workspace's and each asset records its stage in ``dvc.lock``. Each other data set's graph
 has its keys prefixed by its name and sits in one group of that name, writes under
-``artifacts/datasets/<name>/`` (tracked in, and charged to, the project's MLflow store and
-privacy ledger), and is not recorded in DVC, whose workspace holds one data set at a time
+``artifacts/datasets/<name>/`` (tracked in the project's MLflow store, charged to that data
+set's own privacy ledger), and is not recorded in DVC, whose workspace holds one data set at a time
 (``dvc exp run -S dataset=<name>`` is its way to the others).
 """
 

@@ -38,7 +38,7 @@ from dpforecast.io import read_json
 from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger, release_mechanisms, training_mechanisms
 from dpforecast.privacy.charges import Mechanism, composed_epsilon
-from dpforecast.privacy.ledger import BudgetExceededError, PrivacyLedger, _records
+from dpforecast.privacy.ledger import BudgetExceededError, PrivacyLedger, records_on
 
 __all__ = ["BudgetForecast", "PlannedCharge", "check_planned", "forecast", "planned_charges", "training_size"]
 
@@ -160,7 +160,7 @@ def check_planned(ledger: PrivacyLedger, charges: Sequence[PlannedCharge]) -> No
         budget = ledger.budgets[unit]
         if budget is None:
             continue
-        spent = _records(recorded, unit)
+        spent = records_on(recorded, unit)
         planned = [c.mechanisms[unit] for c in charges]
         total = composed_epsilon([*spent, *planned], ledger.delta)
         if total <= budget * (1 + 1e-12):

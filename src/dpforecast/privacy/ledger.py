@@ -108,7 +108,9 @@ class LedgerReport:
     charges: tuple[Charge, ...]
 
 
-def _records(charges: list[Charge], unit: str) -> list[Mechanism]:
+def records_on(charges: list[Charge], unit: str) -> list[Mechanism]:
+    """Each charge's mechanism on ``unit``; a charge made before the unit was tracked counts
+    as vacuous there (it was never accounted on it), never as free."""
     return [c.mechanisms[unit] if unit in c.mechanisms
             else Vacuous(f"charge {c.key[:12]} recorded no mechanism on unit {unit!r}") for c in charges]
 
@@ -145,11 +147,11 @@ class PrivacyLedger:
         """All charges' records on ``unit`` composed at the ledger's delta."""
         if unit not in UNITS:
             raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-        return compose(_records(self.charges(), unit), self.delta)
+        return compose(records_on(self.charges(), unit), self.delta)
 
     def report(self) -> LedgerReport:
         charges = self.charges()
-        units = tuple(UnitReport(u, compose(_records(charges, u), self.delta), self.budgets[u]) for u in self.units)
+        units = tuple(UnitReport(u, compose(records_on(charges, u), self.delta), self.budgets[u]) for u in self.units)
         return LedgerReport(self.location, self.dataset, self.delta, units, tuple(charges))
 
     def check(self, key: str, mechanisms: Mapping[str, Mechanism]) -> None:
@@ -205,7 +207,7 @@ class PrivacyLedger:
             budget = self.budgets[unit]
             if budget is None:
                 continue
-            records = [*_records(charges, unit), mechanisms[unit]]
+            records = [*records_on(charges, unit), mechanisms[unit]]
             total = composed_epsilon(records, self.delta)
             if total <= budget * (1 + _RTOL):
                 continue
