@@ -220,16 +220,19 @@ class ScoreLaw:
 
     def expected_correct(self, m: int, k: int) -> float:
         """Expected correct guesses of the top and bottom ``k`` of ``m`` canaries, half in."""
-        def top_threshold(t: float) -> float:
-            return 0.5 * (stats.norm.sf(t, self.mean_in, self.sd_in) + stats.norm.sf(t, self.mean_out, self.sd_out)) - k / m
+        def above(t: float, mean: float, sd: float) -> float:
+            return float(stats.norm.sf(t, mean, sd))
 
-        def bottom_threshold(t: float) -> float:
-            return 0.5 * (stats.norm.cdf(t, self.mean_in, self.sd_in) + stats.norm.cdf(t, self.mean_out, self.sd_out)) - k / m
+        def top_threshold(t: float) -> float:  # a fraction k / m of the scores is above t
+            return 0.5 * (above(t, self.mean_in, self.sd_in) + above(t, self.mean_out, self.sd_out)) - k / m
+
+        def bottom_threshold(t: float) -> float:  # a fraction k / m is below t
+            return 0.5 * (2.0 - above(t, self.mean_in, self.sd_in) - above(t, self.mean_out, self.sd_out)) - k / m
 
         reach = 50.0 * max(self.sd_in, self.sd_out, 1.0) + abs(self.mean_in) + abs(self.mean_out)
         top = optimize.brentq(top_threshold, -reach, reach)
         bottom = optimize.brentq(bottom_threshold, -reach, reach)
-        return m * 0.5 * (stats.norm.sf(top, self.mean_in, self.sd_in) + stats.norm.cdf(bottom, self.mean_out, self.sd_out))
+        return m * 0.5 * (above(top, self.mean_in, self.sd_in) + 1.0 - above(bottom, self.mean_out, self.sd_out))
 
 
 def tight_k(law: ScoreLaw, m: int, delta: float, beta: float) -> int:
@@ -483,7 +486,8 @@ def report_markdown(result: AuditResult) -> str:
 
 {meaning}
 
-| target ε per event | σ | canaries | claim (PLD) | ε̂ at {result.confidence:.0%} | max ε̂ | tight: correct -> ε̂ | reach: correct -> ε̂ | μ expected / observed |
+| target ε per event | σ | canaries | claim (PLD) | ε̂ at {result.confidence:.0%} | max ε̂ \
+| tight: correct -> ε̂ | reach: correct -> ε̂ | μ expected / observed |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {table}
 
@@ -500,8 +504,9 @@ def report_markdown(result: AuditResult) -> str:
 - Score: the sum over the steps of the canary's coordinate of the noisy gradient (white box). Two guess rules
   fixed before any draw, each at β/2 = {result.beta / 2:g} (union bound, so ε̂ = the larger holds at
   {result.confidence:.0%}): *tight*, the k with the largest expected bound for the configured mechanism; *reach*,
-  nearly every canary guessed (k = (m - 3√m)/2, a margin for the in/out split). max ε̂ = all guesses correct: no run, however leaky, can show more with these
-  canaries (Steinke, Nasr and Jagielski 2023, Theorem 3.1 with its delta term).
+  nearly every canary guessed (k = (m - 3√m)/2, a margin for the in/out split). max ε̂ = all guesses
+  correct: no run, however leaky, can show more with these canaries (Steinke, Nasr and Jagielski 2023,
+  Theorem 3.1 with its delta term).
 - μ: the scores' separation (mean in - mean out over their spread), expected from σ, q and T, and observed; for
   a Gaussian mechanism it is the claim's Gaussian-DP μ. Per-window claims are an order of magnitude below the
   event's ({result.windows_per_event} windows at 2C each): their ε̂ is near 0 at any feasible m.
