@@ -107,7 +107,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from dpforecast.privacy.audit import audit, summary
     from dpforecast.project import project_root
 
-    print(summary(audit(project_root(), args.model, args.canaries, args.seed, args.epsilon)))
+    claims = tuple(args.claims) if args.epsilon is None else (args.epsilon,)
+    print(summary(audit(project_root(), args.model, claims, args.canaries, args.seed, progress=True)))
     return 0
 
 
@@ -298,11 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="keeps candidates apart: metrics/<name>.json, reports/<name>.md (default: backtest)")
     bt.set_defaults(func=_cmd_backtest)
 
-    au = sub.add_parser("audit", help="one-run canary audit of DP-SGD: an epsilon lower bound beside the claim")
+    au = sub.add_parser("audit", help="white-box canary audit of DP-SGD on public data: epsilon lower bounds per "
+                                      "window and per event beside the claims, and the most the canaries could show")
     au.add_argument("--model", default="bigru", choices=["lstm", "gru", "bilstm", "bigru"])
-    au.add_argument("--canaries", type=int, default=1000, help="canary windows, each included with probability 1/2")
-    au.add_argument("--seed", type=int, default=0)
-    au.add_argument("--epsilon", type=float, help="target epsilon (default: params.yaml's privacy.epsilon)")
+    au.add_argument("--claims", type=float, nargs="+", default=[1.0, 4.0, 8.0], metavar="EPS",
+                    help="target epsilons per event: a calibrated training per claim and canary kind (default: 1 4 8)")
+    au.add_argument("--canaries", type=int, default=200_000,
+                    help="canaries per kind and claim, each in with probability 1/2 (default: 200000)")
+    au.add_argument("--seed", type=int, default=0, help="public: the synthetic data, the weights and the audit's draws")
+    au.add_argument("--epsilon", type=float, help="one target epsilon per event (same as --claims EPS)")
     au.set_defaults(func=_cmd_audit)
 
     v2 = sub.add_parser("variants", help="train one IP and one DP-SGD model; print model x privacy")

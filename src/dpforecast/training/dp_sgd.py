@@ -251,6 +251,27 @@ class IterateEMA:
                 p.copy_(a / correction)
 
 
+class AuditHook(Protocol):
+    """White-box canaries in the clipped sum, for the privacy audit only
+    (:mod:`dpforecast.privacy.audit`); no pipeline stage passes one.
+
+    The hook owns ``block``, a parameter of its own that no window's loss depends on: the
+    optimiser steps it and adds its noise to it like any parameter of the model. It holds
+    ``windows`` canary windows, each Poisson-sampled at every step with the run's sample rate
+    like a real window; ``inject`` sets ``block.grad`` to the clipped sum of the picked ones
+    (each a Dirac gradient of norm at most ``C``), and ``observe``, Opacus's step hook, reads
+    the noisy averaged gradient after the noise, before the step."""
+
+    windows: int
+    block: torch.nn.Parameter
+
+    def inject(self, picked: torch.Tensor) -> None:
+        """Set ``block.grad`` to the clipped gradient sum of the canary windows ``picked``."""
+
+    def observe(self, optimiser: NoisyClippedSum) -> None:
+        """Read ``block.grad``: the noisy clipped sum divided by the expected batch size."""
+
+
 def poisson_batch(n: int, sample_rate: float, stream: SecretStream) -> torch.Tensor:
     """Indices of the windows in this step: each joins independently with probability q."""
     return torch.from_numpy(np.flatnonzero(stream.uniform(n) < sample_rate))
@@ -271,6 +292,7 @@ def fit_private(
     optimizer: str = "adam",
     momentum: float = 0.9,
     ema: float = 0.0,
+    audit: AuditHook | None = None,
 ) -> tuple[TrainResult, Spend]:
     """Train ``model`` with DP-SGD for ``cfg.epochs`` epochs, batches and noise from ``stream``
     (secret: see the module docstring): ``optimizer`` (adam, adam_bc or
@@ -282,6 +304,10 @@ def fit_private(
     accountant's view would leak, so the last epoch's weights are kept. Nothing computed
     from the private windows but the noisy updates leaves the loop: each epoch's history
     row is the number of noisy steps taken so far, not a training loss.
+
+    ``audit`` (the privacy audit's canaries, :class:`AuditHook`) adds its canary windows to
+    every step's clipped sum, sampled after the real batch from the same stream, and
+    observes the noisy gradient; without it the loop is unchanged.
     """
     engine = engine or CellGradients()
     start = time.perf_counter()
@@ -292,9 +318,12 @@ def fit_private(
     sample_rate = min(1.0, cfg.batch_size / n)
     steps_per_epoch = max(1, round(1 / sample_rate))
     params = list(model.parameters())
-    step = base_optimizer(optimizer, params, cfg.learning_rate, momentum,
+    stepped = params if audit is None else [*params, audit.block]
+    step = base_optimizer(optimizer, stepped, cfg.learning_rate, momentum,
                           noise_multiplier * max_grad_norm / cfg.batch_size)
     optimiser = private_optimizer(step, noise_multiplier, max_grad_norm, cfg.batch_size, stream)
+    if audit is not None:
+        optimiser.attach_step_hook(audit.observe)
     average = IterateEMA(params, ema) if ema > 0 else None
     loss = sample_loss(cfg.loss)
     result = TrainResult()
@@ -305,6 +334,8 @@ def fit_private(
                 idx = poisson_batch(n, sample_rate, stream).to(device)
                 optimiser.zero_grad(set_to_none=True)
                 engine.clipped_gradient_sum(model, loss, x[idx], y[idx], max_grad_norm)
+                if audit is not None:
+                    audit.inject(poisson_batch(audit.windows, sample_rate, stream))
                 optimiser.step()
                 if average is not None:
                     average.update()
