@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from dpforecast.models.forecaster import Forecaster
+from dpforecast.privacy.randomness import SecretStream
 from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.dp_sgd import Spend, poisson_batch, sample_loss
 from dpforecast.training.loop import LoopConfig, TrainResult
@@ -20,9 +21,10 @@ from dpforecast.training.loop import LoopConfig, TrainResult
 
 def fit_clipped_without_noise(model: Forecaster, train: tuple[np.ndarray, np.ndarray], cfg: LoopConfig,
                               noise_multiplier: float, max_grad_norm: float,
-                              device: torch.device) -> tuple[TrainResult, Spend]:
+                              device: torch.device, stream: SecretStream) -> tuple[TrainResult, Spend]:
     """``fit_private`` with the noise left out (``noise_multiplier`` is ignored): same Poisson
-    batches, per-sample clipping, division by the expected batch size and Adam."""
+    batches (drawn from ``stream``, as ``fit_private`` draws them), per-sample clipping,
+    division by the expected batch size and Adam."""
     start = time.perf_counter()
     engine = CellGradients()
     model.to(device).train()
@@ -30,14 +32,13 @@ def fit_clipped_without_noise(model: Forecaster, train: tuple[np.ndarray, np.nda
     n = len(x)
     sample_rate = min(1.0, cfg.batch_size / n)
     steps_per_epoch = max(1, round(1 / sample_rate))
-    gen = torch.Generator().manual_seed(cfg.seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     loss = sample_loss(cfg.loss)
     result = TrainResult()
     try:
         for epoch in range(1, cfg.epochs + 1):
             for _ in range(steps_per_epoch):
-                idx = poisson_batch(n, sample_rate, gen).to(device)
+                idx = poisson_batch(n, sample_rate, stream).to(device)
                 if len(idx) == 0:
                     continue
                 optimiser.zero_grad(set_to_none=True)

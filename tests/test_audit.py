@@ -10,8 +10,10 @@ import pytest
 from audit_seams import fit_clipped_without_noise
 from project_roots import make_root
 
+from dpforecast.config import load_params
 from dpforecast.privacy.audit import correct_guesses, report_markdown, run_audit, summary
 from dpforecast.privacy.audit_bound import epsilon_lower_bound, p_value
+from dpforecast.privacy.budget import open_ledger
 
 # One week of Montreuil's history, a BiGRU-32, 60 epochs: each audit trains in seconds.
 SMALL = {"train": {"epochs": 60}, "architectures": {"bigru": {"units": 32}}, "split": {"history_days": 7}}
@@ -73,15 +75,18 @@ def test_the_audit_catches_a_private_run_that_adds_no_noise(tmp_path):
     assert 0 < result["claimed_epsilon"] <= 1.0 * (1 + 1e-3)
     assert result["epsilon_lower_bound"] > result["claimed_epsilon"] and result["contradicted"]
     assert "CONTRADICTED" in report_markdown(result) and "NOT a private run" in summary(result)
-    assert not (root / "privacy_ledger.json").exists()  # no epsilon to charge
+    assert open_ledger(load_params(root / "params.yaml")).charges() == []  # no epsilon to charge
 
 
 def test_a_noisy_run_stays_within_its_claim_and_is_charged(tmp_path):
-    root = make_root(tmp_path, SMALL)
+    # epsilon 2 per event is about 19 per day, above the default day budget (16): lift it
+    # (tracked, not limited) so that the audit runs and its charge can be seen.
+    root = make_root(tmp_path, {**SMALL, "privacy": {"budget": {"day": None}}})
     result = run_audit(root, "bigru", CANARIES, seed=0, epsilon=2.0)
     assert result["private"] and result["noise_multiplier"] > 0
     assert 0 < result["claimed_epsilon"] <= 2.0 * (1 + 1e-3)
     assert result["epsilon_lower_bound"] <= result["claimed_epsilon"] and not result["contradicted"]
     assert result["k"] == CANARIES // 10 and result["r"] == 2 * result["k"]
     assert "not shown to be less private than claimed" in report_markdown(result)
-    assert (root / "privacy_ledger.json").is_file()
+    charges = open_ledger(load_params(root / "params.yaml")).charges()
+    assert [c.mode for c in charges] == ["gp"]

@@ -39,6 +39,7 @@ from dpforecast.models.forecaster import Forecaster
 from dpforecast.paths import Paths
 from dpforecast.privacy import accounting
 from dpforecast.privacy.audit_bound import epsilon_lower_bound
+from dpforecast.privacy.randomness import SecretStream
 from dpforecast.stages.train import build_model, private_options
 from dpforecast.study import prepare_workspace
 from dpforecast.tracking.lineage import file_md5
@@ -60,7 +61,7 @@ UNIT_NOTE = ("data-level units (an event, a person) touch one window or more, so
              "the per-window one: a contradiction here contradicts them too")
 
 # (model, (x, y), loop, noise multiplier, max grad norm, device) -> (result, spend): fit_private's shape.
-Trainer = Callable[[Forecaster, tuple[np.ndarray, np.ndarray], LoopConfig, float, float, torch.device],
+Trainer = Callable[[Forecaster, tuple[np.ndarray, np.ndarray], LoopConfig, float, float, torch.device, SecretStream],
                    tuple[TrainResult, Spend]]
 
 
@@ -147,7 +148,8 @@ def run_audit(
         result, spend = fit_private(net, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm,
                                     device, plan.stream(), progress=progress, **private_options(params))
     else:
-        result, spend = trainer(net, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm, device)
+        result, spend = trainer(net, (x_train, y_train), loop, plan.noise_multiplier, plan.max_grad_norm, device,
+                                plan.stream())
     net.cpu()
 
     scores = (canary_losses(untrained, x_can, y_can, loop.loss) - canary_losses(net, x_can, y_can, loop.loss))
