@@ -24,6 +24,7 @@ import torch
 
 from dpforecast.features.scaling import Scaler
 from dpforecast.models.forecaster import Forecaster, ModelSpec
+from dpforecast.privacy.randomness import SecretStream
 from dpforecast.training.device import seed_everything
 from dpforecast.training.dp_sgd import OpacusHooks, fit_private
 from dpforecast.training.loop import LoopConfig, fit
@@ -82,7 +83,8 @@ def seconds_per_epoch(train: tuple[np.ndarray, np.ndarray], device: torch.device
         result = fit(model(train, "tanh", device), train, None, cfg, device, progress=False)
     else:
         engine = OpacusHooks() if "opacus" in row else None
-        result, _ = fit_private(model(train, "relu", device), train, cfg, 1.0, 1.0, device, engine=engine,
+        stream = SecretStream.for_context(None, {"benchmark": "epoch_time"})  # OS randomness, as an unkeyed run
+        result, _ = fit_private(model(train, "relu", device), train, cfg, 1.0, 1.0, device, stream, engine=engine,
                                 progress=False)
     if device.type == "cuda":
         torch.cuda.synchronize()

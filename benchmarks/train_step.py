@@ -26,6 +26,7 @@ from torch import nn
 
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.fused import FusedForecaster
+from dpforecast.privacy.randomness import SecretStream
 from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.dp_sgd import (
     MaterialisedClipping,
@@ -121,7 +122,7 @@ def private(model: Forecaster, engine: PerSampleGradientEngine, batch: int) -> t
     the weights and Adam's state: the clipped sum, and the per-sample gradients (materialised
     paths) or the ghost factors, the per-step gradients and inputs of every map (ghost path)."""
     opt = private_optimizer(torch.optim.Adam(model.parameters(), lr=1e-3), 1.0, 1.0, batch,
-                            torch.Generator(device=DEVICE))
+                            SecretStream.for_context(None, {"benchmark": "train_step"}))
     x, y = _batch(batch)
     loss = sample_loss("mae")
 
@@ -194,7 +195,7 @@ def split_table(repeats: int) -> None:
 
         model, engine, loss = _model(arch, units), CellGradients(), sample_loss("mae")
         opt = private_optimizer(torch.optim.Adam(model.parameters(), lr=1e-3), 1.0, 1.0, batch,
-                                torch.Generator(device=DEVICE))
+                                SecretStream.for_context(None, {"benchmark": "train_step"}))
         engine.per_sample_gradients(model, loss, x, y)
 
         def noise() -> None:
@@ -218,8 +219,9 @@ def epoch_run() -> None:
     for engine in (OpacusHooks(), MaterialisedCellGradients(), CellGradients()):
         torch.manual_seed(0)
         model = Forecaster(ModelSpec("bigru", 175, "relu", 6, 10, 6))
-        result, _ = fit_private(model, data, cfg, noise_multiplier=1.0, max_grad_norm=1.0,
-                                device=DEVICE, engine=engine, progress=False)
+        result, _ = fit_private(model, data, cfg, noise_multiplier=1.0, max_grad_norm=1.0, device=DEVICE,
+                                stream=SecretStream.for_context(None, {"benchmark": "train_step"}), engine=engine,
+                                progress=False)
         seconds[engine.name] = result.seconds / cfg.epochs
         print(f"fit_private bigru 175, batch 5, 3114 windows, {engine.name}: {seconds[engine.name]:.2f} s/epoch")
     print(f"opacus-hooks / cell-gradients (ghost, default): {seconds['opacus-hooks'] / seconds['cell-gradients']:.2f}")

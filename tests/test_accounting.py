@@ -250,15 +250,25 @@ def test_ip_report_states_unit_and_delta():
     from dpforecast.privacy.report import ip_report
 
     unit = _unit("event")
-    r = ip_report(mechanism="analytic_gaussian", epsilon=0.065, delta=DELTA, sensitivity=2 ** 0.5, sigma=70.0,
-                  unit=unit, n=6 * 3456)
-    assert r.summary() == f"ε = 0.065 (δ = 1e-7, analytic_gaussian) per {unit.describe('ip')}"
+    r = ip_report(mechanism="discrete_gaussian", epsilon=0.065, delta=DELTA, sensitivity=2 ** 0.5, sigma=70.0,
+                  unit=unit, n=6 * 3456, unit_epsilons={"event": 0.065, "day": 0.64, "week": 1.7, "person": 5.2})
+    assert r.summary() == f"ε = 0.065 (δ = 1e-7, discrete_gaussian) per {unit.describe('ip')}"
     assert r.unit == unit.describe("gp"), "both mechanisms state one unit, so the ledger composes them"
     assert r.counts_per_unit == 2 and r.person_level["protected"] is False
     first, *_ = r.guarantee_sentences()
     assert "δ = 1e-7" in first and "the 2 counts one unit changes" in first
-    lap = ip_report(mechanism="laplace", epsilon=1.0, delta=DELTA, sensitivity=2.0, sigma=2.0, unit=unit, n=6)
+    # the release's epsilon on every unit the ledger tracks, at the release's delta
+    assert [(e["unit"], e["epsilon"], e["delta"]) for e in r.unit_epsilons] == [
+        ("event", 0.065, DELTA), ("day", 0.64, DELTA), ("week", 1.7, DELTA), ("person", 5.2, DELTA)]
+    md = r.to_markdown()
+    assert "ε per person (ledger unit)" in md and "ε per day (ledger unit)" in md
+    assert ip_report(mechanism="discrete_gaussian", epsilon=0.065, delta=DELTA, sensitivity=2 ** 0.5, sigma=70.0,
+                     unit=unit, n=6).unit_epsilons == []
+    lap = ip_report(mechanism="discrete_laplace", epsilon=1.0, delta=DELTA, sensitivity=2.0, sigma=2.0, unit=unit, n=6,
+                    unit_epsilons={"event": 1.0})
     assert lap.delta == 0.0 and "pure ε-DP" in lap.to_markdown()
+    assert lap.unit_epsilons[0]["delta"] == 0.0
+    assert any("discrete Laplace" in n for n in lap.notes)
 
 
 def test_person_level_follows_from_a_declared_bound():
@@ -269,7 +279,7 @@ def test_person_level_follows_from_a_declared_bound():
     bound = PrivacyBound(2, "R1 above IRIS", {"r1": ("r2",)}, intervals_per_person=96)
     unit = privacy_unit("day", None, 30, 48, bound.counts_per_person, bound.l1_per_interval, bound.l2_per_interval,
                         bound.reason, bound.intervals_per_person)
-    ip = ip_report(mechanism="analytic_gaussian", epsilon=1.0, delta=DELTA, sensitivity=96 ** 0.5, sigma=30.0,
+    ip = ip_report(mechanism="discrete_gaussian", epsilon=1.0, delta=DELTA, sensitivity=96 ** 0.5, sigma=30.0,
                    unit=unit, n=100)
     assert ip.person_level == {"protected": True, "intervals_per_person": 96, "epsilon": 2.0, "delta": 2 * DELTA}
     gp = gp_report(noise_multiplier=60.0, sample_rate=0.02, steps=100, delta=DELTA, max_grad_norm=1.0, n=2770,

@@ -17,6 +17,7 @@ from dpforecast.evaluation.baselines import BASELINES
 from dpforecast.features.windows import window_arrays
 from dpforecast.models.store import load_forecaster
 from dpforecast.paths import Paths
+from dpforecast.privacy.budget import open_ledger
 from dpforecast.training.loop import predict
 
 # One small GRU, 3 days of training history, 2 folds of 2 days: seconds per backtest.
@@ -98,8 +99,8 @@ def test_dp_sgd_folds_are_charged_and_select_nothing(tmp_path):
     assert result["selected"] is None and "nothing is selected on private folds" in result["selection_note"]
     assert result["privacy"]["covered_by_privacy_guarantee"] is False and "NOT covered" in result["privacy"]["scores"]
     assert result["trainings"] == FOLDS and all(f["scores"]["gru"]["rmse"] > 0 for f in result["folds"])
-    ledger = json.loads((root / "privacy_ledger.json").read_text())["entries"]
-    assert [e["mode"] for e in ledger] == ["gp"] * FOLDS and len({e["key"] for e in ledger}) == FOLDS
+    charges = open_ledger(load_params(root / "params.yaml")).charges()
+    assert [c.mode for c in charges] == ["gp"] * FOLDS and len({c.key for c in charges}) == FOLDS
     assert "Selected: none." in (root / "reports" / "backtest.md").read_text()
 
 

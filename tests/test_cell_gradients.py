@@ -29,6 +29,7 @@ from opacus.optimizers import DPOptimizer
 
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.training.cell_gradients import CellGradients
+from dpforecast.privacy.randomness import PrivacyKey, SecretStream
 from dpforecast.training.dp_sgd import FunctorchEngine, OpacusHooks, fit_private, sample_loss
 from dpforecast.training.loop import LoopConfig
 
@@ -177,5 +178,6 @@ def test_fit_private_uses_the_cell_gradient_engine_by_default(monkeypatch):
     model = Forecaster(ModelSpec("gru", 4, "relu", 6, 10, 6))
     x, y = torch.randn(20, 6, 10).numpy(), torch.randn(20, 6).numpy()
     fit_private(model, (x, y), LoopConfig(epochs=1, batch_size=5, learning_rate=1e-3, seed=0),
-                noise_multiplier=1.0, max_grad_norm=1.0, device=torch.device("cpu"), progress=False)
+                noise_multiplier=1.0, max_grad_norm=1.0, device=torch.device("cpu"),
+                stream=SecretStream.for_context(PrivacyKey(bytes(32), "test"), {"test": "cell_gradients"}), progress=False)
     assert len(calls) == 4

@@ -6,7 +6,7 @@
 - A clipped per-sample gradient never exceeds ``max_grad_norm``, and a batch's clipped sum
   never exceeds ``batch * max_grad_norm`` (the default engine's ghost clipping and the two
   references' clipping of materialised gradients all feed the clipping and noise tests).
-- For a fixed seed the DP update differs from the clipped non-private update by noise
+- For a fixed secret stream the DP update differs from the clipped non-private update by noise
   of standard deviation ``noise_multiplier * max_grad_norm / expected_batch_size``:
   tested on every coordinate of the model's gradient (thousands of draws), tolerance 5%
   (relative standard error of a std over m draws is about 1/sqrt(2m) < 1.5% here).
@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from dpforecast.models.forecaster import Forecaster, ModelSpec
+from dpforecast.privacy.randomness import PrivacyKey, SecretStream
 from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.dp_sgd import (
     FunctorchEngine,
@@ -36,6 +37,11 @@ from dpforecast.training.loop import LoopConfig
 def _model(arch: str, units: int = 8, seed: int = 0) -> Forecaster:
     torch.manual_seed(seed)
     return Forecaster(ModelSpec(arch, units, "relu", 6, 10, 6))
+
+
+def _stream(seed: int) -> SecretStream:
+    """A keyed (so reproducible) secret stream: the tests' stand-in for a run's randomness."""
+    return SecretStream.for_context(PrivacyKey(bytes(32), "test"), {"test": "dp_sgd", "seed": seed})
 
 
 def _batch(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,8 +69,7 @@ ENGINES = [CellGradients, OpacusHooks, FunctorchEngine]
 
 def _clipped_and_noisy(engine, model, x, y, sigma, clip, batch, seed):
     """One DP step's gradient before and after noise (summed_grad / batch and p.grad)."""
-    opt = private_optimizer(torch.optim.SGD(model.parameters(), lr=0.0), sigma, clip, batch,
-                            torch.Generator().manual_seed(seed))
+    opt = private_optimizer(torch.optim.SGD(model.parameters(), lr=0.0), sigma, clip, batch, _stream(seed))
     engine().clipped_gradient_sum(model, sample_loss("mae"), x, y, clip)
     opt.pre_step()
     clipped = torch.cat([p.summed_grad.flatten() for p in model.parameters()]) / batch
@@ -111,7 +116,7 @@ def test_dp_update_is_the_clipped_update_plus_noise_of_the_expected_scale(engine
     expected = sigma * clip / batch
     assert np.std(noise) == pytest.approx(expected, rel=0.05)
     assert abs(np.mean(noise)) < 4 * expected / np.sqrt(noise.size)
-    # Same seed, same noise; another seed, other noise.
+    # Same stream (key and context), same noise; another context, other noise.
     _, again = _clipped_and_noisy(engine, _model("bigru", units=16), x, y, sigma, clip, batch, seed=7)
     _, other = _clipped_and_noisy(engine, _model("bigru", units=16), x, y, sigma, clip, batch, seed=8)
     assert torch.equal(noisy, again) and not torch.equal(noisy, other)
@@ -125,8 +130,7 @@ def test_a_dp_step_adds_noise_to_the_clipped_update():
     weights = {}
     for sigma in (1e-12, 1.0):
         model = _model("bigru", units=16)
-        opt = private_optimizer(torch.optim.SGD(model.parameters(), lr=1.0), sigma, clip, batch,
-                                torch.Generator().manual_seed(0))
+        opt = private_optimizer(torch.optim.SGD(model.parameters(), lr=1.0), sigma, clip, batch, _stream(0))
         opt.zero_grad(set_to_none=True)
         CellGradients().clipped_gradient_sum(model, sample_loss("mae"), x, y, clip)
         clipped = [p.grad.clone() / batch for p in model.parameters()]
@@ -144,15 +148,21 @@ def test_a_dp_step_adds_noise_to_the_clipped_update():
 def test_a_private_optimiser_without_noise_or_clipping_is_refused(sigma, clip):
     model = _model("gru")
     with pytest.raises(ValueError, match="privacy.gp"):
-        private_optimizer(torch.optim.SGD(model.parameters(), lr=0.1), sigma, clip, 4, torch.Generator())
+        private_optimizer(torch.optim.SGD(model.parameters(), lr=0.1), sigma, clip, 4, _stream(0))
 
 
 def test_poisson_batches_have_the_expected_size_and_can_be_empty():
-    g = torch.Generator().manual_seed(0)
+    g = _stream(0)
     sizes = [len(poisson_batch(1000, 0.01, g)) for _ in range(2000)]
     assert np.mean(sizes) == pytest.approx(10, rel=0.05)
     small = [len(poisson_batch(10, 0.05, g)) for _ in range(200)]
     assert 0 in small
+    # indices usable as a tensor index: int64, distinct, in range, in order
+    idx = poisson_batch(1000, 0.5, g)
+    assert idx.dtype == torch.int64 and bool((idx[1:] > idx[:-1]).all()) and 0 <= int(idx.min()) <= int(idx.max()) < 1000
+    # drawn from the stream: the same key and context give the same batches, another context others
+    assert torch.equal(poisson_batch(1000, 0.1, _stream(5)), poisson_batch(1000, 0.1, _stream(5)))
+    assert not torch.equal(poisson_batch(1000, 0.1, _stream(5)), poisson_batch(1000, 0.1, _stream(6)))
 
 
 def test_fit_private_trains_every_architecture_and_reports_its_spend():
@@ -160,7 +170,8 @@ def test_fit_private_trains_every_architecture_and_reports_its_spend():
     for arch in ("lstm", "bigru"):
         model = _model(arch)
         result, spend = fit_private(model, (x, y), LoopConfig(epochs=2, batch_size=8, learning_rate=1e-3, seed=3),
-                                    noise_multiplier=1.0, max_grad_norm=1.0, device=torch.device("cpu"), progress=False)
+                                    noise_multiplier=1.0, max_grad_norm=1.0, device=torch.device("cpu"),
+                                    stream=_stream(3), progress=False)
         assert spend.sample_rate == pytest.approx(0.2) and spend.steps == 10
         # Steps only: a loss on the private windows would be a release no accountant sees.
         assert result.history == [{"steps": 5.0}, {"steps": 10.0}]

@@ -4,11 +4,12 @@
 - DP-AdamBC (Tang et al. 2023) is Adam with the noise variance
   ``Phi = (noise_multiplier * max_grad_norm / expected_batch_size)^2`` subtracted from the
   bias-corrected second moment, floored at ``gamma``: checked by hand on a tiny tensor,
-  through Opacus's noise wrapper; for one noise seed its weights differ from Adam's.
+  through Opacus's noise wrapper; for one secret stream its weights differ from Adam's.
 - ``ema``: 0 keeps the last iterate; ``ema = b`` keeps the bias-corrected average
   ``sum_s (1 - b) b^(t-s) theta_s / (1 - b^t)``, checked against iterates recorded from
   runs of 1..t one-step epochs (the batch holds every window, so the runs share one path).
-- The config refuses bad values by name; the options reach MLflow's params and the ledger key.
+- The config refuses bad values by name; the options reach MLflow's params, the secret
+  stream's context and (with the owner's key) the ledger key.
 """
 
 from __future__ import annotations
@@ -21,15 +22,22 @@ from project_roots import REPO
 
 from dpforecast.config import ConfigError, load_params
 from dpforecast.models.forecaster import Forecaster, ModelSpec
+from dpforecast.privacy.randomness import PrivacyKey, SecretStream
 from dpforecast.stages.train import flat_params
 from dpforecast.training import dp_sgd
 from dpforecast.training.dp_adam_bc import DPAdamBC
 from dpforecast.training.dp_sgd import base_optimizer, fit_private, private_optimizer
 from dpforecast.training.loop import LoopConfig
-from dpforecast.training.private_plan import _gp_key
+from dpforecast.training.private_plan import _gp_context, _ledger_key
 
 PARAMS = REPO / "params.yaml"
 CPU = torch.device("cpu")
+KEY = PrivacyKey(bytes(32), "test")
+
+
+def _stream() -> SecretStream:
+    """The same keyed stream for every run: runs with the same options are reproducible."""
+    return SecretStream.for_context(KEY, {"test": "dp_training_options"})
 
 
 def _problem(n: int = 32, seed: int = 0):
@@ -48,7 +56,7 @@ def _flat(model: Forecaster) -> torch.Tensor:
 
 def _train(model: Forecaster, epochs: int = 2, batch_size: int = 8, **options) -> Forecaster:
     fit_private(model, _problem(), LoopConfig(epochs=epochs, batch_size=batch_size, learning_rate=1e-2, seed=3),
-                noise_multiplier=1.0, max_grad_norm=1.0, device=CPU, progress=False, **options)
+                noise_multiplier=1.0, max_grad_norm=1.0, device=CPU, stream=_stream(), progress=False, **options)
     return model
 
 
@@ -60,7 +68,7 @@ def test_each_optimizer_trains(optimizer):
     assert not torch.allclose(_flat(after), _flat(before))
 
 
-def test_adam_bc_differs_from_adam_for_the_same_noise_seed():
+def test_adam_bc_differs_from_adam_for_the_same_noise_stream():
     adam, bc = _train(_model(), optimizer="adam"), _train(_model(), optimizer="adam_bc")
     assert not torch.allclose(_flat(adam), _flat(bc))
     assert torch.equal(_flat(_train(_model(), optimizer="adam_bc")), _flat(bc))  # and is reproducible
@@ -71,7 +79,7 @@ def test_fit_private_gives_adam_bc_the_noise_std_per_coordinate(monkeypatch):
     original = dp_sgd.base_optimizer
     monkeypatch.setattr(dp_sgd, "base_optimizer", lambda *args: seen.append(args) or original(*args))
     fit_private(_model(), _problem(), LoopConfig(epochs=1, batch_size=8, learning_rate=1e-3), noise_multiplier=1.5,
-                max_grad_norm=0.4, device=CPU, progress=False, optimizer="adam_bc")
+                max_grad_norm=0.4, device=CPU, stream=_stream(), progress=False, optimizer="adam_bc")
     assert seen[0][0] == "adam_bc" and seen[0][4] == pytest.approx(1.5 * 0.4 / 8)
     assert base_optimizer("adam_bc", [torch.nn.Parameter(torch.zeros(1))], 1e-3, 0.9, 0.25).defaults[
         "noise_variance"] == pytest.approx(0.0625)
@@ -84,7 +92,7 @@ def test_two_adam_bc_steps_through_the_noise_wrapper_equal_the_formula():
     phi = (sigma * clip / batch) ** 2  # 0.25
     p = torch.nn.Parameter(torch.tensor([0.5, -1.0, 2.0, 0.0, 0.0, 0.0], dtype=torch.float64))
     opt = private_optimizer(DPAdamBC([p], noise_variance=phi, lr=lr, betas=(b1, b2), gamma=gamma), sigma, clip, batch,
-                            torch.Generator().manual_seed(0))
+                            _stream())
     theta, m, v = p.detach().clone(), torch.zeros(6, dtype=torch.float64), torch.zeros(6, dtype=torch.float64)
     floored = False
     # Zero sums: the noise alone, whose square is below Phi on about 2 draws in 3 (the floor).
@@ -98,7 +106,7 @@ def test_two_adam_bc_steps_through_the_noise_wrapper_equal_the_formula():
         floored |= bool((second < gamma).any())
         theta = theta - lr * (m / (1 - b1**t)) / torch.sqrt(torch.clamp(second, min=gamma))
         torch.testing.assert_close(p.detach(), theta, rtol=1e-12, atol=1e-12)
-    assert floored  # the floor was exercised at least once with this seed
+    assert floored  # the floor was exercised at least once with this stream
 
 
 def test_adam_bc_without_noise_variance_is_adam_up_to_its_epsilon():
@@ -151,12 +159,17 @@ def test_bad_options_are_refused_by_name(gp, name):
         load_params(PARAMS, privacy={"gp": gp})
 
 
-def test_the_options_reach_mlflow_params_and_the_ledger_key():
+def test_the_options_reach_mlflow_params_the_stream_and_the_ledger_key():
     base = load_params(PARAMS, privacy={"mode": "gp"}, features={"scaling": "log"})
     other = load_params(PARAMS, privacy={"mode": "gp", "gp": {"optimizer": "adam_bc", "ema": 0.99}},
                         features={"scaling": "log"})
     flat = flat_params(other, "gru")
     assert (flat["privacy.gp.optimizer"], flat["privacy.gp.momentum"], flat["privacy.gp.ema"]) == ("adam_bc", 0.9, 0.99)
     assert flat["train.residual"] is True  # auto, resolved under DP-SGD
-    keys = {_gp_key(p, "gru", 0, "md5", 1.0, "cpu") for p in (base, other)}
+    contexts = [_gp_context(p, "gru", 0, "md5", 1.0, "cpu") for p in (base, other)]
+    assert contexts[0] != contexts[1] and contexts[1]["gp"]["optimizer"] == "adam_bc" and contexts[1]["gp"]["ema"] == 0.99
+    keys = {_ledger_key(KEY, c) for c in contexts}
     assert len(keys) == 2
+    assert _ledger_key(KEY, contexts[0]) == _ledger_key(KEY, _gp_context(base, "gru", 0, "md5", 1.0, "cpu"))
+    # without the owner's key every run is fresh randomness, so its ledger key is fresh too
+    assert _ledger_key(None, contexts[0]) != _ledger_key(None, contexts[0])

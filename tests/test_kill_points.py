@@ -20,8 +20,13 @@ kill point              where
 Checked each time: no MLflow run left RUNNING once a stage has started again (the killed
 one is closed as KILLED, with its reason); the killed stage's outputs are not taken as
 complete (DVC runs it again); every ledger key charged once, a private run charged before
-it touched data and not again when repeated; each registry version decided once, every
-alias on a version whose model loads, every version's decision recorded in full.
+it touched data and (with the owner's key, which makes a repeated DP-SGD run the same
+computation) not again when repeated; a release killed after its charge keeps it, and its
+rerun is a new release, charged as such; each registry version decided once, every alias on
+a version whose model loads, every version's decision recorded in full.
+
+The ledger is the data set's, outside the repository (``$DPFORECAST_HOME``, set per test
+by conftest and inherited by the ``dvc`` processes).
 """
 
 from __future__ import annotations
@@ -75,9 +80,12 @@ def _runs(root: Path, status: str) -> list:
                               filter_string=f"attributes.status = '{status}'")
 
 
-def _ledger(root: Path) -> list[dict]:
-    path = root / "privacy_ledger.json"
-    return json.loads(path.read_text())["entries"] if path.exists() else []
+def _ledger(root: Path) -> list:
+    """Every charge of the data set's ledger (``Charge``: ``key``, ``mode``, ...)."""
+    from dpforecast.config import load_params
+    from dpforecast.privacy.budget import open_ledger
+
+    return open_ledger(load_params(root / "params.yaml")).charges()
 
 
 def _check_consistent(root: Path) -> None:
@@ -87,7 +95,7 @@ def _check_consistent(root: Path) -> None:
     assert _runs(root, "RUNNING") == []
     for killed in _runs(root, "KILLED"):
         assert "no longer exists" in killed.data.tags["dpforecast.closed"]
-    keys = [e["key"] for e in _ledger(root)]
+    keys = [c.key for c in _ledger(root)]
     assert len(keys) == len(set(keys))
     client = _client(root)
     log = [json.loads(line) for line in (root / "promotions.jsonl").read_text().splitlines()]
@@ -108,7 +116,10 @@ def _check_consistent(root: Path) -> None:
 
 def test_killed_at_every_point_then_rerun_loses_nothing_and_charges_once(repo, monkeypatch):
     root = repo
-    _set_params(root, train={"model": "gru"})
+    # GP then IP at epsilon 1 per event compose to more than the default day budget: tracked,
+    # not limited. The owner's key makes a repeated DP-SGD run the same run (one charge).
+    _set_params(root, train={"model": "gru"}, privacy={"budget": {"event": None, "day": None}})
+    monkeypatch.setenv("DPFORECAST_PRIVACY_KEY", "3c" * 32)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
     # 1. Non-private training killed after its first epoch.
@@ -123,10 +134,10 @@ def test_killed_at_every_point_then_rerun_loses_nothing_and_charges_once(repo, m
     # 2. DP-SGD training killed after its first epoch: charged before it read a window.
     _set_params(root, privacy={"mode": "gp"}, features={"scaling": "log"})
     _repro_killed_at("train:gp", root)
-    gp = [e for e in _ledger(root) if e["mode"] == "gp"]
+    gp = [c for c in _ledger(root) if c.mode == "gp"]
     assert len(gp) == 1
     dvc("repro", cwd=root)
-    assert [e["key"] for e in _ledger(root) if e["mode"] == "gp"] == [gp[0]["key"]]  # not charged again
+    assert [c.key for c in _ledger(root) if c.mode == "gp"] == [gp[0].key]  # not charged again
     assert len(_runs(root, "KILLED")) == 2
     _check_consistent(root)
 
@@ -134,15 +145,21 @@ def test_killed_at_every_point_then_rerun_loses_nothing_and_charges_once(repo, m
     #    killed after the release was written, before it was in place: no half release.
     _set_params(root, privacy={"mode": "ip"}, features={"scaling": "standard"})
     _repro_killed_at("release:charged", root)
-    ip = [e for e in _ledger(root) if e["mode"] == "ip"]
+    ip = [c for c in _ledger(root) if c.mode == "ip"]
     assert len(ip) == 1  # charged before the mechanism read the data
+    released = root / "artifacts" / "release"  # persist: DVC keeps what was there (the gp run's note)
+    assert not (released / "series.parquet").exists()
     _repro_killed_at("release:written", root)
-    released = root / "artifacts" / "release"  # DVC removed the old one before the stage ran
-    assert not (released / "series.parquet").exists() and not (released / "release.json").exists()
-    assert [e["key"] for e in _ledger(root) if e["mode"] == "ip"] == [ip[0]["key"]]
+    assert not (released / "series.parquet").exists()  # no half release
+    assert json.loads((released / "release.json").read_text())["mode"] != "ip"
+    # The killed release keeps its charge; with no release in place the rerun started a new
+    # one (a new random release id), charged as such.
+    ip_keys = [c.key for c in _ledger(root) if c.mode == "ip"]
+    assert ip_keys[0] == ip[0].key and len(ip_keys) == 2
     dvc("repro", cwd=root)
-    assert json.loads((released / "release.json").read_text())["mechanism"] == "analytic_gaussian"
-    assert [e["key"] for e in _ledger(root) if e["mode"] == "ip"] == [ip[0]["key"]]
+    meta = json.loads((released / "release.json").read_text())
+    assert meta["terms"]["mechanism"] == "discrete_gaussian"
+    assert [c.key for c in _ledger(root) if c.mode == "ip"] == [*ip_keys, f"ip-release:{meta['release_id']}"]
     _check_consistent(root)
 
     # 4-5. Registration killed after the version exists, then after the decision is logged.

@@ -7,7 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from dpforecast.config import ConfigError, GradientPerturbationParams, InputPerturbationParams, PrivacyParams
+from dpforecast.config import (
+    BudgetParams,
+    ConfigError,
+    GradientPerturbationParams,
+    InputPerturbationParams,
+    PrivacyParams,
+)
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
 
 GP = PrivacyParams(mode="gp", epsilon=1.0, delta=1e-7)
@@ -20,6 +26,10 @@ def _gp(**kw) -> PrivacyParams:
 
 def _ip(epsilon: float = 0.5, **kw) -> PrivacyParams:
     return replace(IP, epsilon=epsilon, ip=replace(InputPerturbationParams(), **kw))
+
+
+def _budget(base: PrivacyParams = GP, **kw) -> PrivacyParams:
+    return replace(base, budget=replace(BudgetParams(), **kw))
 
 
 BAD = [
@@ -38,8 +48,16 @@ BAD = [
     ("privacy.gp.noise_multiplier", _gp(noise_multiplier=-2.0), None),
     ("privacy.gp.accountant", _gp(accountant="moments"), None),
     ("privacy.ip.mechanism", _ip(mechanism="exponential"), None),
-    ("privacy.epsilon", _ip(epsilon=1.0, mechanism="gaussian"), None),
-    ("privacy.budget_epsilon", replace(GP, budget_epsilon=0.0), None),
+    # the continuous mechanisms are gone: their names are refused, not silently mapped
+    ("privacy.ip.mechanism", _ip(mechanism="gaussian"), None),
+    ("privacy.ip.mechanism", _ip(mechanism="analytic_gaussian"), None),
+    ("privacy.ip.mechanism", _ip(mechanism="laplace"), None),
+    ("privacy.budget.event", _budget(event=0.0), None),
+    ("privacy.budget.day", _budget(IP, day=-1.0), None),
+    ("privacy.budget.week", _budget(week=math.inf), None),
+    ("privacy.budget.person", _budget(person=math.nan), None),
+    ("privacy.budget.delta", _budget(delta=0.0), None),
+    ("privacy.budget.delta", _budget(IP, delta=1.0), None),
 ]
 
 
@@ -60,9 +78,9 @@ def test_delta_message_states_the_numbers():
         check_privacy(replace(GP, delta=1e-3), n_train_windows=3114)
 
 
-def test_classic_gaussian_message_points_to_analytic():
-    with pytest.raises(PrivacyConfigError, match="analytic_gaussian"):
-        check_privacy(_ip(epsilon=2.0, mechanism="gaussian"))
+def test_old_mechanism_message_names_the_discrete_ones():
+    with pytest.raises(PrivacyConfigError, match="discrete_gaussian.*discrete_laplace.*got 'analytic_gaussian'"):
+        check_privacy(_ip(epsilon=2.0, mechanism="analytic_gaussian"))
 
 
 @pytest.mark.parametrize(
@@ -73,9 +91,10 @@ def test_classic_gaussian_message_points_to_analytic():
         (GP, 3114),
         (_gp(noise_multiplier=35.0), 3114),
         (_gp(noise_multiplier=None), None),  # searched from privacy.epsilon
-        (_ip(epsilon=0.065, mechanism="gaussian"), None),
-        (_ip(epsilon=5.0, mechanism="analytic_gaussian"), None),
-        (replace(_ip(epsilon=1.0, mechanism="laplace"), delta=0.0), None),
+        (_ip(epsilon=0.065, mechanism="discrete_gaussian"), None),
+        (_ip(epsilon=5.0, mechanism="discrete_gaussian"), None),  # no epsilon < 1 limit any more
+        (replace(_ip(epsilon=1.0, mechanism="discrete_laplace"), delta=0.0), None),
+        (_budget(event=None, day=None, week=2.0, person=0.5), 3114),  # null: tracked, not limited
     ],
 )
 def test_good_parameters_pass(privacy, n):

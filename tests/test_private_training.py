@@ -10,6 +10,7 @@ from project_roots import TINY, make_root
 
 from dpforecast.config import deep_merge
 from dpforecast.privacy import unit_accounting
+from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.checks import PrivacyConfigError
 from dpforecast.privacy.ledger import BudgetExceededError
 from dpforecast.project import load_project
@@ -20,8 +21,12 @@ from dpforecast.stages.release import release
 from dpforecast.stages.train import train_one
 from dpforecast.stages.validate import validate
 
+# Noise multiplier 1 costs about 60 per event: far above the default budgets (8 per event,
+# 16 per day), so these runs are tracked, not limited (the old JSON ledger's default budget
+# was 1000). The refusal test sets its own tiny budget.
 GP = deep_merge(TINY, {"train": {"epochs": 1, "model": "bigru"}, "features": {"scaling": "none"},
-                       "privacy": {"mode": "gp", "gp": {"noise_multiplier": 1.0, "max_grad_norm": 1.0}}})
+                       "privacy": {"mode": "gp", "gp": {"noise_multiplier": 1.0, "max_grad_norm": 1.0},
+                                   "budget": {"event": None, "day": None}}})
 
 
 def _prepare(tmp_path, overrides):
@@ -34,7 +39,9 @@ def _prepare(tmp_path, overrides):
     return paths, params
 
 
-def test_gp_training_reports_the_accountants_epsilon_and_charges_the_ledger(tmp_path):
+def test_gp_training_reports_the_accountants_epsilon_and_charges_the_ledger(tmp_path, monkeypatch):
+    # With the owner's key a run's randomness, and so its ledger key, is reproducible.
+    monkeypatch.setenv("DPFORECAST_PRIVACY_KEY", "5a" * 32)
     paths, params = _prepare(tmp_path, GP)
     result = train_one(paths, params, "bigru", track=False, progress=False)
     report = json.loads((paths.model_dir("bigru") / "privacy.json").read_text())
@@ -47,11 +54,12 @@ def test_gp_training_reports_the_accountants_epsilon_and_charges_the_ledger(tmp_
     assert report["delta"] == params.privacy.delta and report["unit"].startswith("one event")
     assert report["windows_per_unit"] == 7 and report["accountant"] == "pld"
     assert result["test"]["rmse"]["mean"] > 0
-    ledger = json.loads(paths.ledger.read_text())
-    assert len(ledger["entries"]) == 1
-    # The same deterministic run is not a new disclosure: no second charge.
+    charges = open_ledger(params).charges()
+    assert [c.mode for c in charges] == ["gp"]
+    # The same run with the owner's key draws the same batches and noise: not a new
+    # disclosure, no second charge.
     train_one(paths, params, "bigru", track=False, progress=False)
-    assert len(json.loads(paths.ledger.read_text())["entries"]) == 1
+    assert [c.key for c in open_ledger(params).charges()] == [charges[0].key]
 
 
 def test_gp_noise_is_searched_to_meet_the_target_epsilon(tmp_path):
@@ -70,10 +78,10 @@ def test_gp_refuses_a_scaler_fitted_on_private_data(tmp_path):
 
 
 def test_a_run_over_budget_is_refused_before_training(tmp_path):
-    paths, params = _prepare(tmp_path, deep_merge(GP, {"privacy": {"budget_epsilon": 0.001}}))
-    with pytest.raises(BudgetExceededError):
+    paths, params = _prepare(tmp_path, deep_merge(GP, {"privacy": {"budget": {"event": 0.001}}}))
+    with pytest.raises(BudgetExceededError, match="unit 'event'"):
         train_one(paths, params, "bigru", track=False, progress=False)
-    assert not paths.model_dir("bigru").exists() and not paths.ledger.exists()
+    assert not paths.model_dir("bigru").exists() and open_ledger(params).charges() == []
 
 
 def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
@@ -81,22 +89,23 @@ def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
                                   "privacy": {"mode": "ip", "epsilon": 0.5}})
     paths, params = _prepare(tmp_path, overrides)
     assert paths.release_series.is_file()
-    entries = json.loads(paths.ledger.read_text())["entries"]
-    assert [e["mode"] for e in entries] == ["ip"]
+    assert [c.mode for c in open_ledger(params).charges()] == ["ip"]
     result = train_one(paths, params, "gru", track=False, progress=False)
     report = json.loads((paths.model_dir("gru") / "privacy.json").read_text())
     assert report["mode"] == "ip" and report["epsilon"] == 0.5 and report["unit"].startswith("one event")
-    # R1 contains R2-R6: one event is two counts, so the noise is calibrated to sqrt(2).
-    assert report["counts_per_unit"] == 2 and report["sensitivity"] == pytest.approx(2 ** 0.5)
+    # R1 contains R2-R6: one event is two counts, each moved by up to 3 (per_count), so the
+    # noise is calibrated to 3 sqrt(2).
+    assert report["counts_per_unit"] == 2 and report["sensitivity"] == pytest.approx(3 * 2 ** 0.5)
+    assert {e["unit"] for e in report["unit_epsilons"]} == {"event", "day", "week", "person"}
     assert report["person_level"]["protected"] is False
     assert any("R1 (the commune) contains R2-R6" in n for n in report["notes"])
     assert "against_noisy_targets" in result["test"]
     # The evaluate stage scores the reloaded model on the raw targets too, as training did.
     evaluated = evaluate(paths, params, track=False)
     assert evaluated["gru"]["rmse"]["mean"] == pytest.approx(result["test"]["rmse"]["mean"], rel=1e-6)
-    # A second release of the same data and parameters costs nothing more.
+    # A second release of the same data and parameters extends nothing and costs nothing more.
     release(paths, params)
-    assert len(json.loads(paths.ledger.read_text())["entries"]) == 1
+    assert len(open_ledger(params).charges()) == 1
 
 
 def test_a_tracked_dp_sgd_run_logs_steps_and_epsilon_spent_never_a_private_loss(tmp_path, monkeypatch):

@@ -192,12 +192,14 @@ def test_a_bad_train_residual_is_refused_by_name(value):
 
 def test_residual_is_learned_under_dp_sgd_from_persistence():
     """A sanity check that training moves a residual model away from persistence."""
+    from dpforecast.privacy.randomness import PrivacyKey, SecretStream
     from dpforecast.training.dp_sgd import fit_private
     from dpforecast.training.loop import LoopConfig
 
     x, y = _windows(24)
     model = Forecaster(ModelSpec("gru", 4, "relu", 6, 10, 6, log_counts=True, residual=True), Scaler.log_counts(10, 6))
     fit_private(model, (x.numpy(), y.numpy()), LoopConfig(epochs=1, batch_size=8, learning_rate=1e-2),
-                noise_multiplier=1.0, max_grad_norm=1.0, device=torch.device("cpu"), progress=False)
+                noise_multiplier=1.0, max_grad_norm=1.0, device=torch.device("cpu"),
+                stream=SecretStream.for_context(PrivacyKey(bytes(32), "test"), {"test": "residual"}), progress=False)
     assert model.head.weight.any()
     assert np.isfinite(model(x).detach().numpy()).all()

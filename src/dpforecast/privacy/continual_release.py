@@ -20,6 +20,7 @@ owner alone), or the OS. Nothing derived from the raw data or the key is publish
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -101,7 +102,8 @@ class ReleaseInfo:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        """JSON types only (lists, not tuples): what ``release.json`` holds, read back equal."""
+        return json.loads(json.dumps(asdict(self)))
 
     @classmethod
     def from_json(cls, raw: dict) -> ReleaseInfo:

@@ -55,8 +55,10 @@ def _start(params: Params, terms: ReleaseTerms, randomness: str, data_version: s
     scale = terms.scale()
     mechanisms = release_mechanisms(params, scale)
     delta = terms.delta
+    # the discrete Laplace is pure epsilon-DP (delta 0): its epsilon is the same at any delta
+    at = delta if delta > 0 else params.privacy.budget.delta
     info = ReleaseInfo(release_id=new_release_id(), terms=terms, scale=scale, randomness=randomness,
-                       unit_epsilons={u: epsilon_of(m, delta) for u, m in mechanisms.items()})
+                       unit_epsilons={u: epsilon_of(m, at) for u, m in mechanisms.items()})
     open_ledger(params).charge(f"ip-release:{info.release_id}", mechanisms, "ip",
                                f"{terms.mechanism} continual release at epsilon {terms.epsilon:g} per {terms.unit}",
                                data_version)
