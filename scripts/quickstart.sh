@@ -15,7 +15,10 @@ echo
 echo "BiGRU: non-private, input perturbation and DP-SGD at epsilon 1 (dpforecast variants):"
 .venv/bin/dpforecast variants --model bigru --epsilon 1
 echo
-echo "One-run canary audit of the DP-SGD BiGRU's configuration (dpforecast audit):"
+echo "The data set's privacy ledger (dpforecast ledger; outside this clone, shared by every clone):"
+.venv/bin/dpforecast ledger
+echo
+echo "White-box canary audit of DP-SGD on public data at claims 1, 4 and 8 per event (dpforecast audit):"
 .venv/bin/dpforecast audit --model bigru
 echo
 echo "The BiGRU champion's forecast for the interval after examples/window.csv (dpforecast predict):"
