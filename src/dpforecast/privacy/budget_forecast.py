@@ -28,8 +28,6 @@ their sum through.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,8 +35,8 @@ from dpforecast.config import Params
 from dpforecast.io import read_json
 from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger, release_mechanisms, training_mechanisms
-from dpforecast.privacy.charges import Mechanism, composed_epsilon
-from dpforecast.privacy.ledger import BudgetExceededError, PrivacyLedger, records_on
+from dpforecast.privacy.charges import Mechanism
+from dpforecast.privacy.ledger import BudgetExceededError, PrivacyLedger
 
 __all__ = ["BudgetForecast", "PlannedCharge", "check_planned", "forecast", "planned_charges", "training_size"]
 
@@ -155,25 +153,9 @@ def check_planned(ledger: PrivacyLedger, charges: Sequence[PlannedCharge]) -> No
     unit, the spend so far, the planned charges' own composed epsilon, the total and the budget."""
     if not charges:
         return
-    recorded = ledger.charges()
-    for unit in ledger.units:
-        budget = ledger.budgets[unit]
-        if budget is None:
-            continue
-        spent = records_on(recorded, unit)
-        planned = [c.mechanisms[unit] for c in charges]
-        total = composed_epsilon([*spent, *planned], ledger.delta)
-        if total <= budget * (1 + 1e-12):
-            continue
-        message = (f"privacy budget exceeded on unit {unit!r} of data set {ledger.dataset!r}: spent epsilon "
-                   f"{_eps(composed_epsilon(spent, ledger.delta))} over {len(recorded)} charges, {_labels(charges)} "
-                   f"alone {_eps(composed_epsilon(planned, ledger.delta))}, composed {_eps(total)} > budget "
-                   f"{budget:.4g} (PLD at delta {ledger.delta:g}); ledger {ledger.location}")
-        raise BudgetExceededError(re.sub(r"\s*[\r\n]+\s*", " ", message))
-
-
-def _eps(value: float) -> str:
-    return "vacuous" if math.isinf(value) else f"{value:.4g}"
+    message = ledger.refusal(ledger.charges(), [c.mechanisms for c in charges], _labels(charges))
+    if message:
+        raise BudgetExceededError(message)
 
 
 def forecast(paths: Paths, params: Params, architectures: Sequence[str] | None = None,

@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -203,21 +203,33 @@ class PrivacyLedger:
 
     def _enforce(self, charges: list[Charge], mechanisms: dict[str, Mechanism]) -> None:
         """Refuse if a budgeted unit's PLD epsilon, all charges and this one composed, exceeds its budget."""
+        message = self.refusal(charges, [mechanisms], "this charge")
+        if message:
+            raise BudgetExceededError(message)
+
+    def refusal(self, charges: list[Charge], planned: Sequence[Mapping[str, Mechanism]], label: str) -> str | None:
+        """Why ``planned`` charges (each a mechanism per unit) on top of ``charges`` would pass a
+        budgeted unit's budget, in one line (the unit, the spend so far, the planned charges' own
+        composed epsilon, the total, the budget), or None. Reads nothing: the caller holds the
+        charges (under the write lock for a charge, or as a snapshot for a forecast)."""
         for unit in self.units:
             budget = self.budgets[unit]
             if budget is None:
                 continue
-            records = [*records_on(charges, unit), mechanisms[unit]]
-            total = composed_epsilon(records, self.delta)
+            spent = records_on(charges, unit)
+            new = [m[unit] for m in planned]
+            total = composed_epsilon([*spent, *new], self.delta)
             if total <= budget * (1 + _RTOL):
                 continue
-            reasons = "; ".join(dict.fromkeys(m.reason for m in records if isinstance(m, Vacuous)))
+            reasons = "; ".join(dict.fromkeys(m.reason for m in [*spent, *new] if isinstance(m, Vacuous)))
+            alone = epsilon_of(new[0], self.delta) if len(new) == 1 else composed_epsilon(new, self.delta)
             message = (f"privacy budget exceeded on unit {unit!r} of data set {self.dataset!r}: spent epsilon "
-                       f"{composed_epsilon(records[:-1], self.delta):.4g} over {len(charges)} charges, this charge "
-                       f"alone {epsilon_of(mechanisms[unit], self.delta):.4g}, composed {total:.4g} > budget "
-                       f"{budget:.4g} (PLD at delta {self.delta:g}){f' (vacuous: {reasons})' if reasons else ''}; "
+                       f"{_eps(composed_epsilon(spent, self.delta))} over {len(charges)} charges, {label} alone "
+                       f"{_eps(alone)}, composed {_eps(total)} > budget {budget:.4g} "
+                       f"(PLD at delta {self.delta:g}){f' (vacuous: {reasons})' if reasons else ''}; "
                        f"ledger {self.location}")
-            raise BudgetExceededError(re.sub(r"\s*[\r\n]+\s*", " ", message))
+            return re.sub(r"\s*[\r\n]+\s*", " ", message)
+        return None
 
 
 def _eps(value: float) -> str:
