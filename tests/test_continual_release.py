@@ -45,12 +45,18 @@ def _spends(params) -> dict[str, float]:
     return {u.unit: u.spend.epsilon for u in report.units}
 
 
-def test_five_deliveries_extend_the_release_and_charge_nothing(tmp_path: Path) -> None:
-    base, days = _split(tmp_path)
-    root = make_root(tmp_path / "project", IP, raw_csv=base)
-    params = load_params(root / "params.yaml")
+def _released(tmp: Path) -> tuple[Path, Paths, list[tuple[str, str]]]:
+    """A project on the series without its last days, released; and those days."""
+    base, days = _split(tmp)
+    root = make_root(tmp / "project", IP, raw_csv=base)
     paths = Paths(root)
-    prepare_workspace(root, params, paths)
+    prepare_workspace(root, load_params(root / "params.yaml"), paths)
+    return root, paths, days
+
+
+def test_five_deliveries_extend_the_release_and_charge_nothing(tmp_path: Path) -> None:
+    root, paths, days = _released(tmp_path)
+    params = load_params(root / "params.yaml")
     first = pl.read_parquet(paths.release_series)
     spends = _spends(params)
     assert len(open_ledger(params).charges()) == 1
@@ -80,11 +86,8 @@ def test_five_deliveries_extend_the_release_and_charge_nothing(tmp_path: Path) -
 
 
 def test_restated_interval_is_refused_and_new_terms_start_a_new_release(tmp_path: Path) -> None:
-    base, days = _split(tmp_path)
-    root = make_root(tmp_path / "project", IP, raw_csv=base)
+    root, paths, _ = _released(tmp_path)
     params = load_params(root / "params.yaml")
-    paths = Paths(root)
-    prepare_workspace(root, params, paths)
     before = pl.read_parquet(paths.release_series)
 
     # The operator restates one interval already released: refused, the release untouched.
