@@ -61,7 +61,7 @@ def test_week_and_person_units_are_sized_by_the_spec():
     # Montreuil's protected period is its whole series, 72 days of 48 intervals.
     assert (week.intervals, person.intervals) == (7 * 48, 72 * 48)
     assert person.ip_sensitivity("discrete_gaussian") == pytest.approx(3 * math.sqrt(2) * math.sqrt(72 * 48))
-    assert "one person's protected period" in person.describe() and "one week" in week.describe()
+    assert "the protected period of one person" in person.describe() and "one week" in week.describe()
     # Without a declared protected period there is no person unit, and the message says why.
     with pytest.raises(UnitError, match=r"^privacy\.unit:.*protected_period_days"):
         privacy_unit("person", None, 30, 48, 2, 2.0, math.sqrt(2))

@@ -114,7 +114,8 @@ def baseline_lines(root: Path, profile: str = "default", extra: dict[str, Any] |
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean, standard deviation, min and max of the test mean RMSE over seeds, per unit, mode and epsilon."""
     groups: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
-    for r in runs:
+    order = {u: i for i, u in enumerate(UNITS)}
+    for r in sorted(runs, key=lambda r: (order.get(r["unit"], len(UNITS)), MODES.index(r["mode"]), r["epsilon"])):
         groups.setdefault((r["unit"], r["mode"], r["epsilon"]), []).append(r)
     points = []
     for (unit, mode, eps), rows in groups.items():

@@ -53,7 +53,7 @@ class ReleaseTerms:
     epsilon: float
     delta: float  # 0 for the discrete Laplace (pure epsilon-DP)
     unit: str  # the calibration unit's name
-    unit_text: str  # the unit in words (PrivacyUnit.describe)
+    unit_text: str = field(compare=False)  # the unit in words: its wording may improve, the release stays
     sensitivity: float  # L2 (Gaussian) or L1 (Laplace) norm of what one unit changes
     clip_at_zero: bool
 

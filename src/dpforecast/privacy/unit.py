@@ -72,7 +72,7 @@ class PrivacyUnit:
             counts += f", each moved by up to {self.per_count} (extrapolated counts: the spec's per_count)"
         if self.name == "event":
             return f"one event: one person's presence during one {minutes} interval, {counts}"
-        label = {"day": "one day", "week": "one week", "person": "one person's protected period"}.get(
+        label = {"day": "one day", "week": "one week", "person": "the protected period"}.get(
             self.name, f"{self.intervals} consecutive intervals")
         return (f"{label} of one person (w-event, w = {self.intervals}): their presence during any "
                 f"{self.intervals} consecutive {minutes} intervals, {counts}")
