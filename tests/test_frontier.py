@@ -30,12 +30,19 @@ def test_frontier_puts_both_mechanisms_on_one_unit_with_seeds_and_baselines(tmp_
     assert ip["rmse_min"] <= ip["rmse_mean"] <= ip["rmse_max"]
     assert result["baselines"]["persistence"] == pytest.approx(1503.56, abs=0.1)
     assert result["baselines"]["seasonal_day"] > result["baselines"]["persistence"]
-    assert json.loads((root / "metrics" / "frontier.json").read_text()) == result
-    (row,) = json.loads((root / "plots" / "frontier_event.json").read_text())
+    assert json.loads((root / "metrics" / "frontier.json").read_text()) == {"datasets": {"montreuil": result}}
+    (row,) = json.loads((root / "plots" / "frontier_montreuil_event.json").read_text())
     assert row["epsilon"] == 4.0 and row["ip"] == ip["rmse_mean"] and row["persistence"] > 0
-    assert (root / "plots" / "frontier.png").stat().st_size > 5000
+    assert (root / "plots" / "frontier_montreuil.png").stat().st_size > 5000
     text = frontier_table(result)
-    assert text.startswith("Unit: one event") and "| gp | 4 |" in text and "persistence 1503.6" in text
+    assert text.startswith("montreuil, unit: one event") and "| gp | 4 |" in text and "persistence 1503.6" in text
+
+    # A narrower run adds its points; DP-SGD on a person is vacuous, stated and not trained.
+    more = frontier(root, "gru", (4.0,), seeds=(0,), units=("person",), modes=("gp",))
+    assert {(r["unit"], r["mode"]) for r in more["runs"]} == {("event", "ip"), ("event", "gp"), ("person", "gp")}
+    (vacuous,) = [p for p in more["points"] if p["unit"] == "person"]
+    assert vacuous["rmse_mean"] is None and "touches" in vacuous["vacuous"]
+    assert "gp on this unit: vacuous" in frontier_table(more)
 
 
 def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
