@@ -89,6 +89,11 @@ def short_guarantee(report: dict[str, Any]) -> str:
     return text + ", not a data-level unit" if unit == "window" else text
 
 
+#: What every score of the evaluate stage is computed on, and so who may see it.
+INTERNAL_SCOPE = ("internal: scored on the raw test counts, which no privacy guarantee covers; publish a private "
+                  "model's covered metrics with `dpforecast publish` (README, Privacy)")
+
+
 def write_metrics(paths: Paths, params: Params, scores: dict[str, Any], details: dict[str, Any],
                   scale: dict[str, float | None]) -> None:
     """One small file per measure, and the per-zone, per-lead and detailed files."""
@@ -114,7 +119,7 @@ def write_metrics(paths: Paths, params: Params, scores: dict[str, Any], details:
         {"lead": k + 1, "minutes": (k + 1) * minutes, **{n: s["by_lead"]["rmse"][k] for n, s in scored.items()}}
         for k in range(params.features.horizon)]})
     keep = ("windows", "by_lead", "coverage", "intervals", "skill_over", "others_on_these_windows")
-    write_json(paths.details, {**tag, **details, "mase_scale_seasonal_day_mae_in_sample": scale,
+    write_json(paths.details, {**tag, **details, "scope": INTERNAL_SCOPE, "mase_scale_seasonal_day_mae_in_sample": scale,
                                "mase_scale_source": "raw training counts: a statistic of the data no privacy "
                                                     "guarantee covers",
                                "forecasters": {n: {k: s[k] for k in keep if k in s} for n, s in scores.items()}})
