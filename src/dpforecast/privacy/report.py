@@ -275,10 +275,10 @@ def _person_level(unit: PrivacyUnit, mode: str, epsilon: float, delta: float, **
     intervals, or stated as not protected (never a bound with delta >= 1)."""
     m = unit.person_intervals()
     if m is None:
-        why = ("the data set's spec declares no bound on how many intervals one person is counted in "
-               "(privacy.intervals_per_person), so person-level privacy is NOT protected: a person present "
-               f"longer than one unit is protected per unit only, and loses ε = {_fmt_eps(epsilon)} per unit "
-               "they are in (basic composition)")
+        why = ("person level: the guarantee above is per unit; what it means for a whole person is the person "
+               "unit's epsilon (the spec's protected period, in the ledger and the unit table), which may be "
+               "large or vacuous; the spec declares no bound on how many intervals one person is counted in "
+               "(privacy.intervals_per_person) from which to compose another")
         return {"protected": False, "reason": why}, why
     units = math.ceil(m / unit.intervals)
     if mode == "gp":

@@ -25,6 +25,7 @@ from typing import Any
 
 from dpforecast.io import atomic_dir, read_json, write_json, write_text
 from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, INTERVALS, WEIGHTS
+from dpforecast.privacy.unit import LEDGER_UNITS
 
 #: Description fields that describe the architecture and its public training parameters.
 PUBLIC_DESCRIPTION = ("spec", "architecture", "seed", "features", "zones", "dataset", "horizon", "scaling",
@@ -44,8 +45,11 @@ def _covered_metrics(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
 
 
 def model_card(description: dict[str, Any], report: dict[str, Any], metrics: dict[str, Any]) -> str:
-    units = "\n".join(f"| {u['unit']} | {u['epsilon'] if u['epsilon'] is not None else 'vacuous'} | {u['delta']} |"
-                      for u in report.get("unit_epsilons", []) if "windows_per_unit" not in u)
+    order = {u: i for i, u in enumerate(LEDGER_UNITS)}
+    rows = sorted((u for u in report.get("unit_epsilons", []) if "windows_per_unit" not in u),
+                  key=lambda u: order.get(u["unit"], len(order)))
+    units = "\n".join(f"| {u['unit']} | {'vacuous' if u['epsilon'] is None else format(u['epsilon'], '.4g')} | "
+                      f"{u['delta']:g} |" for u in rows)
     rmse = metrics.get("rmse", {}).get("mean")
     return f"""# {description['architecture']} on {description['dataset']['dataset']}: model card
 
