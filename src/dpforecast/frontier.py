@@ -60,6 +60,7 @@ def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPS
                     runs.append({"unit": unit, **{k: row[k] for k in ("mode", "epsilon", "seed", "rmse", "mae",
                                                                       "guarantee")},
                                  "delta": row["report"]["delta"], "unit_description": row["report"]["unit"]})
+    baselines = baseline_lines(root, profile, extra)
     path = root / "metrics" / "frontier.json"
     others = read_json(path).get("datasets", {}) if path.is_file() else {}
     # a narrower run (one unit, one epsilon) adds to the data set's frontier instead of replacing it
@@ -68,7 +69,7 @@ def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPS
             if (r["unit"], r["mode"], r["epsilon"], r["seed"]) not in done and others[params.dataset]["model"] == model]
     runs = kept + runs
     result = {"dataset": params.dataset, "model": model, "seeds": sorted({r["seed"] for r in runs}),
-              "baselines": baseline_lines(root, profile, extra), "points": summarise(runs), "runs": runs}
+              "baselines": baselines, "points": summarise(runs), "runs": runs}
     write_json(path, {"datasets": {**others, params.dataset: result}})
     for unit in sorted({r["unit"] for r in runs}):
         write_json(root / "plots" / f"frontier_{params.dataset}_{unit}.json", plot_rows(result, unit))
