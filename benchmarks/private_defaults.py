@@ -37,7 +37,7 @@ from dpforecast.study import prepare_workspace  # noqa: E402
 from dpforecast.training.device import select_device  # noqa: E402
 from dpforecast.training.dp_sgd import fit_private  # noqa: E402
 from dpforecast.training.loop import predict  # noqa: E402
-from dpforecast.training.private_plan import charge, plan_privacy  # noqa: E402
+from dpforecast.training.private_plan import charge, plan_privacy, training_digest  # noqa: E402
 
 # Each config: overrides of params.yaml (on top of gp, log scaling, residual on).
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -69,7 +69,7 @@ def run(dataset: str, name: str, over: dict[str, Any], epsilon: float, seed: int
     x_val, y_val = window_arrays(table, windows, "validation", w, h, zones)
     model, loop = build_model(params, "bigru", x_train, y_train, len(zones), seed)
     device = select_device(params.train.device)
-    plan = plan_privacy(params, "bigru", seed, len(x_train), loop.batch_size, f"{dataset}:{name}",
+    plan = plan_privacy(params, "bigru", seed, len(x_train), loop.batch_size, training_digest(x_train, y_train),
                         work.release_metadata, device.type)
     charge(plan, params, "bigru", dataset)
     start = time.perf_counter()

@@ -10,6 +10,8 @@ restated interval is refused by name, and a release with other terms is a new on
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -109,3 +111,30 @@ def test_restated_interval_is_refused_and_new_terms_start_a_new_release(tmp_path
     again = pl.read_parquet(paths.release_series)
     assert not again.equals(before)
     assert len(open_ledger(params).charges()) == 2
+
+
+def test_an_interval_released_before_is_not_noised_again_and_a_foreign_release_is_refused(tmp_path: Path) -> None:
+    root, paths, days = _released(tmp_path)
+    params = load_params(root / "params.yaml")
+    old = tmp_path / "old-release"
+    shutil.copytree(paths.release_dir, old)
+    increments = root / "data" / "montreuil" / "increments"
+    increments.mkdir()
+    (increments / f"{days[0][0]}.csv").write_bytes(days[0][1].encode())
+    prepare_workspace(root, params, paths)
+    current = pl.read_parquet(paths.release_series)
+
+    # A rolled-back copy (dvc checkout of an older commit) would noise the delivered day again.
+    shutil.rmtree(paths.release_dir)
+    shutil.copytree(old, paths.release_dir)
+    with pytest.raises(ReleaseError, match="released before"):
+        release(paths, params)
+    assert pl.read_parquet(paths.release_series).height == current.height - 48
+
+    # A release charged to another ledger is not extended for free on this one.
+    shutil.rmtree(paths.release_dir)
+    shutil.copytree(old, paths.release_dir)
+    os.environ["DPFORECAST_HOME"] = str(tmp_path / "another-home")
+    with pytest.raises(ReleaseError, match="never charged to this data set's ledger"):
+        release(paths, params)
+    assert open_ledger(params).charges() == []

@@ -41,7 +41,8 @@ EVENT_L2 = 3 * math.sqrt(2)
 EVENT_L1 = 3 * 2
 RELEASE_KEYS = {"release_id", "terms", "scale", "unit_epsilons", "randomness", "deliveries", "format", "n_counts",
                 "private", "mode", "notes"}
-TERMS_KEYS = {"dataset", "mechanism", "epsilon", "delta", "unit", "unit_text", "sensitivity", "clip_at_zero"}
+TERMS_KEYS = {"dataset", "mechanism", "epsilon", "delta", "unit", "unit_text", "sensitivity", "clip_at_zero",
+              "unit_sensitivities"}
 N_INTERVALS = 3456
 
 

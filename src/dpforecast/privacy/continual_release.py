@@ -56,6 +56,9 @@ class ReleaseTerms:
     unit_text: str = field(compare=False)  # the unit in words: its wording may improve, the release stays
     sensitivity: float  # L2 (Gaussian) or L1 (Laplace) norm of what one unit changes
     clip_at_zero: bool
+    # every tracked unit's norm: the ledger charged the release on each, so a spec change that
+    # resizes any of them (a longer protected period, another per_count) is another release
+    unit_sensitivities: tuple[tuple[str, float], ...] = ()
 
     def scale(self) -> float:
         """Sigma of the discrete Gaussian or the discrete Laplace's scale, from the accountant."""
@@ -66,13 +69,16 @@ class ReleaseTerms:
 
 def release_terms(params: Params) -> ReleaseTerms:
     """The terms ``params`` ask for (a release with other terms is another release)."""
+    from dpforecast.privacy.budget import ledger_units
+
     privacy, unit = params.privacy, params.privacy_unit()
     mechanism = privacy.ip.mechanism
     return ReleaseTerms(
         dataset=params.data_set.name, mechanism=mechanism, epsilon=float(privacy.epsilon),
         delta=0.0 if mechanism == "discrete_laplace" else float(privacy.delta), unit=unit.name,
         unit_text=unit.describe("ip"), sensitivity=unit.ip_sensitivity(mechanism),
-        clip_at_zero=privacy.ip.clip_at_zero)
+        clip_at_zero=privacy.ip.clip_at_zero,
+        unit_sensitivities=tuple((n, u.ip_sensitivity(mechanism)) for n, u in ledger_units(params).items()))
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,9 @@ class ReleaseInfo:
         raw = dict(raw)
         if raw.get("format") != FORMAT:
             raise ReleaseError(f"release format {raw.get('format')!r} is not {FORMAT}: start a new release")
-        raw["terms"] = ReleaseTerms(**raw["terms"])
+        terms = dict(raw["terms"])
+        terms["unit_sensitivities"] = tuple((str(u), float(v)) for u, v in terms.get("unit_sensitivities", ()))
+        raw["terms"] = ReleaseTerms(**terms)
         raw["deliveries"] = tuple(Delivery(**d) for d in raw["deliveries"])
         raw["notes"] = tuple(raw.get("notes", ()))
         return cls(**raw)
@@ -145,6 +153,7 @@ def extend(series: pl.DataFrame, zones: list[str], released: pl.DataFrame | None
         new = series
     if new.height == 0:
         return released if released is not None else series.clear(), info
+    new = new.sort(TIMESTAMP)  # a join need not keep the order: each draw must go to the same interval on a replay
     counts = new.select(zones).fill_null(0).to_numpy().astype(np.int64)
     noisy = counts + _noise(info, key, new, zones)
     if info.terms.clip_at_zero:

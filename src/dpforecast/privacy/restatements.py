@@ -12,11 +12,14 @@ file is absent (another machine), restatements cannot be seen, and the stage say
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +27,21 @@ import polars as pl
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.io import write_json
 from dpforecast.privacy.ledger import state_home
+
+
+@contextlib.contextmanager
+def release_lock(dataset: str) -> Iterator[None]:
+    """An exclusive lock on the data set's release on this machine: two extensions of one
+    release (Dagster's sensor and schedule, Dagster and ``dvc repro``) run one after the other."""
+    path = state_home() / "releases" / dataset / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _store(dataset: str, release_id: str) -> Path:
@@ -46,6 +64,17 @@ def restated(dataset: str, release_id: str, series: pl.DataFrame, zones: list[st
     known = store["digests"]
     now = _digests(bytes.fromhex(store["secret"]), series, zones)
     return sorted(t for t, d in known.items() if t in now and now[t] != d), True
+
+
+def released_before(dataset: str, release_id: str, timestamps: pl.Series) -> list[str]:
+    """Of ``timestamps`` (intervals the release artifact lacks), those this machine released
+    before under ``release_id``: a rolled-back or concurrently extended artifact, whose
+    intervals must not be noised a second time."""
+    path = _store(dataset, release_id)
+    if not path.is_file():
+        return []
+    known = json.loads(path.read_text())["digests"]
+    return sorted(str(t) for t in timestamps.to_list() if str(t) in known)
 
 
 def remember(dataset: str, release_id: str, series: pl.DataFrame, zones: list[str]) -> None:

@@ -23,6 +23,8 @@ from dpforecast.io import read_json
 from dpforecast.evaluation.conformal import interval_tags
 from dpforecast.models.store import DESCRIPTION, load_intervals
 from dpforecast.paths import Paths
+from dpforecast.privacy.published_lineage import published_lineage
+from dpforecast.privacy.randomness import load_key
 from dpforecast.registry.promotion import Decision, Guarantee, Scored, decide
 from dpforecast.registry.scoring import score_version, scoring_targets
 from dpforecast.serving.window import TARGET_TIME
@@ -92,7 +94,9 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
     series, targets = scoring_targets(paths, params.features.horizon)
     version = _version_of(client, name, model_uri)
     if version is None:
-        tags = {**(lineage or {}), **_guarantee_tags(report), **interval_tags(load_intervals(folder)),
+        private = bool(report.get("private"))  # a private model's version carries no raw-data hash
+        published = published_lineage(dict(lineage or {}), private, load_key() if private else None)
+        tags = {**published, **_guarantee_tags(report), **interval_tags(load_intervals(folder)),
                 "architecture": arch, MODEL_URI_TAG: model_uri,
                 "test.first_target": targets[TARGET_TIME].min().isoformat(),
                 "test.last_target": targets[TARGET_TIME].max().isoformat(), "test.windows": str(targets["origin_time"].n_unique()),

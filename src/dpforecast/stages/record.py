@@ -50,7 +50,7 @@ def models_differ(paths: Paths, params: Params) -> str | None:
     from dpforecast.io import read_json
     from dpforecast.models.store import DESCRIPTION
     from dpforecast.stages.train import flat_params
-    from dpforecast.privacy.published_lineage import data_digest
+    from dpforecast.privacy.published_lineage import WITHHELD, data_digest
     from dpforecast.privacy.randomness import load_key
     from dpforecast.tracking.lineage import code_digest, file_md5
 
@@ -67,6 +67,9 @@ def models_differ(paths: Paths, params: Params) -> str | None:
         if not path.is_file():
             return f"models/{arch} is not trained yet"
         description = read_json(path)
+        if description.get("features_md5") == WITHHELD:
+            return (f"models/{arch} is private and was trained without an owner key: which feature table it was "
+                    f"trained from is withheld, so it cannot be shown to be current")
         if description.get("features_md5") != features:
             return f"models/{arch} was not trained from the current feature table"
         if description.get("code_md5") != code:

@@ -29,7 +29,7 @@ from dpforecast.privacy.budget import open_ledger, release_mechanisms
 from dpforecast.privacy.charges import epsilon_of
 from dpforecast.privacy.checks import check_privacy
 from dpforecast.privacy.continual_release import ReleaseError, ReleaseInfo, ReleaseTerms, extend, new_release_id, release_terms
-from dpforecast.privacy.randomness import load_key
+from dpforecast.privacy.randomness import PrivacyKey, load_key
 from dpforecast.validation.released import validate_released
 from dpforecast.validation.report import DataValidationError
 
@@ -76,10 +76,21 @@ def release(paths: Paths, params: Params, data_version: str = "") -> dict[str, o
         return read_json(paths.release_metadata)
     check_privacy(params.privacy)
     key = load_key()  # a bad key is refused before any data is read
+    with restatements.release_lock(params.data_set.name):  # one extension at a time on this machine
+        return _release(paths, params, key, data_version)
+
+
+def _release(paths: Paths, params: Params, key: PrivacyKey | None, data_version: str) -> dict[str, object]:
     terms = release_terms(params)
     info = current_release(paths)
     released = None
     if info is not None and info.terms == terms:
+        ledger = open_ledger(params)
+        if f"ip-release:{info.release_id}" not in {c.key for c in ledger.charges()}:
+            raise ReleaseError(
+                f"{paths.release_dir}: release {info.release_id} was never charged to this data set's ledger "
+                f"({ledger.location}): it was charged to another one; set DPFORECAST_LEDGER to that ledger, or "
+                f"remove {paths.release_dir} to start (and charge) a new release")
         released = pl.read_parquet(paths.release_series)
     else:  # none yet, or other terms: a new release, charged as such
         info = _start(params, terms, "owner key" if key else "operating system", data_version)
@@ -91,6 +102,15 @@ def release(paths: Paths, params: Params, data_version: str = "") -> dict[str, o
     missing = [c for c in (TIMESTAMP, *zones) if c not in series.columns]
     if missing:
         raise ValueError(f"{paths.series}: the validated series lacks column(s) {missing}")
+    if released is not None:
+        lacking = series.join(released.select(TIMESTAMP), on=TIMESTAMP, how="anti")[TIMESTAMP]
+        again = restatements.released_before(spec.name, info.release_id, lacking)
+        if again:
+            raise ReleaseError(
+                f"{paths.release_series}: interval {again[0]} was released before under release {info.release_id} "
+                f"but this copy of the release lacks it ({len(again)} such intervals: an older or concurrently "
+                f"extended copy); noising it again would publish it twice: `dvc pull release` for the current "
+                f"release")
     changed, checked = restatements.restated(spec.name, info.release_id, series, zones)
     if changed:
         raise ReleaseError(f"{spec.raw}: interval {changed[0]} was released and its counts have changed since "

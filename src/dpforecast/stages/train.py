@@ -29,7 +29,7 @@ from dpforecast.privacy.randomness import load_key
 from dpforecast.tracking.lineage import code_digest, file_md5
 from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.loop import LoopConfig, fit, predict
-from dpforecast.training.private_plan import charge, plan_privacy
+from dpforecast.training.private_plan import charge, plan_privacy, training_digest
 
 
 def flat_params(params: Params, arch: str) -> dict[str, Any]:
@@ -140,7 +140,8 @@ def train_one(
     units, batch, lr = params.hyper(arch)
     features_md5 = file_md5(paths.feature_table)
     device = select_device(params.train.device)
-    plan = plan_privacy(params, arch, seed, len(x_train), batch, features_md5, paths.release_metadata, device.type)
+    plan = plan_privacy(params, arch, seed, len(x_train), batch, training_digest(x_train, y_train),
+                        paths.release_metadata, device.type)
     model, loop = build_model(params, arch, x_train, y_train, len(zones), seed)
     private = params.privacy.mode != "none"
     key = load_key() if private else None

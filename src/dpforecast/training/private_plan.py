@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dpforecast.config import Params
 from dpforecast.io import read_json
 from dpforecast.privacy import accounting, unit_accounting
@@ -47,6 +49,18 @@ class PrivacyPlan:
         if self.context is None:
             raise ValueError("a non-private plan has no secret stream")
         return SecretStream.for_context(self.key, self.context)
+
+
+def training_digest(x_train: np.ndarray, y_train: np.ndarray) -> str:
+    """SHA-256 of the training windows themselves (inputs and targets): what a DP-SGD run reads.
+    A file's hash would miss a change of split or protocol that keeps the same table. It goes
+    into the secret context only, never into anything published."""
+    digest = hashlib.sha256()
+    for array in (x_train, y_train):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def _gp_context(params: Params, arch: str, seed: int, data_md5: str, sigma: float, device_type: str) -> dict[str, Any]:
