@@ -37,7 +37,7 @@ by the sum over the steps of coordinate ``i`` (in units of ``C``).
     the data set, all ``+C`` (in) or all ``-C`` (out) with probability 1/2 (replace adjacency:
     ``2C`` per window), each window sampled independently: the claim audited is the event's
     PLD epsilon, ``unit_epsilon(sigma, q, T, delta, k, 2.0)``; ``sigma`` is calibrated to each
-    target claim per event by the planner's :func:`~dpforecast.training.private_plan.noise_for`.
+    target claim per event by the planner's :func:`~dpforecast.privacy.budget.noise_for`.
 
 Guesses and the bound
 ---------------------
@@ -91,7 +91,7 @@ from dpforecast.privacy.randomness import SecretStream
 from dpforecast.stages.train import build_model, private_options
 from dpforecast.training.device import select_device
 from dpforecast.training.dp_sgd import NoisyClippedSum, fit_private
-from dpforecast.training.private_plan import noise_for
+from dpforecast.privacy.budget import noise_for
 from dpforecast.variants import MODE_OVERRIDES, MODE_PROFILES
 
 BETA = 0.05

@@ -9,12 +9,14 @@ person), each with the mechanism's own loss on that unit.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from dpforecast.config import ConfigError, Params
 from dpforecast.privacy.charges import GaussianRelease, LaplaceRelease, Mechanism, SubsampledGaussian, Vacuous
 from dpforecast.privacy.ledger import PrivacyLedger, ledger_location
 from dpforecast.privacy.unit import LEDGER_UNITS, PrivacyUnit
+from dpforecast.privacy import accounting, unit_accounting
 from dpforecast.privacy.unit_accounting import windows_per_unit
 
 #: A DP-SGD unit touching more windows than this is reported as vacuous, not accounted:
@@ -70,3 +72,30 @@ def training_mechanisms(params: Params, noise_multiplier: float, sample_rate: fl
         else:
             out[name] = SubsampledGaussian(noise_multiplier, sample_rate, steps, k, unit.sensitivity_per_window)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int, unit: PrivacyUnit, window: int,
+              horizon: int, accountant: str) -> float:
+    """The smallest noise multiplier meeting ``epsilon`` on ``unit`` by ``accountant`` (cached:
+    the search takes seconds, and seeds of one setting share it)."""
+    if unit.data_level:
+        return unit_accounting.noise_multiplier_for_unit(
+            epsilon, delta, sample_rate, steps, unit.windows(window, horizon), unit.sensitivity_per_window, accountant)
+    if accountant == "pld":
+        return unit_accounting.noise_multiplier_for_unit(epsilon, delta, sample_rate, steps, 1, 1.0, "pld")
+    return accounting.noise_multiplier_for(epsilon, delta, sample_rate, steps, accountant)
+
+
+def dp_sgd_schedule(params: Params, batch_size: int, n_train: int) -> tuple[float, int, float]:
+    """``(sample_rate, steps, noise_multiplier)`` of a DP-SGD training of ``n_train`` windows
+    at ``batch_size``: Poisson sampling at ``batch / n``, ``round(1 / q)`` steps an epoch, and
+    ``privacy.gp.noise_multiplier`` or the smallest one meeting ``privacy.epsilon`` on the unit.
+    The training's plan and the retraining's budget forecast both read it from here."""
+    privacy, gp = params.privacy, params.privacy.gp
+    sample_rate = min(1.0, batch_size / n_train)
+    steps = max(1, round(1 / sample_rate)) * params.train.epochs
+    sigma = gp.noise_multiplier or noise_for(privacy.epsilon, privacy.delta, sample_rate, steps,
+                                             params.privacy_unit(), params.features.window,
+                                             params.features.horizon, gp.accountant)
+    return sample_rate, steps, sigma

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from dpforecast.config import Params
 from dpforecast.io import read_json
 from dpforecast.paths import Paths
-from dpforecast.privacy.budget import open_ledger, release_mechanisms, training_mechanisms
+from dpforecast.privacy.budget import dp_sgd_schedule, open_ledger, release_mechanisms, training_mechanisms
 from dpforecast.privacy.charges import Mechanism
 from dpforecast.privacy.ledger import BudgetExceededError, PrivacyLedger
 
@@ -100,15 +100,8 @@ def training_size(paths: Paths) -> int | None:
 def _dp_sgd_charge(params: Params, arch: str, n_train: int) -> PlannedCharge:
     """The charge :func:`~dpforecast.training.private_plan.plan_privacy` makes for ``arch`` on
     ``n_train`` windows (its sampling rate, steps and noise multiplier)."""
-    from dpforecast.training.private_plan import noise_for
-
-    privacy, gp = params.privacy, params.privacy.gp
     _, batch, _ = params.hyper(arch)
-    sample_rate = min(1.0, batch / n_train)
-    steps = max(1, round(1 / sample_rate)) * params.train.epochs
-    sigma = gp.noise_multiplier or noise_for(privacy.epsilon, privacy.delta, sample_rate, steps,
-                                             params.privacy_unit(), params.features.window,
-                                             params.features.horizon, gp.accountant)
+    sample_rate, steps, sigma = dp_sgd_schedule(params, batch, n_train)
     return PlannedCharge(f"DP-SGD training of {arch}",
                          training_mechanisms(params, sigma, sample_rate, steps, n_train))
 
@@ -122,8 +115,7 @@ def planned_charges(paths: Paths, params: Params,
     if mode == "none":
         return (), "privacy.mode none: a non-private retraining charges nothing"
     if mode == "ip":
-        from dpforecast.privacy.continual_release import release_terms
-        from dpforecast.stages.release import current_release
+        from dpforecast.privacy.continual_release import current_release, release_terms
 
         terms = release_terms(params)
         info = current_release(paths)

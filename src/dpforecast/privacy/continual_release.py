@@ -31,11 +31,13 @@ import numpy as np
 import polars as pl
 
 from dpforecast.data.schema import TIMESTAMP
+from dpforecast.io import read_json
 from dpforecast.privacy.discrete import discrete_gaussian_sigma, discrete_laplace_scale, sample
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream
 
 if TYPE_CHECKING:
     from dpforecast.config import Params
+    from dpforecast.paths import Paths
 
 FORMAT = 2
 
@@ -173,3 +175,16 @@ def extend(series: pl.DataFrame, zones: list[str], released: pl.DataFrame | None
 
 def unit_epsilon_text(epsilons: dict[str, float]) -> str:
     return ", ".join(f"{u} {e:.4g}" if math.isfinite(e) else f"{u} vacuous" for u, e in epsilons.items())
+
+
+def current_release(paths: Paths) -> ReleaseInfo | None:
+    """The release in ``artifacts/release/``, or None (no release, a note, or an old format)."""
+    if not (paths.release_metadata.is_file() and paths.release_series.is_file()):
+        return None
+    raw = read_json(paths.release_metadata)
+    if raw.get("mode") != "ip" or raw.get("format") is None:
+        return None
+    try:
+        return ReleaseInfo.from_json(raw)
+    except ReleaseError:
+        return None

@@ -36,7 +36,6 @@ from dpforecast.privacy.randomness import SecretStream
 
 MECHANISMS = ("discrete_gaussian", "discrete_laplace")
 _RTOL_SIGMA = 1e-4
-_RTOL_EPSILON = 1e-6
 
 RandBelow = Callable[[int], int]
 
@@ -185,13 +184,14 @@ def discrete_gaussian_sigma(epsilon: float, delta: float, l2_sensitivity: float)
 
 
 def gaussian_epsilon(sigma: float, l2: float, delta: float) -> float:
-    """The smallest epsilon (rounded up) at which N(0, sigma^2) with L2 sensitivity l2 is (eps, delta)-DP."""
+    """The epsilon at which N(0, sigma^2) with L2 sensitivity l2 is (eps, delta)-DP: the ledger's
+    exact Gaussian epsilon (:func:`dpforecast.privacy.charges.gaussian_epsilon`) at mu = l2 / sigma."""
+    from dpforecast.privacy.charges import gaussian_epsilon as epsilon_at_mu
+
     sigma, l2 = _positive("sigma", sigma), _positive("l2", l2)
     if not 0 < delta < 1:
         raise ValueError(f"delta: must be in (0, 1), got {delta!r}")
-    if _gaussian_delta(0.0, sigma, l2) <= delta:
-        return 0.0
-    return _smallest_passing(lambda eps: _gaussian_delta(eps, sigma, l2) <= delta, 1.0, _RTOL_EPSILON)
+    return epsilon_at_mu(l2 / sigma, delta)
 
 
 def discrete_laplace_scale(epsilon: float, l1_sensitivity: float) -> float:

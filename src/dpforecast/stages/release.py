@@ -28,26 +28,14 @@ from dpforecast.privacy import restatements
 from dpforecast.privacy.budget import open_ledger, release_mechanisms
 from dpforecast.privacy.charges import epsilon_of
 from dpforecast.privacy.checks import check_privacy
-from dpforecast.privacy.continual_release import ReleaseError, ReleaseInfo, ReleaseTerms, extend, new_release_id, release_terms
+from dpforecast.privacy.continual_release import (
+    ReleaseError, ReleaseInfo, ReleaseTerms, current_release, extend, new_release_id, release_terms)
 from dpforecast.privacy.randomness import PrivacyKey, load_key
 from dpforecast.validation.released import validate_released
 from dpforecast.validation.report import DataValidationError
 
 PARQUET_METADATA_KEY = "dpforecast.release"
 NO_RELEASE = {"private": False, "mode": "none", "note": "no input perturbation: models read the validated series"}
-
-
-def current_release(paths: Paths) -> ReleaseInfo | None:
-    """The release in ``artifacts/release/``, or None (no release, a note, or an old format)."""
-    if not (paths.release_metadata.is_file() and paths.release_series.is_file()):
-        return None
-    raw = read_json(paths.release_metadata)
-    if raw.get("mode") != "ip" or raw.get("format") is None:
-        return None
-    try:
-        return ReleaseInfo.from_json(raw)
-    except ReleaseError:
-        return None
 
 
 def _start(params: Params, terms: ReleaseTerms, randomness: str, data_version: str) -> ReleaseInfo:

@@ -8,7 +8,6 @@ what the model ships with.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import json
@@ -21,8 +20,7 @@ import numpy as np
 
 from dpforecast.config import Params
 from dpforecast.io import read_json
-from dpforecast.privacy import accounting, unit_accounting
-from dpforecast.privacy.budget import MAX_ACCOUNTED_WINDOWS, open_ledger, training_mechanisms
+from dpforecast.privacy.budget import MAX_ACCOUNTED_WINDOWS, dp_sgd_schedule, open_ledger, training_mechanisms
 from dpforecast.privacy.charges import Mechanism
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
 from dpforecast.privacy.continual_release import ReleaseInfo, release_terms
@@ -85,19 +83,6 @@ def _ledger_key(key: PrivacyKey | None, context: dict[str, Any]) -> str:
     return "gp:" + hmac.new(key.material, b"ledger-key\0" + text, hashlib.sha256).hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=64)
-def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int, unit: PrivacyUnit, window: int,
-              horizon: int, accountant: str) -> float:
-    """The smallest noise multiplier meeting ``epsilon`` on ``unit`` by ``accountant`` (cached:
-    the search takes seconds, and seeds of one setting share it)."""
-    if unit.data_level:
-        return unit_accounting.noise_multiplier_for_unit(
-            epsilon, delta, sample_rate, steps, unit.windows(window, horizon), unit.sensitivity_per_window, accountant)
-    if accountant == "pld":
-        return unit_accounting.noise_multiplier_for_unit(epsilon, delta, sample_rate, steps, 1, 1.0, "pld")
-    return accounting.noise_multiplier_for(epsilon, delta, sample_rate, steps, accountant)
-
-
 def context_units(params: Params) -> tuple[PrivacyUnit, ...]:
     """The units every DP-SGD report states beside the declared one: the study's window, the
     event and the day."""
@@ -132,11 +117,8 @@ def plan_privacy(
             f"noise that still trains meets epsilon {privacy.epsilon:g}; use event, day or week with DP-SGD, or "
             f"input perturbation (privacy.mode ip) for a person")
     key = load_key()
-    sample_rate = min(1.0, batch_size / n_train)
-    steps = max(1, round(1 / sample_rate)) * params.train.epochs
     gp = privacy.gp
-    sigma = gp.noise_multiplier or noise_for(privacy.epsilon, privacy.delta, sample_rate, steps, unit, window,
-                                             horizon, gp.accountant)
+    sample_rate, steps, sigma = dp_sgd_schedule(params, batch_size, n_train)
     report = gp_report(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=privacy.delta,
                        max_grad_norm=gp.max_grad_norm, n=n_train, epochs=params.train.epochs,
                        accountant=gp.accountant, unit=unit, window=window, horizon=horizon,
