@@ -138,3 +138,14 @@ def test_an_interval_released_before_is_not_noised_again_and_a_foreign_release_i
     with pytest.raises(ReleaseError, match="never charged to this data set's ledger"):
         release(paths, params)
     assert open_ledger(params).charges() == []
+
+
+@pytest.mark.parametrize("text", ["not json", '{"mode": "ip", "format": 2, "terms": 3}', "[1, 2]"])
+def test_damaged_release_metadata_is_refused_by_name_and_nothing_charged(tmp_path: Path, text: str) -> None:
+    root, paths, _ = _released(tmp_path)
+    params = load_params(root / "params.yaml")
+    paths.release_metadata.write_text(text)
+    series = paths.release_series.read_bytes()
+    with pytest.raises(ReleaseError, match="release.json: not a release's metadata"):
+        release(paths, params)
+    assert paths.release_series.read_bytes() == series and len(open_ledger(params).charges()) == 1

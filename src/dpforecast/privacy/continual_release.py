@@ -178,13 +178,27 @@ def unit_epsilon_text(epsilons: dict[str, float]) -> str:
 
 
 def current_release(paths: Paths) -> ReleaseInfo | None:
-    """The release in ``artifacts/release/``, or None (no release, a note, or an old format)."""
+    """The release in ``artifacts/release/``, or None (no release, a note, or an old format);
+    damaged metadata is refused, naming the file, rather than taken for no release (which
+    would start, and charge, another)."""
     if not (paths.release_metadata.is_file() and paths.release_series.is_file()):
         return None
-    raw = read_json(paths.release_metadata)
+    try:
+        raw = read_json(paths.release_metadata)
+    except ValueError as exc:
+        return _damaged(paths, f"{type(exc).__name__}: {exc}")
+    if not isinstance(raw, dict):
+        return _damaged(paths, "not a JSON object")
     if raw.get("mode") != "ip" or raw.get("format") is None:
         return None
     try:
         return ReleaseInfo.from_json(raw)
-    except ReleaseError:
+    except ReleaseError:  # an older format: a new release
         return None
+    except (ValueError, KeyError, TypeError) as exc:
+        return _damaged(paths, f"{type(exc).__name__}: {exc}")
+
+
+def _damaged(paths: Paths, why: str) -> None:
+    raise ReleaseError(f"{paths.release_metadata}: not a release's metadata ({why}); restore it with "
+                       f"`dvc pull release`, or remove {paths.release_dir} to start (and charge) a new release")
