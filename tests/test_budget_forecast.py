@@ -116,7 +116,7 @@ def test_planned_charges_are_composed_together_with_the_spend(tmp_path):
     """Each charge fits alone (``PrivacyLedger.check`` lets it through); all four do not."""
     params = params_of({"mode": "ip", "budget": {"event": 1.0, "day": None}})
     ledger = open_ledger(params)
-    mechanisms = {u: GaussianRelease(1.0, 0.12, True) for u in ledger.units}  # mu 0.12 on every unit
+    mechanisms = {u: GaussianRelease(1.0, 0.12) for u in ledger.units}  # mu 0.12 on every unit
     ledger.charge("earlier", mechanisms, "ip", "an earlier release", "v0")
     planned = [PlannedCharge(f"release {i}", mechanisms) for i in range(4)]
     for i, charge in enumerate(planned):

@@ -26,9 +26,9 @@ DPSGD = SubsampledGaussian(noise_multiplier=2.0, sample_rate=0.02, steps=150, wi
 
 
 def test_two_gaussians_compose_exactly_into_one():
-    a, b = GaussianRelease(4.0, 2.0, discrete=True), GaussianRelease(2.0, 1.5, discrete=False)
+    a, b = GaussianRelease(4.0, 2.0), GaussianRelease(2.0, 1.5)
     spend = compose([a, b], DELTA)
-    combined = GaussianRelease(1.0, math.hypot(a.mu, b.mu), discrete=False)
+    combined = GaussianRelease(1.0, math.hypot(a.mu, b.mu))
     assert spend.epsilon == pytest.approx(epsilon_of(combined, DELTA), abs=1e-3)
     assert spend.epsilon >= epsilon_of(combined, DELTA)  # pessimistic: never below the exact value
     assert spend.epsilon < spend.epsilon_basic
@@ -65,11 +65,11 @@ def test_one_dp_sgd_record_is_unit_epsilon():
 @pytest.mark.parametrize(
     "records",
     [
-        [GaussianRelease(3.0, 1.0, True)],
-        [GaussianRelease(30.0, 1.0, True)],  # small mu: best RDP order far above 256
+        [GaussianRelease(3.0, 1.0)],
+        [GaussianRelease(30.0, 1.0)],  # small mu: best RDP order far above 256
         [LaplaceRelease(1.0, 1.0, False)],
         [DPSGD],
-        [DPSGD, DPSGD, GaussianRelease(3.0, 1.0, True), LaplaceRelease(5.0, 1.0, True)],
+        [DPSGD, DPSGD, GaussianRelease(3.0, 1.0), LaplaceRelease(5.0, 1.0, True)],
     ],
     ids=["gaussian", "small-mu", "laplace", "dp-sgd", "mixed"],
 )
@@ -81,7 +81,7 @@ def test_pld_below_rdp_within_a_factor(records):
 
 
 def test_mixed_composition_is_below_the_basic_sum_and_above_each_part():
-    records = [DPSGD, GaussianRelease(3.0, 1.0, True), LaplaceRelease(5.0, 1.0, True)]
+    records = [DPSGD, GaussianRelease(3.0, 1.0), LaplaceRelease(5.0, 1.0, True)]
     spend = compose(records, DELTA)
     assert spend.epsilon < spend.epsilon_basic
     assert all(spend.epsilon >= epsilon_of(r, DELTA) for r in records)
@@ -90,7 +90,7 @@ def test_mixed_composition_is_below_the_basic_sum_and_above_each_part():
 
 def test_vacuous_propagates():
     reason = "DP-SGD: every window holds this person"
-    spend = compose([GaussianRelease(3.0, 1.0, True), Vacuous(reason)], DELTA)
+    spend = compose([GaussianRelease(3.0, 1.0), Vacuous(reason)], DELTA)
     assert spend.epsilon == spend.epsilon_rdp == spend.epsilon_basic == math.inf
     assert spend.vacuous_reason == reason and spend.n == 2
     assert epsilon_of(Vacuous(reason), DELTA) == math.inf
@@ -104,7 +104,7 @@ def test_empty_is_zero():
 
 @pytest.mark.parametrize(
     "record",
-    [GaussianRelease(2.5, 1.0, True), LaplaceRelease(3.0, 2.0, False), DPSGD,
+    [GaussianRelease(2.5, 1.0), LaplaceRelease(3.0, 2.0, False), DPSGD,
      SubsampledGaussian(1.1, 0.5, 7, 1, sensitivity_per_window=1.0), Vacuous("no clipping")],
 )
 def test_json_round_trip(record):
@@ -119,7 +119,7 @@ def test_bad_records_are_refused():
     with pytest.raises(ValueError, match="needs fields"):
         mechanism_from_json({"kind": "gaussian", "sigma": 1.0})
     with pytest.raises(ValueError, match="sigma"):
-        GaussianRelease(0.0, 1.0, True)
+        GaussianRelease(0.0, 1.0)
     with pytest.raises(ValueError, match="steps"):
         SubsampledGaussian(1.0, 0.1, 0, 1)
     with pytest.raises(ValueError, match="delta"):

@@ -23,7 +23,7 @@ from dpforecast.data.schema import TIMESTAMP
 from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.continual_release import ReleaseError
-from dpforecast.privacy.discrete import gaussian_epsilon
+from dpforecast.privacy.discrete_gaussian_accounting import discrete_epsilon
 from dpforecast.stages.release import release
 from dpforecast.stages.train import train_one
 from dpforecast.study import prepare_workspace
@@ -66,7 +66,8 @@ def test_five_deliveries_extend_the_release_and_charge_nothing(tmp_path: Path) -
     # epsilon 1 per person at the release's delta (1e-7) is less at the budget's (1e-6)
     assert meta["unit_epsilons"]["person"] == pytest.approx(1.0, rel=1e-3)
     assert spends["person"] == pytest.approx(
-        gaussian_epsilon(meta["scale"], meta["terms"]["sensitivity"], params.privacy.budget.delta), rel=0.01)
+        discrete_epsilon(meta["scale"], meta["terms"]["shift"], meta["terms"]["coordinates"],
+                         params.privacy.budget.delta), rel=0.01)
     assert spends["event"] < spends["day"] < spends["week"] < spends["person"] < 1.0
     train_one(paths, params, "gru", track=False, progress=False)
 
@@ -140,7 +141,7 @@ def test_an_interval_released_before_is_not_noised_again_and_a_foreign_release_i
     assert open_ledger(params).charges() == []
 
 
-@pytest.mark.parametrize("text", ["not json", '{"mode": "ip", "format": 2, "terms": 3}', "[1, 2]"])
+@pytest.mark.parametrize("text", ["not json", '{"mode": "ip", "format": 3, "terms": 3}', "[1, 2]"])
 def test_damaged_release_metadata_is_refused_by_name_and_nothing_charged(tmp_path: Path, text: str) -> None:
     root, paths, _ = _released(tmp_path)
     params = load_params(root / "params.yaml")

@@ -256,7 +256,7 @@ def run_budget_check(root: Path) -> dg.AssetCheckResult:
 def test_budget_check_shows_each_unit_and_passes_with_room(tmp_path):
     root = budget_root(tmp_path, {**GP, **ROOMY_BUDGET})
     ledger = ledger_of(root)
-    ledger.charge("earlier", {u: GaussianRelease(10.0, 1.0, True) for u in ledger.units}, "ip", "an earlier release", "v0")
+    ledger.charge("earlier", {u: GaussianRelease(10.0, 1.0) for u in ledger.units}, "ip", "an earlier release", "v0")
     result = run_budget_check(root)
     assert result.passed and result.severity == dg.AssetCheckSeverity.WARN
     assert result.description.startswith("within budget: DP-SGD training of lstm; DP-SGD training of gru")

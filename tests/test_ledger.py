@@ -32,7 +32,7 @@ PG_URL = os.environ.get("DPFORECAST_TEST_PG", "postgresql://postgres@127.0.0.1:5
 
 def release(sigma: float = SIGMA) -> dict[str, Mechanism]:
     """Gaussian noisy counts: one event changes one count, one day 48 of them."""
-    return {"event": GaussianRelease(sigma, 1.0, True), "day": GaussianRelease(sigma, 48**0.5, True)}
+    return {"event": GaussianRelease(sigma, 1.0), "day": GaussianRelease(sigma, 48**0.5)}
 
 
 def event_epsilon(charges: int) -> float:
@@ -108,7 +108,7 @@ def test_budget_binds_with_a_one_line_message(backend: Backend):
     for part in ("unit 'event'", f"spent epsilon {ledger.spend('event').epsilon:.4g} over 2 charges",
                  f"this charge alone {event_epsilon(1):.4g}", f"budget {budget_for(2):.4g}", ledger.location):
         assert part in message, part
-    composed = compose([GaussianRelease(SIGMA, 1.0, True)] * 3, DELTA).epsilon
+    composed = compose([GaussianRelease(SIGMA, 1.0)] * 3, DELTA).epsilon
     assert f"composed {composed:.4g}" in message
     with pytest.raises(BudgetExceededError, match="unit 'event'"):
         ledger.charge("c", release(), "ip", "counts c", "v1")
@@ -147,7 +147,7 @@ def test_same_key_with_other_records_is_refused(backend: Backend):
 def test_every_tracked_unit_needs_a_record(backend: Backend):
     ledger = backend.ledger()
     with pytest.raises(ValueError, match=r"missing \['day'\]"):
-        ledger.charge("k", {"event": GaussianRelease(SIGMA, 1.0, True)}, "ip", "counts", "v1")
+        ledger.charge("k", {"event": GaussianRelease(SIGMA, 1.0)}, "ip", "counts", "v1")
 
 
 def test_vacuous_is_refused_on_a_budget_and_reported_where_unlimited(backend: Backend):
@@ -155,7 +155,7 @@ def test_vacuous_is_refused_on_a_budget_and_reported_where_unlimited(backend: Ba
     every_window = Vacuous("DP-SGD: every window holds this day")
     with pytest.raises(BudgetExceededError, match="vacuous: DP-SGD: every window"):
         ledger.charge("v", {"event": every_window, "day": every_window}, "gp", "training", "v1")
-    ledger.charge("w", {"event": GaussianRelease(SIGMA, 1.0, True), "day": every_window}, "gp", "training", "v1")
+    ledger.charge("w", {"event": GaussianRelease(SIGMA, 1.0), "day": every_window}, "gp", "training", "v1")
     report = ledger.report()
     day = next(u for u in report.units if u.unit == "day")
     assert day.spend.vacuous_reason == every_window.reason and day.remaining is None
@@ -353,7 +353,7 @@ def test_not_a_database_is_refused_untouched(tmp_path: Path):
     garbage = b"this is not a SQLite database\n" * 200
     path.write_bytes(garbage)
     ledger = PrivacyLedger(str(path), DATASET, {"event": 1.0}, DELTA)
-    for action in (ledger.report, lambda: ledger.charge("a", {"event": GaussianRelease(SIGMA, 1, True)}, "ip", "",
+    for action in (ledger.report, lambda: ledger.charge("a", {"event": GaussianRelease(SIGMA, 1)}, "ip", "",
                                                         "v1")):
         with pytest.raises(LedgerError, match="not a SQLite database.*refusing"):
             action()
@@ -367,14 +367,14 @@ def test_foreign_sqlite_file_is_refused_untouched(tmp_path: Path):
     before = path.read_bytes()
     ledger = PrivacyLedger(str(path), DATASET, {"event": 1.0}, DELTA)
     with pytest.raises(LedgerError, match=r"not a dpforecast privacy ledger \(tables \['notes'\]\)"):
-        ledger.charge("a", {"event": GaussianRelease(SIGMA, 1, True)}, "ip", "", "v1")
+        ledger.charge("a", {"event": GaussianRelease(SIGMA, 1)}, "ip", "", "v1")
     assert path.read_bytes() == before
 
 
 def test_an_unreadable_charge_is_a_ledger_error(tmp_path: Path):
     path = tmp_path / "ledger.sqlite"
     ledger = PrivacyLedger(str(path), DATASET, {"event": 1.0}, DELTA)
-    ledger.charge("a", {"event": GaussianRelease(SIGMA, 1, True)}, "ip", "", "v1")
+    ledger.charge("a", {"event": GaussianRelease(SIGMA, 1)}, "ip", "", "v1")
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE privacy_charges SET mechanisms = '{\"event\": {\"kind\": \"magic\"}}'")
     with pytest.raises(LedgerError, match="charge 1 is unreadable .*unknown mechanism kind 'magic'"):
@@ -382,7 +382,7 @@ def test_an_unreadable_charge_is_a_ledger_error(tmp_path: Path):
 
 
 def test_unopenable_locations(tmp_path: Path):
-    records = {"event": GaussianRelease(SIGMA, 1, True)}
+    records = {"event": GaussianRelease(SIGMA, 1)}
     with pytest.raises(LedgerError, match="is a directory"):
         PrivacyLedger(str(tmp_path), DATASET, {"event": 1.0}, DELTA).charge("a", records, "ip", "", "v1")
     (tmp_path / "file").write_text("")

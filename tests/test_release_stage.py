@@ -25,7 +25,7 @@ from dpforecast.data.ingest import drop_total, read_raw, to_series
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger
-from dpforecast.privacy.charges import GaussianRelease, epsilon_of
+from dpforecast.privacy.charges import DiscreteGaussianRelease, epsilon_of
 from dpforecast.privacy.checks import PrivacyConfigError
 from dpforecast.privacy.discrete import discrete_gaussian_sigma, discrete_laplace_scale
 from dpforecast.privacy.ledger import BudgetExceededError
@@ -42,7 +42,7 @@ EVENT_L1 = 3 * 2
 RELEASE_KEYS = {"release_id", "terms", "scale", "unit_epsilons", "randomness", "deliveries", "format", "n_counts",
                 "private", "mode", "notes"}
 TERMS_KEYS = {"dataset", "mechanism", "epsilon", "delta", "unit", "unit_text", "sensitivity", "clip_at_zero",
-              "unit_sensitivities"}
+              "unit_sensitivities", "shift", "coordinates"}
 N_INTERVALS = 3456
 
 
@@ -106,9 +106,10 @@ def test_metadata_json_describes_the_release(made, series: pl.DataFrame) -> None
     assert terms["unit"] == "event" and terms["unit_text"] == params.privacy_unit().describe("ip")
     # one event is R1 and one IRIS, each moved by up to 3: two counts, L2 norm 3 sqrt(2)
     assert terms["sensitivity"] == pytest.approx(EVENT_L2)
+    assert (terms["shift"], terms["coordinates"]) == (3, 2)
     assert terms["clip_at_zero"] is False
-    assert written["scale"] == pytest.approx(discrete_gaussian_sigma(EPSILON, 1e-7, EVENT_L2))
-    assert written["private"] is True and written["mode"] == "ip" and written["format"] == 2
+    assert written["scale"] == pytest.approx(discrete_gaussian_sigma(EPSILON, 1e-7, 3, 2))
+    assert written["private"] is True and written["mode"] == "ip" and written["format"] == 3
     assert written["randomness"] == "operating system"  # no owner key in the tests
     assert written["n_counts"] == N_INTERVALS * 6
     [delivery] = written["deliveries"]
@@ -117,10 +118,10 @@ def test_metadata_json_describes_the_release(made, series: pl.DataFrame) -> None
     # the release's epsilon on every unit the ledger tracks: the calibration unit's is epsilon
     eps = written["unit_epsilons"]
     assert set(eps) == {"event", "day", "week", "person"}
-    assert eps["event"] == pytest.approx(EPSILON, rel=1e-3)
+    assert eps["event"] == pytest.approx(EPSILON, rel=2e-3)  # sigma is found to 1e-3, rounded up
     assert eps["event"] < eps["day"] < eps["week"] < eps["person"]
     assert eps["day"] == pytest.approx(
-        epsilon_of(GaussianRelease(written["scale"], EVENT_L2 * math.sqrt(48), True), 1e-7), rel=1e-6)
+        epsilon_of(DiscreteGaussianRelease(written["scale"], 3, 2 * 48), 1e-7), rel=1e-6)
 
 
 def test_parquet_carries_the_same_metadata(made) -> None:
@@ -186,8 +187,9 @@ def test_the_release_is_charged_once_on_every_unit_and_a_rerun_changes_nothing(
     assert charge.data_version == "test-v1"
     assert set(charge.mechanisms) == {"event", "day", "week", "person"}
     event = charge.mechanisms["event"]
-    assert isinstance(event, GaussianRelease) and event.discrete
-    assert event.sigma == meta["scale"] and event.l2_sensitivity == pytest.approx(EVENT_L2)
+    assert isinstance(event, DiscreteGaussianRelease)
+    assert event.sigma == meta["scale"] and (event.shift, event.coordinates) == (3, 2)
+    assert event.l2_sensitivity == pytest.approx(EVENT_L2)
     released = pl.read_parquet(paths.release_series)
     # The same parameters on the same series: the continual release has nothing new to noise,
     # so it is the same release (same id, same values) and nothing more is charged.

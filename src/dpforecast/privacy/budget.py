@@ -13,7 +13,7 @@ import functools
 from dataclasses import replace
 
 from dpforecast.config import ConfigError, Params
-from dpforecast.privacy.charges import GaussianRelease, LaplaceRelease, Mechanism, SubsampledGaussian, Vacuous
+from dpforecast.privacy.charges import DiscreteGaussianRelease, LaplaceRelease, Mechanism, SubsampledGaussian, Vacuous
 from dpforecast.privacy.ledger import PrivacyLedger, ledger_location
 from dpforecast.privacy.unit import LEDGER_UNITS, PrivacyUnit
 from dpforecast.privacy import accounting, unit_accounting
@@ -54,7 +54,7 @@ def release_mechanisms(params: Params, scale: float) -> dict[str, Mechanism]:
         if laplace:
             out[name] = LaplaceRelease(scale, unit.ip_sensitivity("discrete_laplace"), discrete=True)
         else:
-            out[name] = GaussianRelease(scale, unit.ip_sensitivity("discrete_gaussian"), discrete=True)
+            out[name] = DiscreteGaussianRelease(scale, *unit.discrete_shift())
     return out
 
 

@@ -15,12 +15,13 @@ Composition (:func:`compose`)
 -----------------------------
 ``epsilon`` (the one budgets bind)
     Privacy loss distributions (dp_accounting, connect-the-dots, pessimistic rounding, so an
-    upper bound): Gaussian releases combine *exactly* into one Gaussian with
-    ``mu = sqrt(sum mu_i^2)``; a Laplace release enters as the pure-DP pair of its epsilon
+    upper bound): continuous Gaussian releases combine *exactly* into one Gaussian with
+    ``mu = sqrt(sum mu_i^2)``; a discrete Gaussian release enters as its own PLD on the
+    unit (:mod:`~dpforecast.privacy.discrete_gaussian_accounting`); a Laplace release enters as the pure-DP pair of its epsilon
     (it dominates every epsilon-DP mechanism); DP-SGD as
     :func:`~dpforecast.privacy.unit_accounting.unit_pld` self-composed over its steps.
 ``epsilon_rdp``
-    An independent upper bound: Renyi DP per order (Gaussian ``a mu^2 / 2``; pure DP
+    An independent upper bound: Renyi DP per order (Gaussian, discrete or not, ``a mu^2 / 2``; pure DP
     ``min(eps, a eps^2 / 2)``, Bun & Steinke 2016, Prop. 3.3; DP-SGD
     :func:`~dpforecast.privacy.unit_accounting.unit_rdp` times the steps), summed and
     converted by Opacus's ``get_privacy_spent``.
@@ -41,8 +42,13 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, ClassVar, Union
 
 import numpy as np
-from scipy import optimize, special
 
+from dpforecast.privacy.discrete_gaussian_accounting import (
+    coarsened,
+    discrete_epsilon,
+    discrete_gaussian_pld,
+    gaussian_epsilon,
+)
 from dpforecast.privacy.unit import LEDGER_UNITS
 from dpforecast.privacy.unit_accounting import UNIT_RDP_ORDERS, default_discretization, unit_pld, unit_rdp
 
@@ -79,22 +85,48 @@ class _Record:
 
 @dataclass(frozen=True)
 class GaussianRelease(_Record):
-    """(Discrete) Gaussian noise of scale ``sigma`` on counts; ``l2_sensitivity``: the L2 norm
-    of everything one unit changes. Private as a Gaussian with ``mu = l2 / sigma`` (the
-    discrete Gaussian is accounted as the continuous one)."""
+    """Continuous Gaussian noise of scale ``sigma``; ``l2_sensitivity``: the L2 norm of everything
+    one unit changes. Private as a Gaussian with ``mu = l2 / sigma``."""
 
     kind: ClassVar[str] = "gaussian"
     sigma: float
     l2_sensitivity: float
-    discrete: bool
 
     def __post_init__(self) -> None:
         _finite("sigma", self.sigma)
         _finite("l2_sensitivity", self.l2_sensitivity, strict=False)
-        _boolean(self.discrete)
 
     @property
     def mu(self) -> float:
+        return self.l2_sensitivity / self.sigma
+
+
+@dataclass(frozen=True)
+class DiscreteGaussianRelease(_Record):
+    """The discrete Gaussian of scale ``sigma`` on integer counts, on a unit that moves
+    ``coordinates`` counts by at most ``shift`` each. Accounted by its own privacy loss
+    distribution (:mod:`~dpforecast.privacy.discrete_gaussian_accounting`), not as the
+    continuous Gaussian, which understates it at small sigma; its zCDP is the continuous
+    one's (``mu = l2 / sigma``, Canonne, Kamath & Steinke 2020)."""
+
+    kind: ClassVar[str] = "discrete_gaussian"
+    sigma: float
+    shift: int
+    coordinates: int
+
+    def __post_init__(self) -> None:
+        _finite("sigma", self.sigma)
+        for name in ("shift", "coordinates"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+
+    @property
+    def l2_sensitivity(self) -> float:
+        return self.shift * math.sqrt(self.coordinates)
+
+    @property
+    def zcdp_mu(self) -> float:
         return self.l2_sensitivity / self.sigma
 
 
@@ -153,10 +185,10 @@ class Vacuous(_Record):
             raise ValueError("a vacuous record needs its reason")
 
 
-Mechanism = Union[GaussianRelease, LaplaceRelease, SubsampledGaussian, Vacuous]
+Mechanism = Union[GaussianRelease, DiscreteGaussianRelease, LaplaceRelease, SubsampledGaussian, Vacuous]
 
 _KINDS: dict[str, type[Mechanism]] = {
-    cls.kind: cls for cls in (GaussianRelease, LaplaceRelease, SubsampledGaussian, Vacuous)
+    cls.kind: cls for cls in (GaussianRelease, DiscreteGaussianRelease, LaplaceRelease, SubsampledGaussian, Vacuous)
 }
 
 
@@ -192,23 +224,6 @@ class UnitSpend:
     vacuous_reason: str | None = None
 
 
-def gaussian_epsilon(mu: float, delta: float) -> float:
-    """Exact epsilon of the Gaussian mechanism ``N(0,1)`` vs ``N(mu,1)`` at ``delta``
-    (Balle & Wang 2018): the root of ``Phi(mu/2 - e/mu) - exp(e) Phi(-mu/2 - e/mu) = delta``."""
-    if mu == 0.0:
-        return 0.0
-
-    def excess(eps: float) -> float:
-        return special.ndtr(mu / 2 - eps / mu) - math.exp(eps + special.log_ndtr(-mu / 2 - eps / mu)) - delta
-
-    if excess(0.0) <= 0.0:
-        return 0.0
-    hi = mu * mu / 2 + mu * math.sqrt(2 * math.log(1 / delta)) + 1.0
-    while excess(hi) > 0.0:
-        hi *= 2.0
-    return float(optimize.brentq(excess, 0.0, hi, xtol=1e-12, rtol=1e-12))
-
-
 @functools.lru_cache(maxsize=256)
 def _dpsgd_step_rdp(noise_multiplier: float, sample_rate: float, windows: int, sensitivity: float) -> np.ndarray:
     """One DP-SGD step's RDP on :data:`RDP_ORDERS` (``inf`` above 256), cached: it is the
@@ -224,6 +239,8 @@ def rdp_curve(mechanism: Mechanism) -> np.ndarray:
     alphas = np.asarray(RDP_ORDERS)
     if isinstance(mechanism, GaussianRelease):
         return alphas * mechanism.mu**2 / 2.0
+    if isinstance(mechanism, DiscreteGaussianRelease):
+        return alphas * mechanism.zcdp_mu**2 / 2.0
     if isinstance(mechanism, LaplaceRelease):
         eps = mechanism.epsilon
         return np.minimum(eps, alphas * eps**2 / 2.0)
@@ -256,6 +273,8 @@ def epsilon_of(mechanism: Mechanism, delta: float) -> float:
     _check_delta(delta)
     if isinstance(mechanism, GaussianRelease):
         return gaussian_epsilon(mechanism.mu, delta)
+    if isinstance(mechanism, DiscreteGaussianRelease):
+        return discrete_epsilon(mechanism.sigma, mechanism.shift, mechanism.coordinates, delta)
     if isinstance(mechanism, LaplaceRelease):
         return mechanism.epsilon
     if isinstance(mechanism, SubsampledGaussian):
@@ -277,23 +296,29 @@ def _pld_epsilon(mechanisms: Sequence[Mechanism], delta: float, rdp_epsilon: flo
     squared interval, so a hundredth of the composed epsilon over ``sqrt(compositions)``
     keeps it below about 1 % of what is reported, whatever the mix. (The minimum of the
     records' own intervals would make a tiny release force a huge DP-SGD composition onto a
-    needlessly fine grid.) Pessimistic rounding keeps every interval an upper bound. For one
-    DP-SGD record it is :func:`~dpforecast.privacy.unit_accounting.unit_epsilon`'s interval.
+    needlessly fine grid.) Without DP-SGD the grid is twenty times finer (releases compose
+    cheaply), so a release's spend shows its own epsilon. Pessimistic rounding keeps every
+    interval an upper bound. For one DP-SGD record it is
+    :func:`~dpforecast.privacy.unit_accounting.unit_epsilon`'s interval.
     """
     from dp_accounting.pld import common, privacy_loss_distribution
 
     gaussian_mu = math.sqrt(math.fsum(m.mu**2 for m in mechanisms if isinstance(m, GaussianRelease)))
     laplace = [m.epsilon for m in mechanisms if isinstance(m, LaplaceRelease) and m.epsilon > 0]
     dpsgd = [m for m in mechanisms if isinstance(m, SubsampledGaussian)]
-    compositions = (gaussian_mu > 0) + len(laplace) + sum(m.steps for m in dpsgd)
+    discrete = [m for m in mechanisms if isinstance(m, DiscreteGaussianRelease)]
+    compositions = (gaussian_mu > 0) + len(laplace) + len(discrete) + sum(m.steps for m in dpsgd)
     if compositions == 0:
         return 0.0
     interval = default_discretization(rdp_epsilon, compositions)
+    if not dpsgd:  # releases alone compose cheaply: a finer grid keeps a release's own epsilon
+        interval = max(1e-7, min(interval, rdp_epsilon / (2000.0 * compositions)))
     plds = [unit_pld(m.noise_multiplier, m.sample_rate, m.windows, m.sensitivity_per_window, interval)
             .self_compose(m.steps) for m in dpsgd]
     plds += [privacy_loss_distribution.from_privacy_parameters(common.DifferentialPrivacyParameters(eps, 0.0),
                                                                 value_discretization_interval=interval)
              for eps in laplace]
+    plds += [coarsened(discrete_gaussian_pld(m.sigma, m.shift, m.coordinates), interval) for m in discrete]
     if gaussian_mu > 0:
         plds.append(privacy_loss_distribution.from_gaussian_mechanism(
             1.0, sensitivity=gaussian_mu, value_discretization_interval=interval))

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from dpforecast.config import Params
     from dpforecast.paths import Paths
 
-FORMAT = 2
+FORMAT = 3  # 3: the discrete Gaussian calibrated by its own PLD (shift, coordinates)
 
 
 class ReleaseError(ValueError):
@@ -61,12 +61,15 @@ class ReleaseTerms:
     # every tracked unit's norm: the ledger charged the release on each, so a spec change that
     # resizes any of them (a longer protected period, another per_count) is another release
     unit_sensitivities: tuple[tuple[str, float], ...] = ()
+    # the discrete Gaussian's worst neighbour on the unit: `coordinates` counts moved by `shift`
+    shift: int = 1
+    coordinates: int = 1
 
     def scale(self) -> float:
         """Sigma of the discrete Gaussian or the discrete Laplace's scale, from the accountant."""
         if self.mechanism == "discrete_laplace":
             return discrete_laplace_scale(self.epsilon, self.sensitivity)
-        return discrete_gaussian_sigma(self.epsilon, self.delta, self.sensitivity)
+        return discrete_gaussian_sigma(self.epsilon, self.delta, self.shift, self.coordinates)
 
 
 def release_terms(params: Params) -> ReleaseTerms:
@@ -75,11 +78,12 @@ def release_terms(params: Params) -> ReleaseTerms:
 
     privacy, unit = params.privacy, params.privacy_unit()
     mechanism = privacy.ip.mechanism
+    shift, coordinates = unit.discrete_shift() if mechanism == "discrete_gaussian" else (1, 1)
     return ReleaseTerms(
         dataset=params.data_set.name, mechanism=mechanism, epsilon=float(privacy.epsilon),
         delta=0.0 if mechanism == "discrete_laplace" else float(privacy.delta), unit=unit.name,
         unit_text=unit.describe("ip"), sensitivity=unit.ip_sensitivity(mechanism),
-        clip_at_zero=privacy.ip.clip_at_zero,
+        clip_at_zero=privacy.ip.clip_at_zero, shift=shift, coordinates=coordinates,
         unit_sensitivities=tuple((n, u.ip_sensitivity(mechanism)) for n, u in ledger_units(params).items()))
 
 
@@ -91,6 +95,7 @@ class Delivery:
     first: str
     last: str
     intervals: int
+    late_counts: int = 0  # counts released missing before, noised now that they arrived
 
 
 @dataclass(frozen=True)
@@ -140,34 +145,74 @@ def _noise(info: ReleaseInfo, key: PrivacyKey | None, new: pl.DataFrame, zones: 
     return np.asarray(draws, dtype=np.int64).reshape(new.height, len(zones))
 
 
+def _late_cells(series: pl.DataFrame, released: pl.DataFrame, zones: list[str]) -> list[tuple[object, str]]:
+    """(interval, zone) of every count released missing that ``series`` now has, in order."""
+    both = released.select(TIMESTAMP, *zones).join(series.select(TIMESTAMP, *zones), on=TIMESTAMP, suffix="_now")
+    cells = [(t, z) for z in zones
+             for t in both.filter(pl.col(z).is_null() & pl.col(f"{z}_now").is_not_null())[TIMESTAMP].to_list()]
+    return sorted(cells, key=lambda cell: (cell[0], zones.index(cell[1])))
+
+
+def _fill_late(series: pl.DataFrame, released: pl.DataFrame, zones: list[str], info: ReleaseInfo,
+               key: PrivacyKey | None) -> tuple[pl.DataFrame, list[tuple[object, str]]]:
+    """``released`` with its late counts noised and filled in: each is a new count, noised once
+    with a draw of its own (the context names the cells), like a new interval's."""
+    cells = _late_cells(series, released, zones)
+    if not cells:
+        return released, cells
+    raw = {(t, z): v for t, z in cells
+           for v in [series.filter(pl.col(TIMESTAMP) == t)[z][0]]}
+    context = {"purpose": "ip-release-late", "dataset": info.terms.dataset, "release": info.release_id,
+               "cells": [f"{t}|{z}" for t, z in cells]}
+    draws = sample(info.terms.mechanism, info.scale, len(cells), SecretStream.for_context(key, context))
+    values = np.asarray([raw[c] for c in cells], dtype=np.int64) + np.asarray(draws, dtype=np.int64)
+    if info.terms.clip_at_zero:
+        values = np.maximum(values, 0)
+    filled = released
+    for z in zones:
+        mine = [(t, int(v)) for (t, zone), v in zip(cells, values) if zone == z]
+        if mine:
+            late = pl.DataFrame({TIMESTAMP: [t for t, _ in mine], f"{z}_late": [v for _, v in mine]},
+                                schema={TIMESTAMP: released.schema[TIMESTAMP], f"{z}_late": pl.Int64})
+            filled = filled.join(late, on=TIMESTAMP, how="left").with_columns(
+                pl.coalesce(z, f"{z}_late").alias(z)).drop(f"{z}_late")
+    return filled, cells
+
+
 def extend(series: pl.DataFrame, zones: list[str], released: pl.DataFrame | None, info: ReleaseInfo,
            key: PrivacyKey | None) -> tuple[pl.DataFrame, ReleaseInfo]:
     """The release of ``series``: ``released`` (may be None) with the intervals it lacks noised
-    and appended, in time order; raises :class:`ReleaseError` if ``series`` lost a released
-    interval."""
+    and appended, in time order, and the counts it released missing that have since arrived
+    noised and filled in; raises :class:`ReleaseError` if ``series`` lost a released interval."""
+    late: list[tuple[object, str]] = []
     if released is not None:
         lost = released.join(series.select(TIMESTAMP), on=TIMESTAMP, how="anti")
         if lost.height:
             raise ReleaseError(f"interval {lost[TIMESTAMP][0]} was released but is not in the validated series "
                                f"({lost.height} such intervals): a release never takes values back")
         new = series.join(released.select(TIMESTAMP), on=TIMESTAMP, how="anti")
+        released, late = _fill_late(series, released.select(TIMESTAMP, *zones), zones, info, key)
     else:
         new = series
-    if new.height == 0:
+    if new.height == 0 and not late:
         return released if released is not None else series.clear(), info
     new = new.sort(TIMESTAMP)  # a join need not keep the order: each draw must go to the same interval on a replay
-    counts = new.select(zones).fill_null(0).to_numpy().astype(np.int64)
-    noisy = counts + _noise(info, key, new, zones)
-    if info.terms.clip_at_zero:
-        noisy = np.maximum(noisy, 0)
-    appended = new.select(TIMESTAMP).with_columns(
-        pl.Series(z, noisy[:, i], dtype=pl.Int64) for i, z in enumerate(zones)
-    ).with_columns(  # a missing count (a gap the spec allows) stays missing: no noise is published for it
-        pl.when(new[z].is_null()).then(None).otherwise(pl.col(z)).alias(z) for z in zones)
-    out = appended if released is None else pl.concat([released.select(TIMESTAMP, *zones), appended])
+    if new.height:
+        counts = new.select(zones).fill_null(0).to_numpy().astype(np.int64)
+        noisy = counts + _noise(info, key, new, zones)
+        if info.terms.clip_at_zero:
+            noisy = np.maximum(noisy, 0)
+        appended = new.select(TIMESTAMP).with_columns(
+            pl.Series(z, noisy[:, i], dtype=pl.Int64) for i, z in enumerate(zones)
+        ).with_columns(  # a missing count (a gap the spec allows) stays missing: no noise is published for it
+            pl.when(new[z].is_null()).then(None).otherwise(pl.col(z)).alias(z) for z in zones)
+        out = appended if released is None else pl.concat([released.select(TIMESTAMP, *zones), appended])
+    else:
+        out = released
     out = out.sort(TIMESTAMP)
-    delivery = Delivery(datetime.now(timezone.utc).isoformat(timespec="seconds"), str(new[TIMESTAMP].min()),
-                        str(new[TIMESTAMP].max()), new.height)
+    span = new[TIMESTAMP].to_list() + [t for t, _ in late]
+    delivery = Delivery(datetime.now(timezone.utc).isoformat(timespec="seconds"), str(min(span)), str(max(span)),
+                        new.height, len(late))
     info = ReleaseInfo(**{**asdict(info), "terms": info.terms, "deliveries": (*info.deliveries, delivery),
                           "n_counts": out.height * len(zones), "notes": info.notes})
     return out, info

@@ -14,12 +14,11 @@ able to reproduce, needs our own sampler on the keyed :class:`SecretStream`.
 
 Calibration
 -----------
-The discrete Gaussian's sigma is the analytic Gaussian one (Balle & Wang 2018, Thm 8,
-the exact delta of the continuous mechanism): for integer-valued shifts the
-multivariate discrete Gaussian is at least as private as the continuous one, up to a
-negligible term (CKS 2020, multivariate discrete Gaussian); the tests check this numerically
-against dp_accounting's discrete-Gaussian privacy loss distribution. The discrete
-Laplace with scale ``b`` is pure ``l1 / b``-DP for integer shifts.
+The discrete Gaussian's sigma is the smallest that meets (epsilon, delta) by its own
+privacy loss distribution on the unit (:mod:`~dpforecast.privacy.discrete_gaussian_accounting`),
+the one the ledger charges: the continuous Gaussian's formula understates the discrete
+one's loss at small sigma. The discrete Laplace with scale ``b`` is pure ``l1 / b``-DP for
+integer shifts.
 """
 
 from __future__ import annotations
@@ -30,12 +29,10 @@ from fractions import Fraction
 
 import numpy as np
 import opendp.prelude as dp
-from scipy.special import log_ndtr
-
+from dpforecast.privacy.discrete_gaussian_accounting import calibrate_sigma
 from dpforecast.privacy.randomness import SecretStream
 
 MECHANISMS = ("discrete_gaussian", "discrete_laplace")
-_RTOL_SIGMA = 1e-4
 
 RandBelow = Callable[[int], int]
 
@@ -152,46 +149,14 @@ def sample(mechanism: str, scale: float, size: int, stream: SecretStream) -> np.
 # --- calibration and privacy maps ----------------------------------------------------
 
 
-def _gaussian_delta(epsilon: float, sigma: float, l2: float) -> float:
-    """Exact delta(epsilon) of the Gaussian mechanism (Balle & Wang 2018, Thm 8)."""
-    a = l2 / (2 * sigma) - epsilon * sigma / l2
-    b = -l2 / (2 * sigma) - epsilon * sigma / l2
-    log_first = float(log_ndtr(a))
-    log_second = epsilon + float(log_ndtr(b))
-    return max(0.0, math.exp(log_first) * -math.expm1(log_second - log_first))
-
-
-def _smallest_passing(passes: Callable[[float], bool], start: float, rtol: float) -> float:
-    """The upper end of a bracket of the smallest x > 0 with ``passes(x)`` (monotone)."""
-    lo = hi = start
-    while not passes(hi):
-        lo, hi = hi, 2 * hi
-    while passes(lo):
-        lo, hi = lo / 2, lo
-    while hi - lo > rtol * hi:
-        mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if passes(mid) else (mid, hi)
-    return hi
-
-
-def discrete_gaussian_sigma(epsilon: float, delta: float, l2_sensitivity: float) -> float:
-    """The smallest sigma (to 1e-4, rounded up) making the Gaussian mechanism (eps, delta)-DP."""
-    epsilon = _positive("epsilon", epsilon)
-    l2 = _positive("l2_sensitivity", l2_sensitivity)
+def discrete_gaussian_sigma(epsilon: float, delta: float, shift: int, coordinates: int) -> float:
+    """The smallest sigma (to 1e-3, rounded up) making the discrete Gaussian (eps, delta)-DP on a
+    unit that moves ``coordinates`` counts by ``shift`` each, by the ledger's accountant
+    (:func:`~dpforecast.privacy.discrete_gaussian_accounting.calibrate_sigma`)."""
+    _positive("epsilon", epsilon)
     if not 0 < delta < 1:
         raise ValueError(f"delta: must be in (0, 1), got {delta!r}")
-    return _smallest_passing(lambda sigma: _gaussian_delta(epsilon, sigma, l2) <= delta, l2, _RTOL_SIGMA)
-
-
-def gaussian_epsilon(sigma: float, l2: float, delta: float) -> float:
-    """The epsilon at which N(0, sigma^2) with L2 sensitivity l2 is (eps, delta)-DP: the ledger's
-    exact Gaussian epsilon (:func:`dpforecast.privacy.charges.gaussian_epsilon`) at mu = l2 / sigma."""
-    from dpforecast.privacy.charges import gaussian_epsilon as epsilon_at_mu
-
-    sigma, l2 = _positive("sigma", sigma), _positive("l2", l2)
-    if not 0 < delta < 1:
-        raise ValueError(f"delta: must be in (0, 1), got {delta!r}")
-    return epsilon_at_mu(l2 / sigma, delta)
+    return calibrate_sigma(float(epsilon), float(delta), shift, coordinates)
 
 
 def discrete_laplace_scale(epsilon: float, l1_sensitivity: float) -> float:

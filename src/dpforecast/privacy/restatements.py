@@ -8,6 +8,11 @@ must remember what it released without publishing anything about the raw counts:
 digest per interval, under a random secret, in a private file beside the ledger (the data
 owner's state, mode 0600, never in the repository, the DVC remote or a release). Where that
 file is absent (another machine), restatements cannot be seen, and the stage says so.
+
+A count that was missing when its interval was released and has arrived since is not a
+restatement: it was never released, and the release noises it once, as a new count
+(:func:`~dpforecast.privacy.continual_release.extend`). The store keeps which counts were
+missing, so the digest of the interval as released can be recomputed without them.
 """
 
 from __future__ import annotations
@@ -48,10 +53,18 @@ def _store(dataset: str, release_id: str) -> Path:
     return state_home() / "releases" / dataset / f"{release_id}.json"
 
 
+def _digest(secret: bytes, row: tuple) -> str:
+    return hmac.new(secret, json.dumps([str(v) for v in row]).encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def _digests(secret: bytes, frame: pl.DataFrame, zones: list[str]) -> dict[str, str]:
-    rows = frame.select(TIMESTAMP, *zones).rows()
-    return {str(r[0]): hmac.new(secret, json.dumps([str(v) for v in r]).encode(), hashlib.sha256).hexdigest()[:32]
-            for r in rows}
+    return {str(r[0]): _digest(secret, r) for r in frame.select(TIMESTAMP, *zones).rows()}
+
+
+def _missing(frame: pl.DataFrame, zones: list[str]) -> dict[str, list[int]]:
+    """Interval -> positions (in ``zones``) of its missing counts, for intervals with any."""
+    return {str(r[0]): [i for i, v in enumerate(r[1:]) if v is None]
+            for r in frame.select(TIMESTAMP, *zones).rows() if any(v is None for v in r[1:])}
 
 
 def restated(dataset: str, release_id: str, series: pl.DataFrame, zones: list[str]) -> tuple[list[str], bool]:
@@ -61,9 +74,18 @@ def restated(dataset: str, release_id: str, series: pl.DataFrame, zones: list[st
     if not path.is_file():
         return [], False
     store = json.loads(path.read_text())
-    known = store["digests"]
-    now = _digests(bytes.fromhex(store["secret"]), series, zones)
-    return sorted(t for t, d in known.items() if t in now and now[t] != d), True
+    secret, known, missing = bytes.fromhex(store["secret"]), store["digests"], store.get("missing", {})
+    rows = {str(r[0]): r for r in series.select(TIMESTAMP, *zones).rows()}
+    changed = []
+    for t, digest in known.items():
+        row = rows.get(t)
+        if row is None or _digest(secret, row) == digest:
+            continue
+        # counts missing when released may have arrived since: the interval as released lacked them
+        as_released = tuple(None if i - 1 in missing.get(t, ()) else v for i, v in enumerate(row))
+        if _digest(secret, as_released) != digest:
+            changed.append(t)
+    return sorted(changed), True
 
 
 def released_before(dataset: str, release_id: str, timestamps: pl.Series) -> list[str]:
@@ -83,5 +105,6 @@ def remember(dataset: str, release_id: str, series: pl.DataFrame, zones: list[st
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = json.loads(path.read_text()) if path.is_file() else {"secret": secrets.token_hex(32), "digests": {}}
     store["digests"].update(_digests(bytes.fromhex(store["secret"]), series, zones))
+    store["missing"] = _missing(series, zones)  # ``series`` holds every released interval
     write_json(path, store)
     os.chmod(path, 0o600)

@@ -92,6 +92,20 @@ class PrivacyUnit:
             return self.intervals * self.l1_per_interval
         return math.sqrt(self.intervals) * self.l2_per_interval
 
+    def discrete_shift(self) -> tuple[int, int]:
+        """``(shift, coordinates)``: the unit's worst neighbour for the discrete Gaussian moves
+        ``coordinates`` counts by ``shift`` each. Presence in nested zones moves each of an
+        interval's counts by ``per_count``; a declared bound may put all its contributions on
+        one count (L1 = L2 per interval). The window unit moves one count by one."""
+        if self.name == "window":
+            return 1, 1
+        shift = self.l2_per_interval**2 / self.l1_per_interval
+        per_interval = self.l1_per_interval**2 / self.l2_per_interval**2
+        if abs(shift - round(shift)) > 1e-9 or abs(per_interval - round(per_interval)) > 1e-9:
+            raise UnitError(f"the discrete Gaussian needs whole shifts: one interval moves {per_interval:g} counts "
+                            f"by {shift:g} each")
+        return round(shift), self.intervals * round(per_interval)
+
     def windows(self, window: int, horizon: int) -> int:
         """Training windows one unit touches (DP-SGD), at most."""
         from dpforecast.privacy.unit_accounting import windows_per_unit  # scipy: not on config's import path
