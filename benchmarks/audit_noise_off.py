@@ -16,9 +16,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from audit_seams import NoiselessStream  # noqa: E402
+from dpforecast.experiments.audit import (  # noqa: E402
+    DEFAULT_CANARIES,
+    DEFAULT_CLAIMS,
+    run_audit,
+    summary,
+)
 
-from dpforecast.privacy.audit import DEFAULT_CANARIES, DEFAULT_CLAIMS, run_audit, summary  # noqa: E402
+from audit_seams import NoiselessStream  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--model", default="bigru")

@@ -34,12 +34,12 @@ sys.path.insert(0, str(ROOT / "src"))
 from dpforecast.config import load_params  # noqa: E402
 from dpforecast.evaluation.baselines import baseline_forecasts, in_sample_seasonal_mae  # noqa: E402
 from dpforecast.evaluation.scores import score, skill  # noqa: E402
+from dpforecast.experiments.study import prepare_workspace  # noqa: E402
 from dpforecast.features.windows import window_arrays  # noqa: E402
 from dpforecast.io import write_json  # noqa: E402
 from dpforecast.models.store import load_forecaster, load_intervals  # noqa: E402
 from dpforecast.paths import Paths  # noqa: E402
 from dpforecast.stages.train import train_one  # noqa: E402
-from dpforecast.study import prepare_workspace  # noqa: E402
 from dpforecast.training.loop import predict  # noqa: E402
 
 LEADS_SHOWN_HOURS = (0.5, 1, 3, 6, 12, 24)
@@ -73,7 +73,8 @@ def run(dataset: str, models: list[str], seeds: int, profile: str, block: str = 
                                                       load_intervals(folder)))
         seconds[model] = round((time.perf_counter() - start) / seeds, 1)
     reference = scores["persistence"][0]["rmse"]["mean"]
-    result = {"dataset": dataset, "profile": profile, "block": block, "residual": params.train.residual, "window": w, "horizon": h, "interval_minutes": minutes,
+    result = {"dataset": dataset, "profile": profile, "block": block, "residual": params.train.residual,
+              "window": w, "horizon": h, "interval_minutes": minutes,
               "windows": counts, "seeds": seeds, "train_seconds_per_seed": seconds, "forecasters": {}}
     for name, runs in scores.items():
         result["forecasters"][name] = {

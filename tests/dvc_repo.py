@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from project_roots import REPO, TINY
 
 from dpforecast.config import deep_merge
+
+from project_roots import REPO, TINY
 
 
 def env() -> dict[str, str]:

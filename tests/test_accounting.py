@@ -9,10 +9,9 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-
-import numpy as np
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dpforecast.privacy import accounting as acc
@@ -33,14 +32,14 @@ def _event(noise: float, q: float, steps: int):
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dp_accounting_rdp(noise: float, q: float, steps: int, delta: float) -> float:
     from dp_accounting.rdp import RdpAccountant
 
     return RdpAccountant(list(acc.RDP_ORDERS)).compose(_event(noise, q, steps)).get_epsilon(delta)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dp_accounting_pld(noise: float, q: float, steps: int, delta: float, interval: float) -> float:
     from dp_accounting.pld import PLDAccountant
 

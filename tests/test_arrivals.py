@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from project_roots import REPO, make_root
 
 from dpforecast.config import load_params
 from dpforecast.data.arrivals import process_incoming
 from dpforecast.data.ingest import increments, read_raw_files
+
+from project_roots import REPO, make_root
 
 RAW = REPO / "data" / "montreuil" / "ML_final_df_real.csv"
 LAST_DAY = "2020-11-04"

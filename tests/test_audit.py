@@ -9,11 +9,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from audit_seams import NoiselessStream
-from project_roots import make_root
 
-from dpforecast.privacy import unit_accounting
-from dpforecast.privacy.audit import (
+from dpforecast.experiments.audit import (
     BETA,
     Canaries,
     ScoreLaw,
@@ -24,8 +21,12 @@ from dpforecast.privacy.audit import (
     summary,
     tight_k,
 )
+from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.audit_bound import epsilon_lower_bound, p_value
 from dpforecast.privacy.randomness import SecretStream
+
+from audit_seams import NoiselessStream
+from project_roots import make_root
 
 # A BiGRU-8 on 3 days of public synthetic counts (138 windows, q 0.46, 8 steps): each training
 # takes about a second; canaries cost a uniform per canary window per step, so m can be large.

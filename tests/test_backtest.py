@@ -9,16 +9,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from project_roots import TINY, make_root
 
-from dpforecast.backtest import backtest, fold_params, plan_folds
 from dpforecast.config import deep_merge, load_params
 from dpforecast.evaluation.baselines import BASELINES
+from dpforecast.experiments.backtest import backtest, fold_params, plan_folds
 from dpforecast.features.windows import window_arrays
 from dpforecast.models.store import load_forecaster
 from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.training.loop import predict
+
+from project_roots import TINY, make_root
 
 # One small GRU, 3 days of training history, 2 folds of 2 days: seconds per backtest.
 SMALL = deep_merge(TINY, {"train": {"epochs": 1, "model": "gru"}, "split": {"history_days": 3}})

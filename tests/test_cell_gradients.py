@@ -28,9 +28,14 @@ import torch
 from opacus.optimizers import DPOptimizer
 
 from dpforecast.models.forecaster import Forecaster, ModelSpec
-from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream
-from dpforecast.training.dp_sgd import FunctorchEngine, OpacusHooks, fit_private, sample_loss
+from dpforecast.training.cell_gradients import CellGradients
+from dpforecast.training.dp_sgd import (
+    FunctorchEngine,
+    OpacusHooks,
+    fit_private,
+    sample_loss,
+)
 from dpforecast.training.loop import LoopConfig
 
 ARCHS = ["lstm", "gru", "bilstm", "bigru"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from project_roots import REPO
 
-from dpforecast.config import ConfigError, load_params
+from dpforecast.config import load_params
+from dpforecast.errors import ConfigError
+
+from project_roots import REPO
 
 PARAMS = REPO / "params.yaml"
 

@@ -68,11 +68,12 @@ def test_bad_shapes_and_levels_are_refused():
 ])
 def test_what_a_model_is_calibrated_on_follows_its_privacy_mode(privacy, expected):
     import torch
-    from project_roots import REPO
 
     from dpforecast.config import load_params
     from dpforecast.models.forecaster import Forecaster, ModelSpec
     from dpforecast.stages.train import calibrate_intervals
+
+    from project_roots import REPO
 
     params = load_params(REPO / "params.yaml", privacy=privacy, features={"scaling": "log"})
     model = Forecaster(ModelSpec("gru", 4, "tanh", 6, 10, 6))

@@ -16,17 +16,18 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from project_roots import REPO, TINY, make_root
 
 from dpforecast.config import deep_merge, load_params
 from dpforecast.data.schema import TIMESTAMP
+from dpforecast.experiments.study import prepare_workspace
 from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.continual_release import ReleaseError
 from dpforecast.privacy.discrete_gaussian_accounting import discrete_epsilon
 from dpforecast.stages.release import release
 from dpforecast.stages.train import train_one
-from dpforecast.study import prepare_workspace
+
+from project_roots import REPO, TINY, make_root
 
 DAYS = 5
 IP = deep_merge(TINY, {"privacy": {"mode": "ip", "unit": "person"}, "train": {"model": "gru"}})

@@ -17,24 +17,25 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_project.defs.scope import project_graph
 import pytest
 import yaml
 
 from dagster_project.definitions import defs
 from dagster_project.defs.budget import BUDGET_TAG, REFUSAL_TAG, SKIPPED_TAG
 from dagster_project.defs.resources import MlflowResource, ProjectResource
+from dagster_project.defs.scope import project_graph
 from dpforecast.config import ARCHITECTURES, load_params
+from dpforecast.experiments.variants import SETTINGS
 from dpforecast.io import write_json
 from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.charges import GaussianRelease
-from dpforecast.variants import SETTINGS
 
 REPO = Path(__file__).resolve().parents[1]
 
 RAW = REPO / "data" / "montreuil" / "ML_final_df_real.csv"
-ASSETS = {"incoming_data", "raw_mobility", "validated_series", "released_series", "features", *(f"model_{a}" for a in ARCHITECTURES), "evaluation",
+ASSETS = {"incoming_data", "raw_mobility", "validated_series", "released_series", "features",
+          *(f"model_{a}" for a in ARCHITECTURES), "evaluation",
           "registered_models"}
 CHECK = dg.AssetCheckKey(dg.AssetKey("raw_mobility"), "raw_mobility_is_valid")
 BUDGET_CHECK = dg.AssetCheckKey(dg.AssetKey("features"), "privacy_budget_has_room")

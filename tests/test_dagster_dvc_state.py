@@ -16,12 +16,19 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dvc_repo import copy_repo, dvc
-from project_roots import REPO, make_root
 
 from dpforecast.config import ARCHITECTURES, load_params
 from dpforecast.paths import Paths
-from dpforecast.stages.record import LOCK_FILE, RECORDED, _record_lock, models_differ, record_stage
+from dpforecast.stages.record import (
+    LOCK_FILE,
+    RECORDED,
+    _record_lock,
+    models_differ,
+    record_stage,
+)
+
+from dvc_repo import copy_repo, dvc
+from project_roots import REPO, make_root
 
 # Dagster asset -> the DVC stage it records.
 STAGE_OF = {"raw_mobility": "ingest", "validated_series": "validate", "released_series": "release",

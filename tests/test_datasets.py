@@ -14,12 +14,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from project_roots import REPO, TINY, make_root
 
 from dpforecast.cli import main
 from dpforecast.config import load_params
 from dpforecast.data.spec import SpecError, load_spec
 from dpforecast.paths import Paths
+
+from project_roots import REPO, TINY, make_root
 
 MONTREUIL = yaml.safe_load((REPO / "datasets" / "montreuil.yaml").read_text())
 
@@ -200,7 +201,7 @@ def test_auckland_reads_as_its_spec_declares(tmp_path: Path):
     assert report.passed, report.message()
     # the skipped hour of each start of daylight time, and the rows repeating a timestamp
     assert report.dropped_rows == {"local time skipped by a change of time": 6, "timestamp repeated in the file": 11}
-    from dpforecast.data.ingest import to_series
+    from dpforecast.validation.derive import to_series
 
     series = to_series(raw, params.data_set)
     first = series.row(0, named=True)
@@ -242,7 +243,7 @@ def test_replayed_deliveries_follow_the_data_sets_layout(tmp_path: Path):
 
 
 def test_params_name_a_declared_data_set():
-    from dpforecast.config import ConfigError
+    from dpforecast.errors import ConfigError
 
     with pytest.raises(ConfigError, match="dataset: no spec .*nowhere.yaml"):
         load_params(REPO / "params.yaml", dataset="nowhere")
@@ -417,8 +418,8 @@ def test_serving_refuses_a_short_timestamp_without_offset_and_reads_the_own_layo
 
 
 def test_a_data_set_without_an_increments_folder_takes_no_deliveries(tmp_path: Path):
-    from dpforecast.config import ConfigError
     from dpforecast.data.arrivals import process_incoming
+    from dpforecast.errors import ConfigError
 
     root, _ = _long_spec(tmp_path)
     params = load_params(root / "params.yaml")

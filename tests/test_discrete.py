@@ -23,7 +23,10 @@ from dpforecast.privacy.discrete import (
     opendp_discrete_laplace,
     sample,
 )
-from dpforecast.privacy.discrete_gaussian_accounting import discrete_epsilon, gaussian_epsilon
+from dpforecast.privacy.discrete_gaussian_accounting import (
+    discrete_epsilon,
+    gaussian_epsilon,
+)
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream
 
 KEY = PrivacyKey(bytes(range(32)), "test")
@@ -169,7 +172,8 @@ def test_gaussian_epsilon_is_zero_when_noise_alone_meets_delta() -> None:
 @pytest.mark.parametrize("shift, coordinates, delta", [(1, 2, 1e-5), (3, 96, 1e-5), (3, 6912, 1e-7)])
 def test_calibrated_discrete_gaussian_meets_epsilon_by_a_finer_pld(shift: int, coordinates: int, delta: float) -> None:
     """A unit moving ``coordinates`` counts by ``shift``: dp_accounting's discrete-Gaussian PLD,
-    at twice our resolution (ours: a two-hundredth of epsilon per coordinate, plus 20,000), puts the calibrated sigma at epsilon 1 (never above, within 0.5 %)."""
+    at twice our resolution (ours: a two-hundredth of epsilon per coordinate, plus 20,000),
+    puts the calibrated sigma at epsilon 1 (never above, within 0.5 %)."""
     sigma = discrete_gaussian_sigma(1.0, delta, shift, coordinates)
     finer = pld.from_discrete_gaussian_mechanism(sigma, sensitivity=shift,
                                                  value_discretization_interval=1 / (400 * coordinates + 40_000))

@@ -27,6 +27,7 @@ from dpforecast.privacy.discrete import (
     discrete_laplace_scale,
 )
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream
+
 from exact_discrete_gaussian import exact_delta
 
 DELTA = 1e-7

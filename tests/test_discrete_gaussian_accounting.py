@@ -27,6 +27,7 @@ from dpforecast.privacy.discrete_gaussian_accounting import (
     discrete_gaussian_pld,
     gaussian_epsilon,
 )
+
 from exact_discrete_gaussian import exact_delta, exact_delta_shifts
 
 DELTA = 1e-7

@@ -18,9 +18,9 @@ import copy
 
 import pytest
 import torch
-from project_roots import REPO
 
-from dpforecast.config import ConfigError, load_params
+from dpforecast.config import load_params
+from dpforecast.errors import ConfigError
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream
 from dpforecast.stages.train import flat_params
@@ -29,6 +29,8 @@ from dpforecast.training.dp_adam_bc import DPAdamBC
 from dpforecast.training.dp_sgd import base_optimizer, fit_private, private_optimizer
 from dpforecast.training.loop import LoopConfig
 from dpforecast.training.private_plan import _gp_context, _ledger_key
+
+from project_roots import REPO
 
 PARAMS = REPO / "params.yaml"
 CPU = torch.device("cpu")

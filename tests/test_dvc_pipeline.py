@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from dvc_repo import copy_repo, dvc, env, run
 from dvc_repo import identify as _identify
 
@@ -57,7 +58,7 @@ def test_caches_written_by_imports_and_dagster_do_not_make_dvc_retrain(repo):
 
     dvc("repro", cwd=repo)  # nothing to do after the test above; the whole pipeline if run alone
     modules = sorted(m.name for m in pkgutil.walk_packages(dpforecast.__path__, "dpforecast."))
-    script = "import importlib\nfor m in %r:\n    importlib.import_module(m)\n" % modules
+    script = f"import importlib\nfor m in {modules!r}:\n    importlib.import_module(m)\n"
     copy_first = {**env(), "PYTHONPATH": f"{repo / 'src'}{os.pathsep}{repo}"}  # the copy's code, not the venv's
     copy_first.pop("PYTHONDONTWRITEBYTECODE", None)  # write the caches, as Python does by default
     for cmd in ([sys.executable, "-c", script],

@@ -6,13 +6,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dpforecast.data.ingest import drop_total, read_raw, to_series
-from montreuil_spec import SPEC, ZONES
+from dpforecast.data.ingest import drop_total, read_raw
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import make_windows, split_counts, window_arrays
 from dpforecast.models.persistence import persistence_forecast
+from dpforecast.validation.derive import to_series
+
+from montreuil_spec import SPEC, ZONES
 
 # The study's Table 3, persistence rows.
 PAPER_RMSE = {"r1": 3461.6, "r2": 1131.8, "r3": 1517.9, "r4": 986.5, "r5": 561.3, "r6": 1362.3, "mean": 1503.6}

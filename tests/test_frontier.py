@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from project_roots import TINY, make_root
 
 from dpforecast.config import deep_merge
-from dpforecast.frontier import frontier, frontier_table, table
+from dpforecast.experiments.frontier import frontier, frontier_table, table
+
+from project_roots import TINY, make_root
 
 # An epsilon of 2 or 4 per event is more than the default day budget (16) once composed
 # over a day's 48 events: these runs are tracked, not limited.
@@ -46,7 +47,7 @@ def test_frontier_puts_both_mechanisms_on_one_unit_with_seeds_and_baselines(tmp_
 
 
 def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
-    from dpforecast.frontier import variants
+    from dpforecast.experiments.frontier import variants
 
     root = make_root(tmp_path, deep_merge(TINY, {"train": {"epochs": 1}, **UNLIMITED}))
     (root / "metrics").mkdir()
@@ -62,8 +63,8 @@ def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
 
 
 def test_privacy_setting_keys_round_trip_and_bad_keys_are_refused():
-    from dpforecast.config import ConfigError
-    from dpforecast.variants import SETTINGS, PrivacySetting
+    from dpforecast.errors import ConfigError
+    from dpforecast.experiments.variants import SETTINGS, PrivacySetting
 
     assert [PrivacySetting.parse(k).key for k in SETTINGS] == list(SETTINGS)
     assert PrivacySetting.parse("gp-eps0.1").overrides() == {

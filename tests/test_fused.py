@@ -12,7 +12,6 @@ import polars as pl
 import pytest
 import torch
 
-from montreuil_spec import SPEC, ZONES
 from dpforecast.features.scaling import Scaler
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.fused import FusedForecaster
@@ -21,6 +20,8 @@ from dpforecast.paths import Paths
 from dpforecast.serving.window import recent_counts, window_inputs
 from dpforecast.training import loop
 from dpforecast.training.loop import LoopConfig, fit, predict
+
+from montreuil_spec import SPEC, ZONES
 
 BOUNDS = ["lower_80", "upper_80", "lower_95", "upper_95"]
 ARCHS = ["lstm", "gru", "bilstm", "bigru"]

@@ -18,10 +18,10 @@ import copy
 import numpy as np
 import pytest
 import torch
-from project_roots import REPO
 from test_residual import TOLERANCE, _per_sample
 
-from dpforecast.config import ConfigError, load_params
+from dpforecast.config import load_params
+from dpforecast.errors import ConfigError
 from dpforecast.features.scaling import Scaler
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.persistence import persistence_forecast
@@ -29,6 +29,8 @@ from dpforecast.models.store import load_forecaster, save_forecaster
 from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.dp_sgd import FunctorchEngine, OpacusHooks
 from dpforecast.training.loop import predict
+
+from project_roots import REPO
 
 PARAMS = REPO / "params.yaml"
 
@@ -135,14 +137,14 @@ def test_which_baseline_a_residual_model_starts_from(over, season):
 def test_a_dp_sgd_day_ahead_project_is_scored_at_every_lead_with_no_interval(tmp_path):
     """Under DP-SGD no interval is calibrated by default, yet every output the DVC stage
     declares is written (the fan plot without bands), and the model starts from yesterday."""
-    from project_roots import TINY, make_root
-
     from dpforecast.config import deep_merge
+    from dpforecast.experiments.study import prepare_workspace
     from dpforecast.io import read_json
     from dpforecast.project import load_project
     from dpforecast.stages.evaluate import evaluate
     from dpforecast.stages.train import train
-    from dpforecast.study import prepare_workspace
+
+    from project_roots import TINY, make_root
 
     over = deep_merge(TINY, {"profile": "day-ahead", "privacy": {"mode": "gp"}, "features": {"scaling": "log"},
                              "train": {"model": "gru", "epochs": 1, "batch_size": 512}})

@@ -21,8 +21,8 @@ import mlflow
 import pytest
 
 from dpforecast.paths import Paths
-from dpforecast.tracking.mlflow_tracking import configure, start_run
 from dpforecast.processes import identity
+from dpforecast.tracking.mlflow_tracking import configure, start_run
 from dpforecast.tracking.run_owner import CLOSED_TAG, TAG_PREFIX
 
 CHILD = textwrap.dedent("""

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from dvc_repo import copy_repo, dvc, env
 
 pytestmark = pytest.mark.slow
@@ -106,7 +107,7 @@ def _check_consistent(root: Path) -> None:
         assert sorted((model.name, str(v.version)) for v in versions) == sorted(d for d in decided if d[0] == model.name)
         for v in versions:
             assert v.tags["promotion.recorded"] == "true" and "promotion.decision" in v.tags
-        for alias, version in model.aliases.items():
+        for version in model.aliases.values():
             mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
             mlflow.models.get_model_info(f"models:/{model.name}/{version}")  # fully logged
     promotion = json.loads((root / "metrics" / "promotion.json").read_text())

@@ -22,7 +22,8 @@ ZONES = ["a", "b", "c"]
 KEY = PrivacyKey(bytes(range(32)), "test")
 TERMS = ReleaseTerms(dataset="toy", mechanism="discrete_gaussian", epsilon=1.0, delta=1e-7, unit="event",
                      unit_text="one event", sensitivity=1.0, clip_at_zero=False)
-INFO = ReleaseInfo(release_id="r1", terms=TERMS, scale=1000.0, unit_epsilons={"event": 1.0}, randomness="owner key")  # a wide scale: no draw is 0
+# a wide scale: no draw is 0
+INFO = ReleaseInfo(release_id="r1", terms=TERMS, scale=1000.0, unit_epsilons={"event": 1.0}, randomness="owner key")
 
 
 def _series(rows: int, **cells: dict[int, int | None]) -> pl.DataFrame:

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from dpforecast.privacy.charges import GaussianRelease, Mechanism, Vacuous, compose, gaussian_epsilon
+from dpforecast.privacy.charges import (
+    GaussianRelease,
+    Mechanism,
+    Vacuous,
+    compose,
+    gaussian_epsilon,
+)
 from dpforecast.privacy.ledger import (
     BudgetExceededError,
     LedgerError,

@@ -6,13 +6,11 @@ import mlflow
 import numpy as np
 import polars as pl
 import pytest
-from project_roots import TINY, make_root
 
-from montreuil_spec import ZONES
 from dpforecast.features.windows import window_arrays
 from dpforecast.io import read_json
-from dpforecast.paths import METRIC_FILES
 from dpforecast.models.store import load_forecaster
+from dpforecast.paths import METRIC_FILES
 from dpforecast.project import lineage, load_project
 from dpforecast.stages.evaluate import evaluate
 from dpforecast.stages.features import build_features
@@ -21,6 +19,9 @@ from dpforecast.stages.release import release
 from dpforecast.stages.train import train
 from dpforecast.stages.validate import validate
 from dpforecast.training.loop import predict
+
+from montreuil_spec import ZONES
+from project_roots import TINY, make_root
 
 
 @pytest.fixture(scope="module")

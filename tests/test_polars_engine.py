@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dpforecast.data.ingest import ROW
+from dpforecast.data.schema import ROW
 from dpforecast.validation.outcomes import outcomes
 from dpforecast.validation.polars_engine import UnsupportedExpectation, run_suite
 from dpforecast.validation.run import _context, _run_phase

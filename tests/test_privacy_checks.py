@@ -9,11 +9,11 @@ import pytest
 
 from dpforecast.config import (
     BudgetParams,
-    ConfigError,
     GradientPerturbationParams,
     InputPerturbationParams,
     PrivacyParams,
 )
+from dpforecast.errors import ConfigError
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
 
 GP = PrivacyParams(mode="gp", epsilon=1.0, delta=1e-7)

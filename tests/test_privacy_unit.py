@@ -11,10 +11,15 @@ import pytest
 import yaml
 from scipy import stats
 
-from dpforecast.config import ConfigError, load_params
+from dpforecast.config import load_params
 from dpforecast.data.spec import spec_from_dict
+from dpforecast.errors import ConfigError
 from dpforecast.privacy import unit_accounting
-from dpforecast.privacy.budget import open_ledger, release_mechanisms, training_mechanisms
+from dpforecast.privacy.budget import (
+    open_ledger,
+    release_mechanisms,
+    training_mechanisms,
+)
 from dpforecast.privacy.charges import epsilon_of
 from dpforecast.privacy.report import PrivacyReport, gp_report
 from dpforecast.privacy.unit import UnitError, privacy_unit
@@ -158,7 +163,12 @@ def test_different_releases_never_share_a_noise_draw():
     terms; the same release and intervals reproduce it (the owner can audit)."""
     import polars as pl
 
-    from dpforecast.privacy.continual_release import ReleaseInfo, extend, new_release_id, release_terms
+    from dpforecast.privacy.continual_release import (
+        ReleaseInfo,
+        extend,
+        new_release_id,
+        release_terms,
+    )
     from dpforecast.privacy.randomness import PrivacyKey
 
     key = PrivacyKey(bytes(32), "test")

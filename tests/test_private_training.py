@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from project_roots import TINY, make_root
 
 from dpforecast.config import deep_merge
 from dpforecast.privacy import unit_accounting
@@ -20,6 +19,8 @@ from dpforecast.stages.ingest import ingest
 from dpforecast.stages.release import release
 from dpforecast.stages.train import train_one
 from dpforecast.stages.validate import validate
+
+from project_roots import TINY, make_root
 
 # Noise multiplier 1 costs about 60 per event: far above the default budgets (8 per event,
 # 16 per day), so these runs are tracked, not limited (the old JSON ledger's default budget

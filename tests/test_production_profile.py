@@ -47,6 +47,7 @@ from dagster_project.definitions import defs
 from dagster_project.defs.production import PIPELINE_TAGS
 from dagster_project.defs.resources import MlflowResource
 from dpforecast.config import ARCHITECTURES
+
 from project_roots import REPO, TINY, make_root
 
 INFRA = REPO / "infra"
@@ -399,7 +400,8 @@ def test_full_pipeline_celery_trains_the_four_models_in_parallel(profile: Profil
     assert sorted(materialized) == sorted(k.to_user_string() for k in selected)
     start = {e.step_key: (e.timestamp, e.dagster_event.pid) for e in events if e.dagster_event.event_type == dg.DagsterEventType.STEP_START}
     in_worker = {e.step_key: e.dagster_event.engine_event_data.metadata["Celery worker"].value for e in events
-                 if e.dagster_event.event_type == dg.DagsterEventType.ENGINE_EVENT and "in celery worker" in (e.dagster_event.message or "")}
+                 if e.dagster_event.event_type == dg.DagsterEventType.ENGINE_EVENT
+                 and "in celery worker" in (e.dagster_event.message or "")}
     assert set(in_worker) == set(start) and set(in_worker.values()) == {profile.worker}
 
     # The four training steps ran at the same time, in four worker processes.

@@ -8,20 +8,18 @@ is kept as challenger. Predict serves the champion from a CSV window.
 from __future__ import annotations
 
 import json
-from datetime import timedelta, timezone
-from zoneinfo import ZoneInfo
 import subprocess
 import sys
+from datetime import UTC, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import mlflow
 import polars as pl
 import pytest
-from project_roots import TINY, make_root
 
 from dpforecast.config import deep_merge, load_params
 from dpforecast.data.schema import TIMESTAMP
-from montreuil_spec import ZONE_NAMES, ZONES
 from dpforecast.paths import Paths
 from dpforecast.project import lineage
 from dpforecast.stages.features import build_features
@@ -30,6 +28,9 @@ from dpforecast.stages.register import register
 from dpforecast.stages.release import release
 from dpforecast.stages.train import train_one
 from dpforecast.stages.validate import validate
+
+from montreuil_spec import ZONE_NAMES, ZONES
+from project_roots import TINY, make_root
 
 BAD = {"architectures": {"gru": {"learning_rate": 1e-7}}}
 
@@ -117,7 +118,7 @@ def test_predict_serves_the_champion_from_a_csv_window(registry, tmp_path):
     done = _predict(root, "--model", "models:/mobility-gru@champion", "--input", str(window))
     assert done.returncode == 0, done.stderr
     origin = pl.read_parquet(paths.series)[TIMESTAMP][-1]
-    expected = (origin.astimezone(timezone.utc) + timedelta(minutes=30)).astimezone(ZoneInfo("Europe/Paris"))
+    expected = (origin.astimezone(UTC) + timedelta(minutes=30)).astimezone(ZoneInfo("Europe/Paris"))
     assert f"forecast from {origin.isoformat()} for {expected.isoformat()} (1 lead)" in done.stdout
     assert "80% and 95% intervals: split conformal, second half of the validation block, raw counts" in done.stdout
     rows = done.stdout.splitlines()[3:]

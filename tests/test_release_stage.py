@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from montreuil_spec import SPEC, ZONES
 
-from dpforecast.config import ConfigError, load_params
-from dpforecast.data.ingest import drop_total, read_raw, to_series
+from dpforecast.config import load_params
+from dpforecast.data.ingest import drop_total, read_raw
 from dpforecast.data.schema import TIMESTAMP
+from dpforecast.errors import ConfigError
 from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.charges import DiscreteGaussianRelease, epsilon_of
@@ -30,9 +30,17 @@ from dpforecast.privacy.checks import PrivacyConfigError
 from dpforecast.privacy.discrete import discrete_gaussian_sigma, discrete_laplace_scale
 from dpforecast.privacy.ledger import BudgetExceededError
 from dpforecast.stages import release as release_stage
-from dpforecast.stages.release import NO_RELEASE, PARQUET_METADATA_KEY, read_release_metadata, release
+from dpforecast.stages.release import (
+    NO_RELEASE,
+    PARQUET_METADATA_KEY,
+    read_release_metadata,
+    release,
+)
 from dpforecast.validation import DataValidationError
+from dpforecast.validation.derive import to_series
 from dpforecast.validation.released import validate_released
+
+from montreuil_spec import SPEC, ZONES
 
 PARAMS_YAML = Path(__file__).resolve().parents[1] / "params.yaml"
 EPSILON = 0.5

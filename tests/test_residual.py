@@ -17,10 +17,10 @@ import copy
 import numpy as np
 import pytest
 import torch
-from project_roots import REPO
 from test_cell_gradients import _reference_clipped_sum
 
-from dpforecast.config import ConfigError, load_params
+from dpforecast.config import load_params
+from dpforecast.errors import ConfigError
 from dpforecast.features.scaling import Scaler
 from dpforecast.io import read_json, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
@@ -28,6 +28,8 @@ from dpforecast.models.fused import FusedForecaster
 from dpforecast.models.store import DESCRIPTION, load_forecaster, save_forecaster
 from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.dp_sgd import FunctorchEngine, OpacusHooks, sample_loss
+
+from project_roots import REPO
 
 ARCHS = ["lstm", "gru", "bilstm", "bigru"]
 TOLERANCE = {torch.float32: {"rtol": 1e-5, "atol": 1e-8}, torch.float64: {"rtol": 1e-10, "atol": 1e-16}}

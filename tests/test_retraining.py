@@ -13,14 +13,13 @@ import json
 from pathlib import Path
 
 import dagster as dg
-from dagster_project.defs.scope import project_graph
 import mlflow
 import pytest
 import yaml
-from project_roots import REPO, TINY
 
 from dagster_project.definitions import defs
 from dagster_project.defs.resources import MlflowResource, ProjectResource
+from dagster_project.defs.scope import project_graph
 from dpforecast.config import ARCHITECTURES, deep_merge, load_params
 from dpforecast.data.replay import deliver_next, init_replay
 from dpforecast.data.versioning import dvc_md5, restore_data
@@ -29,6 +28,8 @@ from dpforecast.registry.scoring import score_version, scoring_targets
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
 from dpforecast.stages.validate import validate
+
+from project_roots import REPO, TINY
 
 pytestmark = pytest.mark.slow
 

@@ -21,17 +21,18 @@ import polars as pl
 import pytest
 import torch
 import yaml
-from project_roots import REPO, make_root
 
 from dpforecast.config import load_params
+from dpforecast.experiments.study import prepare_series
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.paths import Paths
 from dpforecast.privacy import randomness
 from dpforecast.privacy.discrete import sample
 from dpforecast.privacy.randomness import SecretStream
-from dpforecast.study import prepare_series
 from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.loop import LoopConfig
+
+from project_roots import REPO, make_root
 
 DAYS = 10
 

@@ -8,20 +8,21 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from project_roots import TINY, make_root
 
 from dpforecast.config import deep_merge
 from dpforecast.evaluation.conformal import Intervals
 from dpforecast.evaluation.metrics import forecast_errors
+from dpforecast.experiments.study import prepare_workspace
 from dpforecast.features.windows import window_arrays
 from dpforecast.models.store import load_forecaster
 from dpforecast.project import lineage, load_project
 from dpforecast.registry.scoring import score_version, scoring_targets
 from dpforecast.serving.predict import forecast_csv, interval_note, last_window_table
 from dpforecast.stages.train import train_one
-from dpforecast.study import prepare_workspace
 from dpforecast.training.loop import predict
+
 from montreuil_spec import ZONE_NAMES, ZONES
+from project_roots import TINY, make_root
 
 H = 3
 COLUMNS = ["origin_time", "target_time", "lead", "zone", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]

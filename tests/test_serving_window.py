@@ -5,9 +5,14 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from montreuil_spec import SPEC, ZONES
+from dpforecast.serving.window import (
+    WindowInputError,
+    lead_times,
+    recent_counts,
+    window_inputs,
+)
 
-from dpforecast.serving.window import WindowInputError, lead_times, recent_counts, window_inputs
+from montreuil_spec import SPEC, ZONES
 
 TZ = "Europe/Paris"
 

@@ -16,8 +16,7 @@ import pytest
 
 from dpforecast.cli import main
 from dpforecast.config import load_params
-from dpforecast.data.ingest import RawFormatError, read_raw, to_series
-from montreuil_spec import RAW_COLUMNS, SPEC
+from dpforecast.data.ingest import RawFormatError, read_raw
 from dpforecast.stages.ingest import ingest
 from dpforecast.stages.validate import validate
 from dpforecast.validation import (
@@ -27,7 +26,9 @@ from dpforecast.validation import (
     validate_csv,
     validate_raw,
 )
-from dpforecast.validation.derive import typed_table
+from dpforecast.validation.derive import to_series, typed_table
+
+from montreuil_spec import RAW_COLUMNS, SPEC
 
 PARAMS_YAML = Path(__file__).resolve().parents[1] / "params.yaml"
 

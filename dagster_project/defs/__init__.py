@@ -11,7 +11,8 @@
 - ``registry.py``: ``registered_models`` (MLflow registry, champion decision).
 - ``evaluation.py``: ``evaluation`` over the four models (group ``evaluation``).
 - ``variants.py``: ``model_variant``, partitioned over architecture x privacy setting (group ``variants``).
-- ``backtest.py``: ``backtest`` and its own ``backtest_job``: rolling-origin folds before the test period (group ``backtest``, not in ``full_pipeline``).
+- ``backtest.py``: ``backtest`` and its own ``backtest_job``: rolling-origin folds before the test
+  period (group ``backtest``, not in ``full_pipeline``).
 - ``production.py``: ``full_pipeline_parallel`` and ``full_pipeline_celery`` (the ``infra/`` profile).
 - ``jobs.py``: ``full_pipeline``, ``privacy_variants`` and the default (serial) executor.
 - ``datasets.py``: the same graph, job, sensor and schedule for every other data set in ``datasets/``.

@@ -20,6 +20,7 @@ and ``<name>_daily_retraining``, launching ``<name>_full_pipeline``.
 from pathlib import Path
 
 import dagster as dg
+
 from dagster_project.defs.budget import retraining_request
 from dagster_project.defs.resources import ProjectResource, default_root
 from dagster_project.defs.scope import PROJECT, Scope

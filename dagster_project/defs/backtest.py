@@ -1,12 +1,13 @@
 """``backtest``: rolling-origin folds before the test period, and the model they select.
 
-Calls :func:`dpforecast.backtest.backtest` (what ``dpforecast backtest`` runs) in its own
+Calls :func:`dpforecast.experiments.backtest.backtest` (what ``dpforecast backtest`` runs) in its own
 workspace, ``artifacts/study/backtest/``; writes ``metrics/backtest.json`` and
 ``reports/backtest.md``. It trains every selected model once per fold, so it has its own
 job, ``backtest_job``, and is outside ``full_pipeline`` (group ``backtest``, see ``jobs.py``).
 """
 
 import dagster as dg
+
 from dagster_project.defs.resources import ProjectResource
 
 GROUP = "backtest"
@@ -24,8 +25,8 @@ def backtest(context: dg.AssetExecutionContext, config: BacktestConfig,
              project: ProjectResource) -> dg.MaterializeResult:
     """Per-fold and mean RMSE, MAE, skill, MASE and coverage of the models and baselines on
     folds before the test period; the model with the lowest mean fold RMSE (none under DP-SGD)."""
-    from dpforecast.backtest import backtest as run_backtest
-    from dpforecast.backtest import backtest_table
+    from dpforecast.experiments.backtest import backtest as run_backtest
+    from dpforecast.experiments.backtest import backtest_table
 
     root = project.root_path()
     result = run_backtest(root, config.folds, config.step_days, config.refit, tuple(config.models) or None)

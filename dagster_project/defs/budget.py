@@ -22,6 +22,7 @@ a ``gp`` estimate counts a DP-SGD charge for each of the four. Nothing here writ
 import math
 
 import dagster as dg
+
 from dagster_project.defs.resources import ProjectResource
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import ARCHITECTURES, Params

@@ -5,9 +5,9 @@ It runs the same Great Expectations suite as the ``validate`` stage
 the run stops before ``validated_series``, which is not materialized. One per data set's graph.
 """
 
+import dagster as dg
 import polars as pl
 
-import dagster as dg
 from dagster_project.defs.resources import ProjectResource
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.validation import validate_raw

@@ -9,9 +9,9 @@ each stage in ``dvc.lock`` (``ProjectResource.record``; the ``dvc`` metadata ent
 it went). ``raw_mobility`` carries the data set's name, zones, interval, rows and licence.
 """
 
+import dagster as dg
 import polars as pl
 
-import dagster as dg
 from dagster_project.defs.resources import ProjectResource
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.data.ingest import source_files

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import dagster as dg
 from dagster import get_dagster_logger
-from dagster_project.defs.arrivals import JOB, incoming_asset, incoming_sensor, retraining_schedule
+
+from dagster_project.defs.arrivals import (
+    JOB,
+    incoming_asset,
+    incoming_sensor,
+    retraining_schedule,
+)
 from dagster_project.defs.budget import budget_check
 from dagster_project.defs.checks import validation_check
 from dagster_project.defs.data import data_assets
@@ -23,7 +29,7 @@ from dagster_project.defs.registry import registry_asset
 from dagster_project.defs.resources import default_root
 from dagster_project.defs.scope import Scope, other_datasets
 from dagster_project.defs.training import model_assets
-from dpforecast.config import ConfigError
+from dpforecast.errors import ConfigError
 
 
 def dataset_definitions(scope: Scope) -> dg.Definitions:

@@ -7,6 +7,7 @@ Calls :func:`dpforecast.stages.evaluate.evaluate` (the DVC ``evaluate`` stage) w
 """
 
 import dagster as dg
+
 from dagster_project.defs.resources import MlflowResource, ProjectResource
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import ARCHITECTURES
@@ -30,7 +31,12 @@ def evaluation_asset(scope: Scope) -> dg.AssetsDefinition:
 
 def _evaluate(context: dg.AssetExecutionContext, project: ProjectResource, mlflow: MlflowResource,
               scope: Scope) -> dg.MaterializeResult:
-    from dpforecast.stages.evaluate import coverage_table, evaluate, lead_table, summary_table
+    from dpforecast.stages.evaluate import (
+        coverage_table,
+        evaluate,
+        lead_table,
+        summary_table,
+    )
 
     paths, params = project.load_all_models(scope.dataset)
     context.log.info(f"evaluate: baselines and {', '.join(params.models())}")

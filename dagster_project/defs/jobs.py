@@ -11,6 +11,7 @@ Expectations once instead of once per step.
 from pathlib import Path
 
 import dagster as dg
+
 from dagster_project.defs.resources import default_root
 from dagster_project.defs.scope import STUDY_GROUPS, other_datasets
 

@@ -7,6 +7,7 @@ test week) is in the metadata, on the model version's tags in MLflow, and in
 """
 
 import dagster as dg
+
 from dagster_project.defs.resources import MlflowResource, ProjectResource
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import ARCHITECTURES

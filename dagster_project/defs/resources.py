@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
 
 import dagster as dg
 from pydantic import Field
@@ -64,7 +63,7 @@ class ProjectResource(dg.ConfigurableResource):
         params_path = Path(self.params_file)
         return params_path if params_path.is_absolute() else self.root_path() / params_path
 
-    def load(self, dataset: Optional[str] = None) -> tuple[Paths, Params]:
+    def load(self, dataset: str | None = None) -> tuple[Paths, Params]:
         """The root's :class:`Paths` and its parameters, exactly as ``load_project`` reads them;
         for ``dataset`` (another data set's graph, see ``scope.py``), params.yaml's parameters
         on that data set, with outputs under ``artifacts/datasets/<dataset>/``."""
@@ -74,7 +73,7 @@ class ProjectResource(dg.ConfigurableResource):
         work = Paths(root / "artifacts" / "datasets" / dataset, tracking_root=root, source_root=root)
         return work, load_params(self.params_path(), dataset=dataset)
 
-    def record(self, stage: str, log=None, dataset: Optional[str] = None) -> dict[str, dg.MetadataValue]:
+    def record(self, stage: str, log=None, dataset: str | None = None) -> dict[str, dg.MetadataValue]:
         """Record DVC stage ``stage`` in ``dvc.lock`` after its asset wrote its outputs; the
         outcome (or why it was not recorded) as the ``dvc`` metadata entry. Never raises."""
         if dataset is not None:
@@ -90,7 +89,7 @@ class ProjectResource(dg.ConfigurableResource):
             log.info(f"dvc {stage}: {outcome}")
         return {"dvc": dg.MetadataValue.text(outcome)}
 
-    def load_all_models(self, dataset: Optional[str] = None) -> tuple[Paths, Params]:
+    def load_all_models(self, dataset: str | None = None) -> tuple[Paths, Params]:
         """As :meth:`load`, with ``train.model = "all"``: Dagster always builds the four model
         assets, so the assets downstream of them cover all four whatever params.yaml selects."""
         paths, params = self.load(dataset)
@@ -107,10 +106,10 @@ class MlflowResource(dg.ConfigurableResource):
     one root land in the same store and experiment.
     """
 
-    experiment: Optional[str] = Field(
+    experiment: str | None = Field(
         default=None, description="MLflow experiment; None keeps params.yaml's tracking.experiment."
     )
-    tracking_uri: Optional[str] = Field(
+    tracking_uri: str | None = Field(
         default=None,
         description="Tracking URI; None keeps MLFLOW_TRACKING_URI or the project's sqlite store.",
     )
@@ -144,7 +143,7 @@ class MlflowResource(dg.ConfigurableResource):
                     os.environ["MLFLOW_TRACKING_URI"] = saved
 
 
-def run_link(tracking_uri: str, experiment_id: str, run_id: Optional[str]) -> dg.MetadataValue:
+def run_link(tracking_uri: str, experiment_id: str, run_id: str | None) -> dg.MetadataValue:
     """A URL to the run when MLflow is a server; otherwise the store's URI and how to browse it."""
     if tracking_uri.startswith(("http://", "https://")):
         base = tracking_uri.rstrip("/")

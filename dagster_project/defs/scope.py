@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+
 from dpforecast.config import load_params
 from dpforecast.data.spec import available
 

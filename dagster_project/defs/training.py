@@ -10,6 +10,7 @@ which succeeds once all four folders come from the current features and paramete
 """
 
 import dagster as dg
+
 from dagster_project.defs.resources import MlflowResource, ProjectResource, run_link
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import ARCHITECTURES

@@ -1,19 +1,20 @@
 """``model_variant``: every architecture under every offered privacy setting, as partitions.
 
 The main assets follow ``params.yaml`` (one privacy mode, like ``dvc repro``). The variants
-are a second, partitioned asset over ``model`` x ``privacy`` (:data:`dpforecast.variants.SETTINGS`)
+are a second, partitioned asset over ``model`` x ``privacy`` (:data:`dpforecast.experiments.variants.SETTINGS`)
 so any combination is materialized from the UI (or a backfill) without editing parameters.
-Each partition trains through :func:`dpforecast.variants.train_variant` in its own folder,
+Each partition trains through :func:`dpforecast.experiments.variants.train_variant` in its own folder,
 ``artifacts/study/variant-<privacy>-<model>/``, charges the privacy ledger as any private
 run does, is registered as a version of ``<prefix>-<model>[-ip|-gp]`` (the promotion rule
 decides its alias), and shows its epsilon with its unit and delta in the metadata.
 """
 
 import dagster as dg
+
 from dagster_project.defs.resources import MlflowResource, ProjectResource, run_link
 from dagster_project.defs.training import errors_table, privacy_metadata
 from dpforecast.config import ARCHITECTURES
-from dpforecast.variants import SETTINGS
+from dpforecast.experiments.variants import SETTINGS
 
 VARIANTS = dg.MultiPartitionsDefinition({
     "model": dg.StaticPartitionsDefinition(list(ARCHITECTURES)),
@@ -25,8 +26,8 @@ VARIANTS = dg.MultiPartitionsDefinition({
 def model_variant(context: dg.AssetExecutionContext, project: ProjectResource, mlflow: MlflowResource) -> dg.MaterializeResult:
     """One architecture trained under one privacy setting (non-private, input perturbation or
     DP-SGD at a given epsilon), with its privacy report and test errors."""
+    from dpforecast.experiments.variants import PrivacySetting, train_variant
     from dpforecast.io import read_json
-    from dpforecast.variants import PrivacySetting, train_variant
 
     keys = context.partition_key.keys_by_dimension
     model, setting = keys["model"], PrivacySetting.parse(keys["privacy"])

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from dpforecast.config import ConfigError, Params, load_params
+from dpforecast.config import Params, load_params
+from dpforecast.errors import ConfigError
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -58,8 +59,8 @@ def _overrides(items: list[str]) -> dict:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
+    from dpforecast.experiments.study import run_study, study_table
     from dpforecast.project import project_root
-    from dpforecast.study import run_study, study_table
 
     summary = run_study(project_root(), args.profile, args.model, list(range(args.seeds)),
                         overrides=_overrides(args.set), name=args.name)
@@ -68,7 +69,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
 
 def _cmd_frontier(args: argparse.Namespace) -> int:
-    from dpforecast.frontier import frontier, frontier_table
+    from dpforecast.experiments.frontier import frontier, frontier_table
     from dpforecast.project import project_root
 
     extra = {**({"dataset": args.dataset} if args.dataset else {}), **_overrides(args.set)} or None
@@ -85,8 +86,8 @@ def _backtest_name(value: str) -> str:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from dpforecast.backtest import backtest, backtest_report
     from dpforecast.config import ARCHITECTURES
+    from dpforecast.experiments.backtest import backtest, backtest_report
     from dpforecast.project import project_root
 
     models = None if not args.model else ARCHITECTURES if "all" in args.model else tuple(dict.fromkeys(args.model))
@@ -104,7 +105,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from dpforecast.privacy.audit import audit, summary
+    from dpforecast.experiments.audit import audit, summary
     from dpforecast.project import project_root
 
     claims = tuple(args.claims) if args.epsilon is None else (args.epsilon,)
@@ -113,7 +114,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_variants(args: argparse.Namespace) -> int:
-    from dpforecast.frontier import table, variants
+    from dpforecast.experiments.frontier import table, variants
     from dpforecast.project import project_root
 
     print(table(variants(project_root(), args.model, args.epsilon)))
@@ -125,7 +126,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
 
     from dpforecast.project import load_project
-    from dpforecast.serving.predict import forecast_csv, last_window_table, write_forecasts
+    from dpforecast.serving.predict import (
+        forecast_csv,
+        last_window_table,
+        write_forecasts,
+    )
     from dpforecast.serving.window import ServedFormatError, WindowInputError
     from dpforecast.tracking.mlflow_tracking import configure
 
@@ -156,7 +161,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_restore_data(args: argparse.Namespace) -> int:
     import mlflow
 
-    from dpforecast.data.versioning import DVC_FILE, dvc_file_versions, dvc_md5, restore_data
+    from dpforecast.data.versioning import (
+        DVC_FILE,
+        dvc_file_versions,
+        dvc_md5,
+        restore_data,
+    )
     from dpforecast.privacy.published_lineage import matching_version
     from dpforecast.privacy.randomness import load_key
     from dpforecast.project import load_project
@@ -374,7 +384,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from dpforecast.interrupts import sigterm_as_interrupt
-
     from dpforecast.privacy.refusals import PRIVACY_REFUSALS
 
     args = build_parser().parse_args(argv)

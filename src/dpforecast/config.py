@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from dpforecast.errors import ConfigError
 from dpforecast.privacy.unit import UNITS, PrivacyUnit, UnitError, privacy_unit
 
 if TYPE_CHECKING:
@@ -42,10 +43,6 @@ GP_OPTIMIZERS = ("adam", "adam_bc", "sgd")
 
 DURATION = re.compile(r"(\d+)\s*(min|h|d)")
 _DURATION_MINUTES = {"min": 1, "h": 60, "d": 1440}
-
-
-class ConfigError(ValueError):
-    """A parameter is missing, unknown or out of range."""
 
 
 def steps(value: int | str, interval_minutes: int, where: str) -> int:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from dpforecast.config import ConfigError
 from dpforecast.data.ingest import RawFormatError
+from dpforecast.errors import ConfigError
 from dpforecast.interrupts import sigterm_as_interrupt
 from dpforecast.privacy.refusals import PRIVACY_REFUSALS
 from dpforecast.validation import DataValidationError

@@ -14,8 +14,9 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dpforecast.config import ConfigError, Params
+from dpforecast.config import Params
 from dpforecast.data.ingest import increments, read_raw_files
+from dpforecast.errors import ConfigError
 from dpforecast.io import atomic_path, write_text
 from dpforecast.validation import validate_csv, validate_raw
 
@@ -64,7 +65,8 @@ def process_incoming(root: Path, params: Params) -> list[Arrival]:
         rows = report.rows
         if report.passed:
             sources = [root / spec.raw, *increments(increments_dir), path]
-            report = validate_raw(read_raw_files(sources, spec.layout.delimiter), params, source=f"the accepted data followed by {path.name}")
+            report = validate_raw(read_raw_files(sources, spec.layout.delimiter), params,
+                                  source=f"the accepted data followed by {path.name}")
         if not report.passed:
             arrivals.append(_refuse(root, params, path, report.message(), report.summary_markdown()))
             break

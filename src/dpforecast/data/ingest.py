@@ -11,10 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from dpforecast.data.schema import TIMESTAMP
+from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.data.spec import DatasetSpec
-
-ROW = "row"  # line number in the source file (the header is line 1)
 
 
 class RawFormatError(ValueError):
@@ -71,20 +69,10 @@ def source_files(root: Path, spec: DatasetSpec) -> list[Path]:
     return [root / spec.raw, *(increments(root / spec.increments) if spec.increments else [])]
 
 
-def to_series(raw: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    """Typed table: ``timestamp``, one Int64 column per zone (its id), and ``total`` if
-    the data set has one. Rows the spec makes gaps are left out.
-
-    Call on a table that passed validation (:func:`dpforecast.validation.derive.typed_table`
-    is the one reading of the cells, shared with the checks).
-    """
-    from dpforecast.validation.derive import typed_table
-
-    return series_from_typed(typed_table(raw, spec)[0], spec)
-
-
 def series_from_typed(typed: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    """:func:`to_series` from the typed table validation already built (no second parse)."""
+    """The series (``timestamp``, one Int64 column per zone, ``total`` if any) from the typed
+    table validation built (:func:`dpforecast.validation.derive.typed_table`, the one reading
+    of the cells, shared with the checks; no second parse)."""
     names = {z.source: z.id for z in spec.zones}
     columns = [TIMESTAMP, *(pl.col(s).alias(i) for s, i in names.items())]
     if spec.total:

@@ -8,3 +8,4 @@ short ids.
 from __future__ import annotations
 
 TIMESTAMP = "timestamp"
+ROW = "row"  # line number in the source file (the header is line 1)

@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from dpforecast.config import ConfigError
+from dpforecast.data.time_formats import ISO8601, format_regexes
+from dpforecast.errors import ConfigError
 
 LAYOUTS = ("wide", "long")
 COUNT_FORMATS = ("integer", "whole_decimal")
 POLICIES = ("refuse", "gap")
 AMBIGUOUS = ("earliest", "latest", "refuse")
 EMPTY_ZONE_POLICIES = ("refuse", "drop")
-ISO8601 = "iso8601"
 _ZONE_ID = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,47}")
 
@@ -282,8 +282,6 @@ def _layout(raw: Any, where: str) -> Layout:
         fmt = getattr(layout, name)
         if not re.search(r"%[-]?[A-Za-z]", fmt):
             raise SpecError(f"{where}.{name}: not a strftime format: {fmt!r}")
-    from dpforecast.data.timestamps import format_regexes  # reads the formats the way validation will
-
     try:
         format_regexes(layout)
     except ValueError as exc:

@@ -9,58 +9,10 @@ summer time) becomes null, and offsets in ISO 8601 cells are honoured.
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
-from dpforecast.data.spec import ISO8601, DatasetSpec, Layout
-
-# strftime directive -> regular expression of what it accepts (phase 1 format checks).
-_DIRECTIVES = {
-    "%Y": "[0-9]{4}",
-    "%m": "(?:0[1-9]|1[0-2])",
-    "%d": "(?:0[1-9]|[12][0-9]|3[01])",
-    "%H": "(?:[01][0-9]|2[0-3])",
-    "%-H": "(?:[01]?[0-9]|2[0-3])",
-    "%M": "[0-5][0-9]",
-    "%S": "[0-5][0-9]",
-}
-ISO_REGEX = (
-    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
-    r"(?::[0-5][0-9](?:\.[0-9]+)?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$"
-)
-_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
-
-
-def _pattern(fmt: str) -> str:
-    out, i = "", 0
-    while i < len(fmt):
-        token = next((d for d in ("%-H", *_DIRECTIVES) if fmt.startswith(d, i)), None)
-        if token is None:
-            if fmt[i] == "%":
-                raise ValueError(f"unsupported strftime directive in {fmt!r}: use %Y %m %d %H %-H %M %S")
-            out += re.escape(fmt[i])
-            i += 1
-        else:
-            out += _DIRECTIVES[token]
-            i += len(token)
-    return out
-
-
-def format_regexes(layout: Layout) -> dict[str, tuple[str, str]]:
-    """Time column -> (regular expression, what a mismatch means in words)."""
-    if layout.timestamp:
-        if layout.timestamp_format == ISO8601:
-            return {layout.timestamp: (ISO_REGEX, "not an ISO 8601 timestamp")}
-        return {layout.timestamp: (f"^{_pattern(layout.timestamp_format)}$", f"not a {layout.timestamp_format} timestamp")}
-    time = _pattern(layout.time_format)
-    if layout.time_is_range:
-        time = f"{time}-{time}"
-    problem = f"not a {layout.time_format}{'-' + layout.time_format if layout.time_is_range else ''} time"
-    return {
-        layout.date: (f"^{_pattern(layout.date_format)}$", f"not a {layout.date_format} date"),  # type: ignore[dict-item]
-        layout.time: (f"^{time}$", problem),  # type: ignore[dict-item]
-    }
+from dpforecast.data.spec import DatasetSpec, Layout
+from dpforecast.data.time_formats import ISO8601, ISO_OFFSET
 
 
 def _parse_format(fmt: str) -> str:
@@ -71,8 +23,8 @@ def _wall_clock(layout: Layout) -> tuple[pl.Expr, pl.Expr | None]:
     """The cell's local wall-clock time (naive) and, for ISO cells with one, the offset."""
     if layout.timestamp and layout.timestamp_format == ISO8601:
         text = pl.col(layout.timestamp).str.strip_chars()
-        offset = text.str.extract(_OFFSET, 1)
-        body = text.str.replace(_OFFSET, "").str.replace("T", " ")
+        offset = text.str.extract(ISO_OFFSET, 1)
+        body = text.str.replace(ISO_OFFSET, "").str.replace("T", " ")
         body = pl.when(body.str.len_chars() == 16).then(body + ":00").otherwise(body)
         naive = body.str.slice(0, 19).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
         return naive, offset

@@ -1,7 +1,8 @@
 """Split conformal prediction intervals, per zone and lead time.
 
 The absolute residuals of a fitted model on a block it neither trained nor stopped on (the
-second half of the validation block, :func:`validation_halves`) give, for each zone and lead, the half-width ``q`` such that ``[f - q, f + q]``
+second half of the validation block, :func:`validation_halves`) give, for each zone and lead, the half-width ``q``
+such that ``[f - q, f + q]``
 holds the truth with probability at least the nominal level when test residuals are
 exchangeable with the calibration ones (Vovk et al. 2005; Angelopoulos & Bates 2021):
 ``q`` is the ``ceil((n + 1) level)``-th smallest of ``n`` residuals; with too few residuals

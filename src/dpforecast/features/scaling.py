@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 # log1p of people counts in urban zones spans about 4.6 (100) to 13.8 (10^6): generic
 # constants, not fitted on any data.
 LOG_CENTRE, LOG_SCALE = 9.0, 2.0

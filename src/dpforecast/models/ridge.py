@@ -1,7 +1,8 @@
 """The linear autoregressive baseline: ridge regression on the same windows the networks see.
 
 The flattened window (every zone's counts and the calendar features at every input step)
-maps to every zone's counts at every lead (one linear map per lead and zone, fitted at once), with an L2 penalty chosen on the validation block
+maps to every zone's counts at every lead (one linear map per lead and zone, fitted at once),
+with an L2 penalty chosen on the validation block
 (the test block is never used). If a recurrent network cannot beat this, its depth buys
 nothing. It is fitted on the series the models train on (the noisy release in ``ip``
 mode) and is a non-private baseline like persistence.

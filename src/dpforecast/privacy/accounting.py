@@ -237,7 +237,10 @@ def prv_grid_points(
     noise_multiplier: float, sample_rate: float, steps: int, eps_error: float, delta_error: float
 ) -> int:
     """The number of points of the grid Opacus's PRV accountant would allocate."""
-    from opacus.accountants.analysis.prv import PoissonSubsampledGaussianPRV, compute_safe_domain_size
+    from opacus.accountants.analysis.prv import (
+        PoissonSubsampledGaussianPRV,
+        compute_safe_domain_size,
+    )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

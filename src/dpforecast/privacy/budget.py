@@ -12,11 +12,18 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
-from dpforecast.config import ConfigError, Params
-from dpforecast.privacy.charges import DiscreteGaussianRelease, LaplaceRelease, Mechanism, SubsampledGaussian, Vacuous
+from dpforecast.config import Params
+from dpforecast.errors import ConfigError
+from dpforecast.privacy import accounting, unit_accounting
+from dpforecast.privacy.charges import (
+    DiscreteGaussianRelease,
+    LaplaceRelease,
+    Mechanism,
+    SubsampledGaussian,
+    Vacuous,
+)
 from dpforecast.privacy.ledger import PrivacyLedger, ledger_location
 from dpforecast.privacy.unit import LEDGER_UNITS, PrivacyUnit
-from dpforecast.privacy import accounting, unit_accounting
 from dpforecast.privacy.unit_accounting import windows_per_unit
 
 #: A DP-SGD unit touching more windows than this is reported as vacuous, not accounted:

@@ -34,7 +34,12 @@ from dataclasses import dataclass
 from dpforecast.config import Params
 from dpforecast.io import read_json
 from dpforecast.paths import Paths
-from dpforecast.privacy.budget import dp_sgd_schedule, open_ledger, release_mechanisms, training_mechanisms
+from dpforecast.privacy.budget import (
+    dp_sgd_schedule,
+    open_ledger,
+    release_mechanisms,
+    training_mechanisms,
+)
 from dpforecast.privacy.charges import Mechanism
 from dpforecast.privacy.ledger import BudgetExceededError, PrivacyLedger
 

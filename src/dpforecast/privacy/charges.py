@@ -39,7 +39,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -50,7 +50,12 @@ from dpforecast.privacy.discrete_gaussian_accounting import (
     gaussian_epsilon,
 )
 from dpforecast.privacy.unit import LEDGER_UNITS
-from dpforecast.privacy.unit_accounting import UNIT_RDP_ORDERS, default_discretization, unit_pld, unit_rdp
+from dpforecast.privacy.unit_accounting import (
+    UNIT_RDP_ORDERS,
+    default_discretization,
+    unit_pld,
+    unit_rdp,
+)
 
 #: Privacy units, smallest first; each is contained in the next.
 UNITS: tuple[str, ...] = LEDGER_UNITS
@@ -185,7 +190,7 @@ class Vacuous(_Record):
             raise ValueError("a vacuous record needs its reason")
 
 
-Mechanism = Union[GaussianRelease, DiscreteGaussianRelease, LaplaceRelease, SubsampledGaussian, Vacuous]
+Mechanism = GaussianRelease | DiscreteGaussianRelease | LaplaceRelease | SubsampledGaussian | Vacuous
 
 _KINDS: dict[str, type[Mechanism]] = {
     cls.kind: cls for cls in (GaussianRelease, DiscreteGaussianRelease, LaplaceRelease, SubsampledGaussian, Vacuous)

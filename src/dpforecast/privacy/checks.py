@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 
-from dpforecast.config import ACCOUNTANTS, IP_MECHANISMS, PRIVACY_MODES, ConfigError, PrivacyParams
+from dpforecast.config import ACCOUNTANTS, IP_MECHANISMS, PRIVACY_MODES, PrivacyParams
+from dpforecast.errors import ConfigError
 
 
 class PrivacyConfigError(ConfigError):

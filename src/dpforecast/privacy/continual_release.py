@@ -24,7 +24,7 @@ import json
 import math
 import secrets
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,7 +32,11 @@ import polars as pl
 
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.io import read_json
-from dpforecast.privacy.discrete import discrete_gaussian_sigma, discrete_laplace_scale, sample
+from dpforecast.privacy.discrete import (
+    discrete_gaussian_sigma,
+    discrete_laplace_scale,
+    sample,
+)
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream
 
 if TYPE_CHECKING:
@@ -211,7 +215,7 @@ def extend(series: pl.DataFrame, zones: list[str], released: pl.DataFrame | None
         out = released
     out = out.sort(TIMESTAMP)
     span = new[TIMESTAMP].to_list() + [t for t, _ in late]
-    delivery = Delivery(datetime.now(timezone.utc).isoformat(timespec="seconds"), str(min(span)), str(max(span)),
+    delivery = Delivery(datetime.now(UTC).isoformat(timespec="seconds"), str(min(span)), str(max(span)),
                         new.height, len(late))
     info = ReleaseInfo(**{**asdict(info), "terms": info.terms, "deliveries": (*info.deliveries, delivery),
                           "n_counts": out.height * len(zones), "notes": info.notes})

@@ -29,6 +29,7 @@ from fractions import Fraction
 
 import numpy as np
 import opendp.prelude as dp
+
 from dpforecast.privacy.discrete_gaussian_accounting import calibrate_sigma
 from dpforecast.privacy.randomness import SecretStream
 

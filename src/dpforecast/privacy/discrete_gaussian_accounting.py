@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import math
-
 from typing import TYPE_CHECKING
 
 import numpy as np

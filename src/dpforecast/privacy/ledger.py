@@ -48,10 +48,18 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from dpforecast.privacy.charges import UNITS, Mechanism, UnitSpend, Vacuous, compose, composed_epsilon, epsilon_of
+from dpforecast.privacy.charges import (
+    UNITS,
+    Mechanism,
+    UnitSpend,
+    Vacuous,
+    compose,
+    composed_epsilon,
+    epsilon_of,
+)
 from dpforecast.privacy.ledger_store import Charge, LedgerError, open_store
 
 __all__ = ["BudgetExceededError", "Charge", "LedgerError", "LedgerReport", "PrivacyLedger", "UnitReport",
@@ -176,7 +184,7 @@ class PrivacyLedger:
                 return known
             self._enforce(tx.charges, mechanisms)
             charge = Charge(key=key, mode=mode, description=description, data_version=data_version,
-                            charged_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                            charged_at=datetime.now(UTC).isoformat(timespec="seconds"),
                             delta=self.delta, budgets=dict(self.budgets), mechanisms=mechanisms)
             tx.insert(charge)
             return charge

@@ -108,7 +108,9 @@ class PrivacyUnit:
 
     def windows(self, window: int, horizon: int) -> int:
         """Training windows one unit touches (DP-SGD), at most."""
-        from dpforecast.privacy.unit_accounting import windows_per_unit  # scipy: not on config's import path
+        from dpforecast.privacy.unit_accounting import (
+            windows_per_unit,  # scipy: not on config's import path
+        )
 
         return 1 if self.name == "window" else windows_per_unit(window, horizon, self.intervals)
 

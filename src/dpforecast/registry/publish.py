@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dpforecast.config import Params
+from dpforecast.evaluation.conformal import interval_tags
 from dpforecast.faults import crash_point
 from dpforecast.io import read_json
-from dpforecast.evaluation.conformal import interval_tags
 from dpforecast.models.store import DESCRIPTION, load_intervals
 from dpforecast.paths import Paths
 from dpforecast.privacy.published_lineage import published_lineage
@@ -121,7 +121,7 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
         decision = decide(challenger, champion, metric, margin)
         # The log line is the decision's commit point: once it is on disk, the aliases and
         # tags below follow from it, now or in the next register.
-        _log(paths, {"time": datetime.now(timezone.utc).isoformat(), "registered_model": name, "version": version,
+        _log(paths, {"time": datetime.now(UTC).isoformat(), "registered_model": name, "version": version,
                      "model_uri": model_uri,
                      "champion_after": version if decision.promote else (champion.version if champion else None),
                      **decision.to_json()})

@@ -19,7 +19,14 @@ from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.windows import target_rows
 from dpforecast.paths import Paths
-from dpforecast.serving.window import FORECAST, LEAD, ORIGIN_TIME, TARGET_TIME, ZONE, check_served
+from dpforecast.serving.window import (
+    FORECAST,
+    LEAD,
+    ORIGIN_TIME,
+    TARGET_TIME,
+    ZONE,
+    check_served,
+)
 
 ISO = "%Y-%m-%dT%H:%M:%S%:z"  # how the pyfunc writes times
 

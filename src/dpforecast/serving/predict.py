@@ -13,8 +13,17 @@ import polars as pl
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.conformal import Intervals
 from dpforecast.io import write_with
-from dpforecast.serving.window import (BOUNDS, FORECAST, LEAD, ORIGIN_TIME, TARGET_TIME, ZONE, check_served, read_window_csv,
-                                      window_inputs)
+from dpforecast.serving.window import (
+    BOUNDS,
+    FORECAST,
+    LEAD,
+    ORIGIN_TIME,
+    TARGET_TIME,
+    ZONE,
+    check_served,
+    read_window_csv,
+    window_inputs,
+)
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,14 @@ lead and zone (:data:`SERVED_COLUMNS`).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from dpforecast.data.ingest import ROW, RawFormatError, read_raw
-from dpforecast.data.schema import TIMESTAMP
+from dpforecast.data.ingest import RawFormatError, read_raw
+from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.data.spec import DatasetSpec
 from dpforecast.evaluation.conformal import LEVELS, Intervals
 from dpforecast.features.calendar import add_calendar_features
@@ -148,7 +148,7 @@ def window_inputs(
 def lead_times(origin: datetime, horizon: int, interval_minutes: int) -> list[datetime]:
     """The target times of leads ``1..horizon`` after ``origin``, in its zone; stepped in
     UTC, since wall-clock addition is wrong across a change of time."""
-    utc = origin.astimezone(timezone.utc)
+    utc = origin.astimezone(UTC)
     return [(utc + lead * timedelta(minutes=interval_minutes)).astimezone(origin.tzinfo)
             for lead in range(1, horizon + 1)]
 

@@ -17,8 +17,17 @@ import numpy as np
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.evaluation.baselines import BASELINES, baseline_forecasts, in_sample_seasonal_mae
-from dpforecast.evaluation.plots import fan_figure, forecast_figure, lead_figure, training_figure
+from dpforecast.evaluation.baselines import (
+    BASELINES,
+    baseline_forecasts,
+    in_sample_seasonal_mae,
+)
+from dpforecast.evaluation.plots import (
+    fan_figure,
+    forecast_figure,
+    lead_figure,
+    training_figure,
+)
 from dpforecast.evaluation.scores import like_for_like, persistence_skill, score, skill
 from dpforecast.features.windows import target_rows, window_arrays
 from dpforecast.io import read_json, write_json

@@ -16,7 +16,12 @@ import polars as pl
 from dpforecast.config import Params
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.features.calendar import add_calendar_features
-from dpforecast.features.windows import history_start, make_windows, split_counts, split_starts
+from dpforecast.features.windows import (
+    history_start,
+    make_windows,
+    split_counts,
+    split_starts,
+)
 from dpforecast.io import atomic_dir, write_json, write_parquet
 from dpforecast.paths import Paths
 from dpforecast.stages.release import training_series

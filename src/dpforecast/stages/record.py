@@ -49,15 +49,16 @@ def models_differ(paths: Paths, params: Params) -> str | None:
     parameters by this checkout's code."""
     from dpforecast.io import read_json
     from dpforecast.models.store import DESCRIPTION
-    from dpforecast.stages.train import flat_params
     from dpforecast.privacy.published_lineage import WITHHELD, data_digest
     from dpforecast.privacy.randomness import load_key
+    from dpforecast.stages.train import flat_params
     from dpforecast.tracking.lineage import code_digest, file_md5
 
     folder = paths.model_dir(ARCHITECTURES[0]).parent
     others = sorted(p.name for p in folder.iterdir() if p.name not in ARCHITECTURES) if folder.is_dir() else []
     if others:
-        return f"models/ also holds {', '.join(others)} (a model being written, or a leftover); DVC's train stage writes the four folders only"
+        return (f"models/ also holds {', '.join(others)} (a model being written, or a leftover); "
+                "DVC's train stage writes the four folders only")
     private = params.privacy.mode != "none"
     features = (data_digest(file_md5(paths.feature_table), private, load_key() if private else None)
                 if paths.feature_table.is_file() else None)

@@ -8,7 +8,7 @@ from typing import Any
 from dpforecast.config import Params
 from dpforecast.io import write_json
 from dpforecast.paths import Paths
-from dpforecast.registry.publish import registered_name, publish
+from dpforecast.registry.publish import publish, registered_name
 
 
 def register(paths: Paths, params: Params, lineage: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:

@@ -29,7 +29,14 @@ from dpforecast.privacy.budget import open_ledger, release_mechanisms
 from dpforecast.privacy.charges import epsilon_of
 from dpforecast.privacy.checks import check_privacy
 from dpforecast.privacy.continual_release import (
-    ReleaseError, ReleaseInfo, ReleaseTerms, current_release, extend, new_release_id, release_terms)
+    ReleaseError,
+    ReleaseInfo,
+    ReleaseTerms,
+    current_release,
+    extend,
+    new_release_id,
+    release_terms,
+)
 from dpforecast.privacy.randomness import PrivacyKey, load_key
 from dpforecast.validation.released import validate_released
 from dpforecast.validation.report import DataValidationError

@@ -19,9 +19,14 @@ from mlflow.types import ColSpec, Schema
 
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.paths import Paths
+from dpforecast.serving.window import (
+    LEAD,
+    ORIGIN_TIME,
+    SERVED_COLUMNS,
+    TARGET_TIME,
+    ZONE,
+)
 from dpforecast.tracking.run_owner import close_orphaned_runs, owner_tags
-from dpforecast.serving.window import LEAD, ORIGIN_TIME, SERVED_COLUMNS, TARGET_TIME, ZONE
-
 
 # Embedded stores this process pointed MLflow at. ``mlflow.set_tracking_uri`` also writes
 # MLFLOW_TRACKING_URI into the environment, so a value found there is the user's choice

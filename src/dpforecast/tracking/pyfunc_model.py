@@ -27,7 +27,12 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         from dpforecast.io import read_json
-        from dpforecast.models.store import DESCRIPTION, load_dataset_spec, load_forecaster, load_intervals
+        from dpforecast.models.store import (
+            DESCRIPTION,
+            load_dataset_spec,
+            load_forecaster,
+            load_intervals,
+        )
 
         folder = context.artifacts["forecaster"]
         self.model = load_forecaster(folder)
@@ -39,7 +44,11 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
         self.intervals = load_intervals(folder)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
-        from dpforecast.serving.window import forecast_table, recent_counts, window_inputs
+        from dpforecast.serving.window import (
+            forecast_table,
+            recent_counts,
+            window_inputs,
+        )
         from dpforecast.training.loop import predict
 
         minutes = self.dataset.interval_minutes

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dpforecast.processes import gone, identity
@@ -44,7 +44,7 @@ def close_orphaned_runs(client: Any) -> list[str]:
         owner = {k.removeprefix(TAG_PREFIX): v for k, v in run.data.tags.items() if k.startswith(TAG_PREFIX)}
         if not gone(owner):
             continue
-        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        when = datetime.now(UTC).isoformat(timespec="seconds")
         try:
             client.set_tag(run.info.run_id, CLOSED_TAG,
                            f"closed as KILLED at {when} by process {os.getpid()}: its process {owner['pid']} on "

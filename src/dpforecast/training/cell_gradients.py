@@ -17,6 +17,7 @@ The equations are those of :mod:`dpforecast.models.recurrent` (Keras's, GRU with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -28,7 +29,9 @@ from dpforecast.training.ghost_clipping import LinearFactors, clipped_sum
 
 if TYPE_CHECKING:
     from dpforecast.models.forecaster import Forecaster
-    from dpforecast.training.dp_sgd import SampleLoss
+
+# (scaled prediction, scaled target) -> one loss per sample, shape (batch,)
+SampleLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class _Trace:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,10 +39,11 @@ from tqdm.auto import tqdm
 
 from dpforecast.models.forecaster import Forecaster
 from dpforecast.privacy.randomness import SecretStream
-from dpforecast.training.cell_gradients import CellGradients
+from dpforecast.training.cell_gradients import CellGradients, SampleLoss
 from dpforecast.training.dp_adam_bc import DPAdamBC
 from dpforecast.training.ghost_clipping import clip_factors
 from dpforecast.training.loop import EpochCallback, LoopConfig, TrainResult
+
 
 @dataclass(frozen=True)
 class Spend:
@@ -55,8 +55,6 @@ class Spend:
     max_grad_norm: float
 
 
-# (scaled prediction, scaled target) -> one loss per sample, shape (batch,)
-SampleLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def sample_loss(name: str) -> SampleLoss:
@@ -253,7 +251,7 @@ class IterateEMA:
 
 class AuditHook(Protocol):
     """White-box canaries in the clipped sum, for the privacy audit only
-    (:mod:`dpforecast.privacy.audit`); no pipeline stage passes one.
+    (:mod:`dpforecast.experiments.audit`); no pipeline stage passes one.
 
     The hook owns ``block``, a parameter of its own that no window's loss depends on: the
     optimiser steps it and adds its noise to it like any parameter of the model. It holds

@@ -1,7 +1,8 @@
 """The training loop: Adam on MAE (or MSE), optional shuffling, early stopping on validation.
 
 The test set never reaches this module: early stopping and the best-epoch choice use the
-validation windows given (the train stage passes the validation block's first half); with no validation block the last epoch's weights are kept.
+validation windows given (the train stage passes the validation block's first half);
+with no validation block the last epoch's weights are kept.
 
 A tanh model trains on a fused ``nn.GRU``/``nn.LSTM`` copy of itself (the same function in
 PyTorch's kernels instead of a Python loop over time steps) and gets the kept weights back

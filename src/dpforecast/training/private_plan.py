@@ -20,7 +20,12 @@ import numpy as np
 
 from dpforecast.config import Params
 from dpforecast.io import read_json
-from dpforecast.privacy.budget import MAX_ACCOUNTED_WINDOWS, dp_sgd_schedule, open_ledger, training_mechanisms
+from dpforecast.privacy.budget import (
+    MAX_ACCOUNTED_WINDOWS,
+    dp_sgd_schedule,
+    open_ledger,
+    training_mechanisms,
+)
 from dpforecast.privacy.charges import Mechanism
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
 from dpforecast.privacy.continual_release import ReleaseInfo, release_terms

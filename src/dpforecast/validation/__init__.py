@@ -7,7 +7,11 @@ Great Expectations itself is imported only when a suite runs.
 
 from __future__ import annotations
 
-from dpforecast.validation.report import DataValidationError, ExpectationOutcome, ValidationReport
+from dpforecast.validation.report import (
+    DataValidationError,
+    ExpectationOutcome,
+    ValidationReport,
+)
 from dpforecast.validation.run import validate_csv, validate_raw
 
 __all__ = [

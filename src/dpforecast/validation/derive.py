@@ -29,8 +29,8 @@ from functools import reduce
 import numpy as np
 import polars as pl
 
-from dpforecast.data.ingest import ROW
-from dpforecast.data.schema import TIMESTAMP
+from dpforecast.data.ingest import series_from_typed
+from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.data.spec import DatasetSpec, DeclaredGap
 from dpforecast.data.timestamps import instants, skipped_local
 
@@ -154,3 +154,9 @@ def typed_table(raw: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, pl.
         derived.append((pl.col(spec.total) - zones).alias(RESIDUAL))
     dropped_rows = pl.concat(dropped) if dropped else pl.DataFrame(schema={ROW: pl.Int64, REASON: pl.String})
     return typed.with_columns(derived), dropped_rows.sort(ROW)
+
+
+def to_series(raw: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """The series of a raw table that passed validation: ``timestamp``, one Int64 column per
+    zone (its id), and ``total`` if the data set has one; rows the spec makes gaps left out."""
+    return series_from_typed(typed_table(raw, spec)[0], spec)

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from dpforecast.data.ingest import ROW
+from dpforecast.data.schema import ROW
 from dpforecast.validation.report import MAX_EXAMPLES, ExpectationOutcome
 
 COLUMNS_EXPECTATION = "expect_table_columns_to_match_ordered_list"

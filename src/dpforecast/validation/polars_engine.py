@@ -42,7 +42,7 @@ from typing import Any
 
 import polars as pl
 
-from dpforecast.data.ingest import ROW
+from dpforecast.data.schema import ROW
 
 PARTIAL_UNEXPECTED_COUNT = 20
 

@@ -27,10 +27,13 @@ from typing import Any
 
 import polars as pl
 
-from dpforecast.data.ingest import ROW
-from dpforecast.data.schema import TIMESTAMP
+from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.validation.outcomes import outcomes, plain_value
-from dpforecast.validation.report import MAX_EXAMPLES, ExpectationOutcome, ValidationReport
+from dpforecast.validation.report import (
+    MAX_EXAMPLES,
+    ExpectationOutcome,
+    ValidationReport,
+)
 
 INPUT_TIMESTAMP = "_input_timestamp"
 TIMESTAMP_DTYPE = "_timestamp_dtype"

@@ -17,7 +17,8 @@ from typing import Any
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.data.ingest import ROW, RawFormatError, read_raw
+from dpforecast.data.ingest import RawFormatError, read_raw
+from dpforecast.data.schema import ROW
 from dpforecast.validation.derive import REASON, typed_table
 from dpforecast.validation.outcomes import outcomes
 from dpforecast.validation.report import ValidationReport

@@ -21,8 +21,13 @@ from typing import Any
 from dpforecast.config import Params
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.data.spec import DatasetSpec
-from dpforecast.data.timestamps import format_regexes
-from dpforecast.validation.derive import PARSE_PROBLEM, RESIDUAL, UNEXPECTED_STEP, count_columns
+from dpforecast.data.time_formats import format_regexes
+from dpforecast.validation.derive import (
+    PARSE_PROBLEM,
+    RESIDUAL,
+    UNEXPECTED_STEP,
+    count_columns,
+)
 
 COUNT_REGEX = r"^[0-9]+$"
 COUNT_REGEXES = {"integer": (COUNT_REGEX, "not a non-negative integer"),

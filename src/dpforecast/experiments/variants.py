@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dpforecast.config import ConfigError, deep_merge, load_params
+from dpforecast.config import deep_merge, load_params
+from dpforecast.errors import ConfigError
+from dpforecast.experiments.study import run_study
 from dpforecast.io import read_json
 from dpforecast.paths import Paths
-from dpforecast.study import run_study
 
 MODE_OVERRIDES: dict[str, dict[str, Any]] = {
     "none": {"privacy": {"mode": "none"}},

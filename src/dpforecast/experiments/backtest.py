@@ -27,10 +27,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dpforecast.config import ARCHITECTURES, ConfigError, Params, load_params
+from dpforecast.config import ARCHITECTURES, Params, load_params
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.evaluation.baselines import BASELINES, baseline_forecasts, in_sample_seasonal_mae
+from dpforecast.errors import ConfigError
+from dpforecast.evaluation.baselines import (
+    BASELINES,
+    baseline_forecasts,
+    in_sample_seasonal_mae,
+)
 from dpforecast.evaluation.scores import like_for_like, persistence_skill, score
+from dpforecast.experiments.study import prepare_series
 from dpforecast.features.windows import split_starts, window_arrays
 from dpforecast.io import atomic_dir, read_json, write_json, write_parquet, write_text
 from dpforecast.models.store import DESCRIPTION, load_forecaster, load_intervals
@@ -38,7 +44,6 @@ from dpforecast.paths import Paths
 from dpforecast.project import lineage
 from dpforecast.stages.features import build_features
 from dpforecast.stages.train import train_one
-from dpforecast.study import prepare_series
 from dpforecast.training.loop import predict
 
 MEASURES = ("rmse", "mae", "skill", "mase", "coverage_80", "coverage_95")

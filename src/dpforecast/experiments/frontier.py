@@ -22,13 +22,13 @@ import numpy as np
 import polars as pl
 
 from dpforecast.config import deep_merge, load_params
-from dpforecast.evaluation.plots import plt, save_png
 from dpforecast.evaluation.baselines import BASELINES, baseline_forecasts
 from dpforecast.evaluation.metrics import forecast_errors
+from dpforecast.evaluation.plots import plt, save_png
+from dpforecast.experiments.variants import PrivacySetting, train_variant
 from dpforecast.features.windows import window_arrays
 from dpforecast.io import read_json, write_json
 from dpforecast.paths import Paths
-from dpforecast.variants import PrivacySetting, train_variant
 
 EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
 MODES = ("ip", "gp")
@@ -95,7 +95,7 @@ def _vacuous(params: Any, unit: str) -> str | None:
 def baseline_lines(root: Path, profile: str = "default", extra: dict[str, Any] | None = None) -> dict[str, float | None]:
     """Persistence, ridge and seasonal naive mean RMSE on the frontier's test windows, from
     the raw (non-private) series: what a private model must beat to be worth its noise."""
-    from dpforecast.study import prepare_workspace
+    from dpforecast.experiments.study import prepare_workspace
 
     over = deep_merge(extra or {}, {"privacy": {"mode": "none"}})
     params = load_params(root / "params.yaml", profile=profile, **over)
