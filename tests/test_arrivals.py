@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from dpforecast.config import load_params
-from dpforecast.data.arrivals import process_incoming
 from dpforecast.data.ingest import increments, read_raw_files
+from dpforecast.stages.arrivals import process_incoming
 
 from project_roots import REPO, make_root
 

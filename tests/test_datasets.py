@@ -215,8 +215,8 @@ def test_auckland_reads_as_its_spec_declares(tmp_path: Path):
 def test_replayed_deliveries_follow_the_data_sets_layout(tmp_path: Path):
     """Held-back days of a long-layout data set are delivered as files of that layout; a
     corrupted one is refused by validation, a good one accepted."""
-    from dpforecast.data.arrivals import process_incoming
-    from dpforecast.data.replay import deliver_next, init_replay
+    from dpforecast.experiments.replay import deliver_next, init_replay
+    from dpforecast.stages.arrivals import process_incoming
 
     root = make_root(tmp_path / "p", {"dataset": "city"})
     os.environ["DPFORECAST_ROOT"] = str(root)
@@ -418,8 +418,8 @@ def test_serving_refuses_a_short_timestamp_without_offset_and_reads_the_own_layo
 
 
 def test_a_data_set_without_an_increments_folder_takes_no_deliveries(tmp_path: Path):
-    from dpforecast.data.arrivals import process_incoming
     from dpforecast.errors import ConfigError
+    from dpforecast.stages.arrivals import process_incoming
 
     root, _ = _long_spec(tmp_path)
     params = load_params(root / "params.yaml")

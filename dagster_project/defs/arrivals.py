@@ -70,7 +70,7 @@ def incoming_sensor(scope: Scope) -> dg.SensorDefinition:
         """One run per new set of files in the data set's ``files.incoming`` (a file's name,
         size and time make its key). A private retraining the ledger cannot pay is left out of
         the run, which then accepts the files only (``budget.retraining_request``)."""
-        from dpforecast.data.arrivals import pending
+        from dpforecast.stages.arrivals import pending
 
         paths, params = project.load(scope.dataset)
         files = pending(paths.sources, params)

@@ -194,7 +194,7 @@ def _cmd_restore_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from dpforecast.data.replay import deliver_next, init_replay
+    from dpforecast.experiments.replay import deliver_next, init_replay
 
     if args.action == "init":
         days = init_replay(args.root, args.days)

@@ -1,6 +1,6 @@
 """Stage ``accept``: take new deliveries from the spec's ``files.incoming`` and version the result.
 
-Accepted files become increments (:mod:`dpforecast.data.arrivals`); if any was accepted
+Accepted files become increments (:mod:`dpforecast.stages.arrivals`); if any was accepted
 and the root is a DVC repository, ``dvc add`` records the new data version, which every
 later run carries in its lineage. A refused file leaves the data version unchanged.
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dpforecast.config import Params
-from dpforecast.data.arrivals import Arrival, process_incoming
 from dpforecast.data.versioning import commit_data, dvc_md5, is_dvc_repo
+from dpforecast.stages.arrivals import Arrival, process_incoming
 
 
 @dataclass(frozen=True)
