@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from dpforecast.evaluation.conformal import Intervals, calibrate, coverage
+from dpforecast.models.conformal import Intervals, calibrate, coverage
 
 
 def test_the_half_width_is_the_finite_sample_quantile_of_absolute_residuals():

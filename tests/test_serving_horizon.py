@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 
 from dpforecast.config import deep_merge
-from dpforecast.evaluation.conformal import Intervals
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.experiments.study import prepare_workspace
 from dpforecast.features.windows import window_arrays
+from dpforecast.models.conformal import Intervals
 from dpforecast.models.store import load_forecaster
 from dpforecast.project import lineage, load_project
 from dpforecast.registry.scoring import score_version, scoring_targets

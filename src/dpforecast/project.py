@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from dpforecast.config import Params, load_params
+from dpforecast.lineage import data_version, git_commit
 from dpforecast.paths import Paths
-from dpforecast.tracking.lineage import data_version, git_commit
 
 
 def project_root() -> Path:

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from dpforecast.evaluation.conformal import Intervals, coverage
 from dpforecast.evaluation.metrics import errors_by_lead, forecast_errors
+from dpforecast.models.conformal import Intervals, coverage
 
 
 def score(y_test: np.ndarray, forecast: np.ndarray, zones: list[str], scale: dict[str, float | None],

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 
 from dpforecast.data.spec import DatasetSpec, spec_from_dict
-from dpforecast.evaluation.conformal import Intervals
 from dpforecast.io import read_json, write_json
+from dpforecast.models.conformal import Intervals
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 
 WEIGHTS = "model.pt"

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from dpforecast.config import Params
-from dpforecast.evaluation.conformal import interval_tags
 from dpforecast.faults import crash_point
 from dpforecast.io import read_json
+from dpforecast.models.conformal import interval_tags
 from dpforecast.models.store import DESCRIPTION, load_intervals
 from dpforecast.paths import Paths
 from dpforecast.privacy.published_lineage import published_lineage

@@ -22,9 +22,9 @@ import polars as pl
 from dpforecast.data.ingest import RawFormatError, read_raw
 from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.data.spec import DatasetSpec
-from dpforecast.evaluation.conformal import LEVELS, Intervals
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import feature_columns
+from dpforecast.models.conformal import LEVELS, Intervals
 
 ORIGIN_TIME, TARGET_TIME, LEAD, ZONE, FORECAST = "origin_time", "target_time", "lead", "zone", "forecast"
 # Each interval level's (lower, upper) columns: lower_80, upper_80, lower_95, upper_95.

@@ -48,11 +48,11 @@ def models_differ(paths: Paths, params: Params) -> str | None:
     four architectures, nothing else, each trained from the current feature table and
     parameters by this checkout's code."""
     from dpforecast.io import read_json
+    from dpforecast.lineage import code_digest, file_md5
     from dpforecast.models.store import DESCRIPTION
     from dpforecast.privacy.published_lineage import WITHHELD, data_digest
     from dpforecast.privacy.randomness import load_key
     from dpforecast.stages.train import flat_params
-    from dpforecast.tracking.lineage import code_digest, file_md5
 
     folder = paths.model_dir(ARCHITECTURES[0]).parent
     others = sorted(p.name for p in folder.iterdir() if p.name not in ARCHITECTURES) if folder.is_dir() else []

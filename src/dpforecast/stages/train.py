@@ -13,17 +13,18 @@ import polars as pl
 from dpforecast.config import Params
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.data.versioning import DVC_FILE
-from dpforecast.evaluation.conformal import (
-    Intervals,
-    calibrate,
-    interval_tags,
-    validation_halves,
-)
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.faults import crash_point
 from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import feature_columns, window_arrays
 from dpforecast.io import atomic_dir, write_json
+from dpforecast.lineage import code_digest, file_md5
+from dpforecast.models.conformal import (
+    Intervals,
+    calibrate,
+    interval_tags,
+    validation_halves,
+)
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.store import (
     DATASET_SPEC,
@@ -35,7 +36,6 @@ from dpforecast.paths import Paths
 from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.published_lineage import data_digest, published_lineage
 from dpforecast.privacy.randomness import load_key
-from dpforecast.tracking.lineage import code_digest, file_md5
 from dpforecast.training.device import seed_everything, select_device
 from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.loop import LoopConfig, fit, predict
