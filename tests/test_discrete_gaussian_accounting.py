@@ -9,6 +9,7 @@ case (Montreuil's event at epsilon 10 with raw counts) is charged what it spends
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -26,6 +27,7 @@ from dpforecast.privacy.discrete_gaussian_accounting import (
     discrete_epsilon,
     discrete_gaussian_pld,
     gaussian_epsilon,
+    zcdp_epsilon,
 )
 
 from exact_discrete_gaussian import exact_delta, exact_delta_shifts
@@ -98,3 +100,17 @@ def test_discrete_records_compose_with_the_others() -> None:
 def test_bad_records_are_refused(record: dict) -> None:
     with pytest.raises(ValueError):
         mechanism_from_json(record)
+
+
+def test_an_epsilon_in_the_hundreds_falls_back_to_the_zcdp_bound() -> None:
+    """An Auckland week release (sigma 75) seen from the person unit (61,368 counts moved by 10):
+    dp_accounting overflows there. The ledger reports the zCDP bound instead, which is finite,
+    an upper bound, and what a release's metadata (strict JSON) can hold; it used to be inf,
+    and the release crashed writing it."""
+    record = DiscreteGaussianRelease(75.272, 10, 61368)
+    mu = 10 * math.sqrt(61368) / 75.272
+    charged = epsilon_of(record, DELTA)
+    assert math.isfinite(charged) and charged >= gaussian_epsilon(mu, DELTA)
+    assert charged == pytest.approx(zcdp_epsilon(mu, DELTA))
+    assert math.isfinite(compose([record], DELTA).epsilon)
+    json.dumps({"person": charged}, allow_nan=False)

@@ -328,7 +328,11 @@ def _pld_epsilon(mechanisms: Sequence[Mechanism], delta: float, rdp_epsilon: flo
         plds.append(privacy_loss_distribution.from_gaussian_mechanism(
             1.0, sensitivity=gaussian_mu, value_discretization_interval=interval))
     total = functools.reduce(lambda a, b: a.compose(b), plds)
-    return max(0.0, float(total.get_epsilon_for_delta(delta)))
+    with np.errstate(over="ignore"):
+        epsilon = float(total.get_epsilon_for_delta(delta))
+    # dp_accounting overflows on epsilons in the hundreds (a release on a unit far larger than
+    # its own): the RDP bound is then the upper bound reported
+    return max(0.0, epsilon) if math.isfinite(epsilon) else rdp_epsilon
 
 
 def composed_epsilon(mechanisms: Sequence[Mechanism], delta: float) -> float:

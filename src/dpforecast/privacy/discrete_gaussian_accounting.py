@@ -88,10 +88,23 @@ def discrete_gaussian_pld(sigma: float, shift: int, coordinates: int) -> Privacy
     return one.self_compose(coordinates, tail_mass_truncation=_TAIL_MASS) if coordinates > 1 else one
 
 
+def zcdp_epsilon(mu: float, delta: float) -> float:
+    """An upper bound of the epsilon at ``delta`` of any ``mu^2 / 2``-zCDP mechanism, the discrete
+    Gaussian's included (Bun & Steinke 2016, Prop. 1.3): ``rho + 2 sqrt(rho log(1 / delta))``."""
+    rho = mu * mu / 2
+    return rho + 2 * math.sqrt(rho * math.log(1 / delta))
+
+
 @functools.lru_cache(maxsize=1024)
 def discrete_epsilon(sigma: float, shift: int, coordinates: int, delta: float) -> float:
-    """The discrete Gaussian's epsilon at ``delta`` on the unit, as the ledger accounts it."""
-    return max(0.0, float(discrete_gaussian_pld(sigma, shift, coordinates).get_epsilon_for_delta(delta)))
+    """The discrete Gaussian's epsilon at ``delta`` on the unit, as the ledger accounts it: its
+    PLD's, or, where that overflows (epsilons in the hundreds, a unit far larger than the
+    release's), the zCDP bound, also an upper bound."""
+    with np.errstate(over="ignore"):
+        epsilon = float(discrete_gaussian_pld(sigma, shift, coordinates).get_epsilon_for_delta(delta))
+    if not math.isfinite(epsilon):
+        return zcdp_epsilon(shift * math.sqrt(coordinates) / sigma, delta)
+    return max(0.0, epsilon)
 
 
 def coarsened(pld: PrivacyLossDistribution, interval: float) -> PrivacyLossDistribution:
