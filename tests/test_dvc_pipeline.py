@@ -123,7 +123,8 @@ def test_queued_privacy_grid_charges_and_tracks_in_the_workspace(repo):
 
     charges = [c for c in open_ledger(load_params(repo / "params.yaml")).charges() if c.mode == "ip"]
     # each release's own epsilon per event, at the release's delta
-    assert sorted(round(epsilon_of(c.mechanisms["event"], 1e-7), 3) for c in charges) == [0.5, 2.0]
+    # (sigma is found to 5e-4 and rounded up: the charge may fall short of the request by as much)
+    assert sorted(epsilon_of(c.mechanisms["event"], 1e-7) for c in charges) == pytest.approx([0.5, 2.0], rel=1e-3)
 
     import mlflow
 

@@ -151,7 +151,7 @@ def sample(mechanism: str, scale: float, size: int, stream: SecretStream) -> np.
 
 
 def discrete_gaussian_sigma(epsilon: float, delta: float, shift: int, coordinates: int) -> float:
-    """The smallest sigma (to 1e-3, rounded up) making the discrete Gaussian (eps, delta)-DP on a
+    """The smallest sigma (to 5e-4, rounded up) making the discrete Gaussian (eps, delta)-DP on a
     unit that moves ``coordinates`` counts by ``shift`` each, by the ledger's accountant
     (:func:`~dpforecast.privacy.discrete_gaussian_accounting.calibrate_sigma`)."""
     _positive("epsilon", epsilon)

@@ -124,8 +124,9 @@ def coarsened(pld: PrivacyLossDistribution, interval: float) -> PrivacyLossDistr
 
 @functools.lru_cache(maxsize=256)
 def calibrate_sigma(epsilon: float, delta: float, shift: int, coordinates: int) -> float:
-    """The smallest sigma (to 1e-3 relative, rounded up) at which :func:`discrete_epsilon` meets
-    ``epsilon``: from the analytic Gaussian's sigma upwards, then bisection."""
+    """The smallest sigma (to 5e-4 relative, rounded up) at which :func:`discrete_epsilon` meets
+    ``epsilon``: from the analytic Gaussian's sigma upwards, then bisection. A release then
+    spends its requested epsilon to about three digits, never more."""
     if not (math.isfinite(epsilon) and epsilon > 0):
         raise ValueError(f"epsilon: must be a finite number > 0, got {epsilon!r}")
     if not 0 < delta < 1:
@@ -136,7 +137,7 @@ def calibrate_sigma(epsilon: float, delta: float, shift: int, coordinates: int) 
     hi, factor = lo, 1.002
     while discrete_epsilon(hi, shift, coordinates, delta) > epsilon:
         lo, hi, factor = hi, hi * factor, factor * factor
-    while hi - lo > 1e-3 * hi:
+    while hi - lo > 5e-4 * hi:
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if discrete_epsilon(mid, shift, coordinates, delta) <= epsilon else (mid, hi)
     return hi
