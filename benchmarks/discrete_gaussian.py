@@ -11,18 +11,12 @@ from __future__ import annotations
 import math
 import time
 
-from scipy import optimize
-
-from dpforecast.privacy.discrete_gaussian_accounting import calibrate_sigma, discrete_epsilon, gaussian_epsilon
+from dpforecast.privacy.discrete_gaussian_accounting import analytic_sigma, calibrate_sigma, discrete_epsilon
 
 DELTA = 1e-7
 UNITS = [("Montreuil event, raw counts (1 x 2)", 1, 2), ("Montreuil event (3 x 2)", 3, 2),
          ("Montreuil day (3 x 96)", 3, 96), ("Montreuil person (3 x 6,912)", 3, 6912),
          ("Auckland event (10 x 1)", 10, 1), ("Auckland person (10 x 61,368)", 10, 61368)]
-
-
-def analytic_sigma(epsilon: float, delta: float, l2: float) -> float:
-    return l2 / optimize.brentq(lambda mu: gaussian_epsilon(mu, delta) - epsilon, 1e-9, 1e3 + 10 * epsilon)
 
 
 def main() -> None:

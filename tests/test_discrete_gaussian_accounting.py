@@ -13,6 +13,7 @@ import json
 import math
 
 import numpy as np
+import opendp.prelude as dp
 import pytest
 
 from dpforecast.privacy.charges import (
@@ -112,5 +113,13 @@ def test_an_epsilon_in_the_hundreds_falls_back_to_the_zcdp_bound() -> None:
     charged = epsilon_of(record, DELTA)
     assert math.isfinite(charged) and charged >= gaussian_epsilon(mu, DELTA)
     assert charged == pytest.approx(zcdp_epsilon(mu, DELTA))
+    # OpenDP, independently: the same rho, and its tighter zCDP conversion lies just below ours
+    dp.enable_features("contrib")
+    gaussian = dp.m.make_gaussian(dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.l2_distance(T=float),
+                                  75.272)
+    l2 = 10 * math.sqrt(61368)
+    assert gaussian.map(l2) == pytest.approx(mu**2 / 2, rel=1e-9)
+    theirs = dp.c.make_zCDP_to_approxDP(gaussian).map(l2).epsilon(DELTA)
+    assert theirs <= charged <= 1.01 * theirs
     assert math.isfinite(compose([record], DELTA).epsilon)
     json.dumps({"person": charged}, allow_nan=False)

@@ -79,6 +79,11 @@ def _finite(name: str, value: float, minimum: float = 0.0, strict: bool = True) 
         raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {minimum:g}, got {value!r}")
 
 
+def _whole(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+
+
 class _Record:
     """JSON form shared by the mechanism records: ``{"kind": ..., **fields}``."""
 
@@ -121,10 +126,8 @@ class DiscreteGaussianRelease(_Record):
 
     def __post_init__(self) -> None:
         _finite("sigma", self.sigma)
-        for name in ("shift", "coordinates"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        _whole("shift", self.shift)
+        _whole("coordinates", self.coordinates)
 
     @property
     def l2_sensitivity(self) -> float:
@@ -172,10 +175,8 @@ class SubsampledGaussian(_Record):
         _finite("sensitivity_per_window", self.sensitivity_per_window)
         if not 0.0 < self.sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be in (0, 1], got {self.sample_rate!r}")
-        for name in ("steps", "windows"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        _whole("steps", self.steps)
+        _whole("windows", self.windows)
 
 
 @dataclass(frozen=True)

@@ -149,11 +149,12 @@ def _noise(info: ReleaseInfo, key: PrivacyKey | None, new: pl.DataFrame, zones: 
     return np.asarray(draws, dtype=np.int64).reshape(new.height, len(zones))
 
 
-def _late_cells(series: pl.DataFrame, released: pl.DataFrame, zones: list[str]) -> list[tuple[object, str]]:
-    """(interval, zone) of every count released missing that ``series`` now has, in order."""
+def _late_cells(series: pl.DataFrame, released: pl.DataFrame, zones: list[str]) -> list[tuple[object, str, int]]:
+    """(interval, zone, raw count) of every count released missing that ``series`` now has, in order."""
     both = released.select(TIMESTAMP, *zones).join(series.select(TIMESTAMP, *zones), on=TIMESTAMP, suffix="_now")
-    cells = [(t, z) for z in zones
-             for t in both.filter(pl.col(z).is_null() & pl.col(f"{z}_now").is_not_null())[TIMESTAMP].to_list()]
+    cells = [(t, z, v) for z in zones
+             for t, v in both.filter(pl.col(z).is_null() & pl.col(f"{z}_now").is_not_null())
+             .select(TIMESTAMP, f"{z}_now").rows()]
     return sorted(cells, key=lambda cell: (cell[0], zones.index(cell[1])))
 
 
@@ -163,24 +164,20 @@ def _fill_late(series: pl.DataFrame, released: pl.DataFrame, zones: list[str], i
     with a draw of its own (the context names the cells), like a new interval's."""
     cells = _late_cells(series, released, zones)
     if not cells:
-        return released, cells
-    raw = {(t, z): v for t, z in cells
-           for v in [series.filter(pl.col(TIMESTAMP) == t)[z][0]]}
+        return released, []
     context = {"purpose": "ip-release-late", "dataset": info.terms.dataset, "release": info.release_id,
-               "cells": [f"{t}|{z}" for t, z in cells]}
+               "cells": [f"{t}|{z}" for t, z, _ in cells]}
     draws = sample(info.terms.mechanism, info.scale, len(cells), SecretStream.for_context(key, context))
-    values = np.asarray([raw[c] for c in cells], dtype=np.int64) + np.asarray(draws, dtype=np.int64)
+    values = np.asarray([v for *_, v in cells], dtype=np.int64) + np.asarray(draws, dtype=np.int64)
     if info.terms.clip_at_zero:
         values = np.maximum(values, 0)
-    filled = released
-    for z in zones:
-        mine = [(t, int(v)) for (t, zone), v in zip(cells, values) if zone == z]
-        if mine:
-            late = pl.DataFrame({TIMESTAMP: [t for t, _ in mine], f"{z}_late": [v for _, v in mine]},
-                                schema={TIMESTAMP: released.schema[TIMESTAMP], f"{z}_late": pl.Int64})
-            filled = filled.join(late, on=TIMESTAMP, how="left").with_columns(
-                pl.coalesce(z, f"{z}_late").alias(z)).drop(f"{z}_late")
-    return filled, cells
+    late = pl.DataFrame({TIMESTAMP: [t for t, *_ in cells], "zone": [z for _, z, _ in cells], "value": values},
+                        schema={TIMESTAMP: released.schema[TIMESTAMP], "zone": pl.String, "value": pl.Int64})
+    wide = late.pivot(on="zone", index=TIMESTAMP, values="value")
+    filled_zones = [z for z in zones if z in wide.columns]
+    filled = released.join(wide.rename({z: f"{z}_late" for z in filled_zones}), on=TIMESTAMP, how="left")
+    filled = filled.with_columns(pl.coalesce(z, f"{z}_late").alias(z) for z in filled_zones)
+    return filled.drop(f"{z}_late" for z in filled_zones), [(t, z) for t, z, _ in cells]
 
 
 def extend(series: pl.DataFrame, zones: list[str], released: pl.DataFrame | None, info: ReleaseInfo,

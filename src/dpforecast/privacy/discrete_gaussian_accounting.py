@@ -67,6 +67,12 @@ def gaussian_epsilon(mu: float, delta: float) -> float:
     return float(optimize.brentq(lambda e: gaussian_delta(mu, e) - delta, 0.0, hi, xtol=1e-12, rtol=1e-12))
 
 
+def analytic_sigma(epsilon: float, delta: float, l2_sensitivity: float) -> float:
+    """The continuous Gaussian's smallest sigma for (epsilon, delta) (Balle & Wang 2018): where
+    the discrete Gaussian's calibration starts, and what it is compared with."""
+    return l2_sensitivity / optimize.brentq(lambda m: gaussian_epsilon(m, delta) - epsilon, 1e-9, 1e3 + 10 * epsilon)
+
+
 def _check(sigma: float, shift: int, coordinates: int) -> None:
     if not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma: must be a finite number > 0, got {sigma!r}")
@@ -132,8 +138,7 @@ def calibrate_sigma(epsilon: float, delta: float, shift: int, coordinates: int) 
     if not 0 < delta < 1:
         raise ValueError(f"delta: must be in (0, 1), got {delta!r}")
     _check(1.0, shift, coordinates)
-    l2 = shift * math.sqrt(coordinates)
-    lo = l2 / optimize.brentq(lambda m: gaussian_epsilon(m, delta) - epsilon, 1e-9, 1e3 + 10 * epsilon)
+    lo = analytic_sigma(epsilon, delta, shift * math.sqrt(coordinates))
     hi, factor = lo, 1.002
     while discrete_epsilon(hi, shift, coordinates, delta) > epsilon:
         lo, hi, factor = hi, hi * factor, factor * factor
