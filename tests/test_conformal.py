@@ -71,7 +71,7 @@ def test_what_a_model_is_calibrated_on_follows_its_privacy_mode(privacy, expecte
 
     from dpforecast.config import load_params
     from dpforecast.models.forecaster import Forecaster, ModelSpec
-    from dpforecast.stages.train import calibrate_intervals
+    from dpforecast.training.intervals import calibrate_intervals
 
     from project_roots import REPO
 

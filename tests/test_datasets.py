@@ -258,7 +258,8 @@ def test_params_name_a_declared_data_set():
 
 def test_a_zone_with_no_count_in_training_is_refused_or_dropped_as_the_spec_says(tmp_path: Path):
     from dpforecast.data.ingest import source_files
-    from dpforecast.stages.features import EmptyZoneError, build_features
+    from dpforecast.features.zones import EmptyZoneError
+    from dpforecast.stages.features import build_features
     from dpforecast.stages.ingest import ingest
     from dpforecast.stages.release import release
     from dpforecast.stages.validate import validate

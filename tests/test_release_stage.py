@@ -24,6 +24,7 @@ from dpforecast.data.ingest import drop_total, read_raw
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.errors import ConfigError
 from dpforecast.paths import Paths
+from dpforecast.privacy import release_start
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.charges import DiscreteGaussianRelease, epsilon_of
 from dpforecast.privacy.checks import PrivacyConfigError
@@ -263,7 +264,7 @@ def test_clip_at_zero_is_post_processing_of_the_same_noise(
     """With the owner's key and one release id, the clipped release is the unclipped one
     floored at 0: clipping changes no draw."""
     monkeypatch.setenv("DPFORECAST_PRIVACY_KEY", "11" * 32)
-    monkeypatch.setattr(release_stage, "new_release_id", lambda: "0123456789abcdef")
+    monkeypatch.setattr(release_start, "new_release_id", lambda: "0123456789abcdef")
     zero = pl.read_parquet(series_file).with_columns(pl.lit(0, dtype=pl.Int64).alias(z) for z in ZONES).head(480)
     zero.write_parquet(tmp_path / "zero.parquet")
     frames = {}

@@ -526,11 +526,17 @@ def load_params(path: str | Path = "params.yaml", **overrides: Any) -> Params:
     spec_path = dataset_path(path.parent, params.dataset)
     if not spec_path.is_file():
         raise ConfigError(f"dataset: no spec {spec_path} for data set {params.dataset!r}")
-    spec = load_spec(spec_path)
+    return resolve(params, load_spec(spec_path))
+
+
+def resolve(params: Params, spec: DatasetSpec) -> Params:
+    """``params`` for the data set ``spec``: durations turned into steps of its interval, and
+    what only the spec can decide (a lead beyond the horizon, a seasonal baseline the window
+    cannot see, a unit the data set cannot size) refused here, by name."""
     params = replace(params, spec=spec, features=replace(
         params.features, **{k: steps(getattr(params.features, k), spec.interval_minutes, f"features.{k}")
                             for k in ("window", "horizon")}))
-    params.plot_lead()  # a lead beyond the horizon is refused here
-    params.residual_season()  # as is a seasonal baseline the window cannot see
-    params.privacy_unit()  # a unit the data set cannot size is refused here, by name
+    params.plot_lead()
+    params.residual_season()
+    params.privacy_unit()
     return params

@@ -23,7 +23,7 @@ REFUSALS: tuple[type[BaseException], ...] = (ConfigError, RawFormatError, *PRIVA
 
 
 def run_stage(name: str, body: Callable[[], None]) -> None:
-    from dpforecast.stages.features import EmptyZoneError, SplitError
+    from dpforecast.features.zones import EmptyZoneError, SplitError
 
     with sigterm_as_interrupt():
         try:

@@ -13,14 +13,14 @@ import polars as pl
 
 from dpforecast.features.windows import target_rows, window_arrays
 from dpforecast.models.persistence import persistence_forecast
-from dpforecast.models.ridge import Ridge, select_ridge
+from dpforecast.models.ridge import RidgeFit, select_ridge
 from dpforecast.models.seasonal import LAGS, seasonal_naive_forecast
 
 BASELINES = ("persistence", "ridge", *LAGS)
 
 
 def baseline_forecasts(table: pl.DataFrame, windows: pl.DataFrame, window: int, horizon: int, zones: list[str],
-                       interval_minutes: int, x_test: np.ndarray) -> tuple[dict[str, np.ndarray], Ridge]:
+                       interval_minutes: int, x_test: np.ndarray) -> tuple[dict[str, np.ndarray], RidgeFit]:
     """``name -> (n_test, horizon, zones)`` (NaN where a seasonal lag is absent) and the ridge fit."""
     rows = target_rows(windows.filter(pl.col("split") == "test"), horizon)
     ridge = select_ridge(window_arrays(table, windows, "train", window, horizon, zones),

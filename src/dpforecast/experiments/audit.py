@@ -90,7 +90,7 @@ from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.audit_bound import epsilon_lower_bound
 from dpforecast.privacy.budget import noise_for
 from dpforecast.privacy.randomness import SecretStream
-from dpforecast.stages.train import build_model, private_options
+from dpforecast.training.build import build_model, private_options
 from dpforecast.training.device import select_device
 from dpforecast.training.dp_sgd import NoisyClippedSum, fit_private
 

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from dpforecast.models.base import FitContext, FitSummary, Model, Windows
 
 
 def persistence_forecast(x: np.ndarray, n_zones: int, horizon: int = 1) -> np.ndarray:
     """``(n, horizon, zones)``: each window's last input counts (features are ordered zones
     first), repeated at every lead."""
     return np.repeat(x[:, -1:, :n_zones], horizon, axis=1)
+
+
+class Persistence(Model):
+    """The last observed count, at every lead: the first thing any forecaster tries."""
+
+    def __init__(self, alias: str | None = None) -> None:
+        self.alias = alias
+
+    @property
+    def name(self) -> str:
+        return self.alias or "persistence"
+
+    def config(self) -> dict[str, Any]:
+        return {"alias": self.alias}
+
+    def fit(self, train: Windows, validation: Windows, context: FitContext) -> FitSummary:
+        return FitSummary()
+
+    def predict(self, windows: Windows) -> np.ndarray:
+        return persistence_forecast(windows.x, len(windows.zones), windows.horizon).astype(np.float64)

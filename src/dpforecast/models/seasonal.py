@@ -12,10 +12,15 @@ scored on is reported beside it.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import numpy as np
 import polars as pl
 
 from dpforecast.data.schema import TIMESTAMP
+from dpforecast.features.windows import target_rows
+from dpforecast.models.base import FitContext, FitSummary, Model, Windows
 
 LAGS = {"seasonal_day": 1, "seasonal_week": 7}
 _DAY_MINUTES = 1440
@@ -56,3 +61,30 @@ def seasonal_naive_forecast(table: pl.DataFrame, target_rows: np.ndarray, zones:
     found = source >= 0
     out[found] = values[source[found]]
     return out.reshape(n, horizon, len(zones))
+
+
+class SeasonalNaive(Model):
+    """The count at the same local time one season earlier: ``"1d"`` (yesterday) or ``"7d"``
+    (last week), or a whole number of days."""
+
+    def __init__(self, season: str = "1d", alias: str | None = None) -> None:
+        match = re.fullmatch(r"([1-9][0-9]*)d", season)
+        if match is None:
+            raise ValueError(f"SeasonalNaive: season {season!r} is not a whole number of days such as '1d' or '7d'")
+        self.season, self.alias, self.lag_days = season, alias, int(match.group(1))
+
+    @property
+    def name(self) -> str:
+        named = {lag: name for name, lag in LAGS.items()}
+        return self.alias or named.get(self.lag_days, f"seasonal_{self.lag_days}d")
+
+    def config(self) -> dict[str, Any]:
+        return {"season": self.season, "alias": self.alias}
+
+    def fit(self, train: Windows, validation: Windows, context: FitContext) -> FitSummary:
+        return FitSummary()
+
+    def predict(self, windows: Windows) -> np.ndarray:
+        rows = target_rows(windows.index, windows.horizon)
+        return seasonal_naive_forecast(windows.table, rows, list(windows.zones), self.lag_days,
+                                       windows.interval_minutes)

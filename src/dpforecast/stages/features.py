@@ -14,45 +14,12 @@ from typing import Any
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.data.schema import TIMESTAMP
 from dpforecast.features.calendar import add_calendar_features
-from dpforecast.features.windows import (
-    history_start,
-    make_windows,
-    split_counts,
-    split_starts,
-)
+from dpforecast.features.windows import make_windows, split_counts
+from dpforecast.features.zones import SplitError, modelled_zones
 from dpforecast.io import atomic_dir, write_json, write_parquet
 from dpforecast.paths import Paths
 from dpforecast.stages.release import training_series
-
-
-class EmptyZoneError(ValueError):
-    """A zone has no count at all in the training period and the spec does not drop it."""
-
-
-class SplitError(ValueError):
-    """The protocol leaves no training or no test window (too short a series, or a gap or
-    missing counts over a whole block)."""
-
-
-def modelled_zones(series: pl.DataFrame, params: Params) -> tuple[list[str], list[str]]:
-    """The zones to model and those dropped for having no count in the training period."""
-    spec = params.data_set
-    test_days, validation_days, history_days = params.protocol()
-    val_start, _ = split_starts(series, test_days, validation_days)
-    period = pl.col(TIMESTAMP) < val_start
-    first = history_start(val_start, history_days)
-    if first is not None:
-        period = period & (pl.col(TIMESTAMP) >= first)
-    training = series.filter(period)
-    empty = [z for z in spec.zone_ids if training.height == 0 or training[z].null_count() == training.height]
-    if empty and spec.empty_zones == "refuse":
-        names = ", ".join(f"{z} ({spec.zone_names[z]})" for z in empty)
-        raise EmptyZoneError(
-            f"{spec.path}: zone(s) {names} have no count in the training period ({training.height} intervals "
-            f"before {val_start}); set empty_zones: drop in the spec to model the others")
-    return [z for z in spec.zone_ids if z not in empty], empty
 
 
 def build_features(paths: Paths, params: Params) -> dict[str, int]:

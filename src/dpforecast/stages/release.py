@@ -25,39 +25,22 @@ from dpforecast.faults import crash_point
 from dpforecast.io import atomic_dir, read_json, write_json
 from dpforecast.paths import Paths
 from dpforecast.privacy import restatements
-from dpforecast.privacy.budget import open_ledger, release_mechanisms
-from dpforecast.privacy.charges import epsilon_of
+from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.checks import check_privacy
 from dpforecast.privacy.continual_release import (
     ReleaseError,
     ReleaseInfo,
-    ReleaseTerms,
     current_release,
     extend,
-    new_release_id,
     release_terms,
 )
 from dpforecast.privacy.randomness import PrivacyKey, load_key
+from dpforecast.privacy.release_start import start_release
 from dpforecast.validation.released import validate_released
 from dpforecast.validation.report import DataValidationError
 
 PARQUET_METADATA_KEY = "dpforecast.release"
 NO_RELEASE = {"private": False, "mode": "none", "note": "no input perturbation: models read the validated series"}
-
-
-def _start(params: Params, terms: ReleaseTerms, randomness: str, data_version: str) -> ReleaseInfo:
-    """A new release: its scale from the accountant, charged on every tracked unit."""
-    scale = terms.scale()
-    mechanisms = release_mechanisms(params, scale)
-    delta = terms.delta
-    # the discrete Laplace is pure epsilon-DP (delta 0): its epsilon is the same at any delta
-    at = delta if delta > 0 else params.privacy.budget.delta
-    info = ReleaseInfo(release_id=new_release_id(), terms=terms, scale=scale, randomness=randomness,
-                       unit_epsilons={u: epsilon_of(m, at) for u, m in mechanisms.items()})
-    open_ledger(params).charge(f"ip-release:{info.release_id}", mechanisms, "ip",
-                               f"{terms.mechanism} continual release at epsilon {terms.epsilon:g} per {terms.unit}",
-                               data_version)
-    return info
 
 
 def release(paths: Paths, params: Params, data_version: str = "") -> dict[str, object]:
@@ -88,7 +71,7 @@ def _release(paths: Paths, params: Params, key: PrivacyKey | None, data_version:
                 f"remove {paths.release_dir} to start (and charge) a new release")
         released = pl.read_parquet(paths.release_series)
     else:  # none yet, or other terms: a new release, charged as such
-        info = _start(params, terms, "owner key" if key else "operating system", data_version)
+        info = start_release(params, terms, "owner key" if key else "operating system", data_version)
     crash_point("release:charged")
 
     spec = params.data_set

@@ -6,7 +6,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -15,17 +14,10 @@ from dpforecast.data.schema import TIMESTAMP
 from dpforecast.data.versioning import DVC_FILE
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.faults import crash_point
-from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import feature_columns, window_arrays
 from dpforecast.io import atomic_dir, write_json
 from dpforecast.lineage import code_digest, file_md5
-from dpforecast.models.conformal import (
-    Intervals,
-    calibrate,
-    interval_tags,
-    validation_halves,
-)
-from dpforecast.models.forecaster import Forecaster, ModelSpec
+from dpforecast.models.conformal import interval_tags, validation_halves
 from dpforecast.models.store import (
     DATASET_SPEC,
     DESCRIPTION,
@@ -36,9 +28,11 @@ from dpforecast.paths import Paths
 from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.published_lineage import data_digest, published_lineage
 from dpforecast.privacy.randomness import load_key
-from dpforecast.training.device import seed_everything, select_device
+from dpforecast.training.build import build_model, private_options
+from dpforecast.training.device import select_device
 from dpforecast.training.dp_sgd import fit_private
-from dpforecast.training.loop import LoopConfig, fit, predict
+from dpforecast.training.intervals import calibrate_intervals
+from dpforecast.training.loop import fit, predict
 from dpforecast.training.private_plan import charge, plan_privacy, training_digest
 
 
@@ -71,57 +65,6 @@ def served_example(paths: Paths, window: int, zones: list[str]) -> pd.DataFrame:
     tail = pl.read_parquet(paths.series, columns=[TIMESTAMP]).tail(window)
     return tail.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"),
                        *(pl.lit(0, dtype=pl.Int64).alias(z) for z in zones)).to_pandas()
-
-
-def build_model(params: Params, arch: str, x_train: np.ndarray, y_train: np.ndarray, n_zones: int,
-                seed: int) -> tuple[Forecaster, LoopConfig]:
-    """The untrained forecaster and its loop settings, as ``params`` configure ``arch`` (one
-    definition for the train stage and the privacy audit)."""
-    units, batch, lr = params.hyper(arch)
-    n_features = x_train.shape[-1]
-    if params.features.scaling == "standard":
-        scaler = Scaler.fit(x_train, y_train, n_counts=n_zones)
-    elif params.features.scaling == "log":
-        scaler = Scaler.log_counts(n_features, n_zones)
-    else:
-        scaler = Scaler.identity(n_features, n_zones)
-    spec = ModelSpec(arch, units, params.train.activation, params.features.window, n_features, n_zones,
-                     log_counts=params.features.scaling == "log", residual=params.residual(),
-                     horizon=params.features.horizon, season=params.residual_season())
-    seed_everything(seed)
-    model = Forecaster(spec, scaler, keras_init=params.train.keras_init)
-    loop = LoopConfig(epochs=params.train.epochs, batch_size=batch, learning_rate=lr, loss=params.train.loss,
-                      shuffle=params.train.shuffle, patience=params.train.patience, seed=seed)
-    return model, loop
-
-
-# What the calibration residuals are measured against, and whether the intervals inherit
-# the model's guarantee: in ip mode the validation block is the noisy release (post-
-# processing, covered); under DP-SGD it is the raw private block, read outside the
-# accountant, so the intervals (only with privacy.gp.intervals) are a statistic of private
-# data the guarantee does not cover.
-CALIBRATION = {
-    "none": ("second half of the validation block, raw counts", False),
-    "ip": ("second half of the validation block of the noisy release (post-processing of the release)", True),
-    "gp": ("second half of the validation block, raw counts: NOT covered by the DP-SGD guarantee", False),
-}
-
-
-def calibrate_intervals(model: Forecaster, x_val: np.ndarray, y_val: np.ndarray, params: Params,
-                        device: Any) -> Intervals | None:
-    """Split conformal intervals from the validation block's residuals; None without a
-    block, or under DP-SGD unless ``privacy.gp.intervals`` accepts an uncovered statistic."""
-    mode = params.privacy.mode
-    if len(x_val) == 0 or (mode == "gp" and not params.privacy.gp.intervals):
-        return None
-    source, covered = CALIBRATION[mode]
-    return calibrate(y_val, predict(model, x_val, device), source, covered)
-
-
-def private_options(params: Params) -> dict[str, Any]:
-    """``fit_private``'s DP-aware training options from ``privacy.gp``."""
-    gp = params.privacy.gp
-    return {"optimizer": gp.optimizer, "momentum": gp.momentum, "ema": gp.ema}
 
 
 def train_one(

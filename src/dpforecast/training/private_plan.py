@@ -97,14 +97,17 @@ def context_units(params: Params) -> tuple[PrivacyUnit, ...]:
 
 def plan_privacy(
     params: Params, arch: str, seed: int, n_train: int, batch_size: int, data_md5: str,
-    release_metadata: Path, device_type: str = "cpu",
+    release_metadata: Path | None, device_type: str = "cpu",
 ) -> PrivacyPlan:
     """The run's guarantee, its secret randomness and its charge, before any data is read:
-    a bad key or a budget the ledger cannot pay is refused here."""
+    a bad key or a budget the ledger cannot pay is refused here. ``release_metadata`` is
+    the release an ``ip`` run trained on (None where the caller states it itself)."""
     privacy = params.privacy
     if privacy.mode == "none":
         return PrivacyPlan(PrivacyReport.non_private())
     if privacy.mode == "ip":
+        if release_metadata is None:
+            raise PrivacyConfigError("privacy.mode ip: a model trained on a release states that release's guarantee")
         return PrivacyPlan(_ip_report(params, release_metadata))  # charged by the release; training is post-processing
     check_privacy(privacy, n_train_windows=n_train)
     if params.features.scaling == "standard":
@@ -148,6 +151,16 @@ def _ip_report(params: Params, release_metadata: Path) -> PrivacyReport:
         raise PrivacyConfigError(
             f"privacy: the release at {release_metadata} ({found}) is not the one the parameters ask for "
             f"({terms.mechanism}, epsilon {terms.epsilon:g} per {terms.unit}); rerun the release stage")
+    return release_report(params, info)
+
+
+CONTINUAL = "continual release: each interval was noised once, when it arrived; retraining on it is free"
+
+
+def release_report(params: Params, info: ReleaseInfo, how: str = CONTINUAL) -> PrivacyReport:
+    """The guarantee of a release (and of everything trained on it alone): its terms on the
+    unit; ``how`` says how it was released (continually, or once in memory)."""
+    terms = info.terms
     unit = params.privacy_unit()
     norm = "L1" if terms.mechanism == "discrete_laplace" else "L2"
     return ip_report(
@@ -156,7 +169,7 @@ def _ip_report(params: Params, release_metadata: Path) -> PrivacyReport:
         notes=[(f"{unit.reason.rstrip('.')} ({params.dataset}'s spec): " if unit.data_level else "")
                + f"one unit changes {unit.counts} count(s), so the noise is calibrated to their {norm} norm, "
                f"{terms.sensitivity:.4g}",
-               "continual release: each interval was noised once, when it arrived; retraining on it is free"])
+               how])
 
 
 def charge(plan: PrivacyPlan, params: Params, arch: str, data_version: str) -> None:

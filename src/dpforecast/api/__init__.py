@@ -1,0 +1,1 @@
+"""The in-memory API: :class:`DPForecast` and the values it is built from."""

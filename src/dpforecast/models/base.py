@@ -1,0 +1,132 @@
+"""What every forecaster is to the rest of dpforecast: ``fit`` on windows, ``predict`` windows.
+
+Networks and the baselines a forecaster tries first (persistence, seasonal naive, ridge)
+share this base, so the in-memory API, evaluation and backtests treat them alike and
+compare them on the same windows. A model sees :class:`Windows`, never a file: the
+feature table, the index of the windows and their arrays travel together, so a baseline
+that reads the calendar (seasonal naive) and one that reads the arrays (ridge) are fitted
+and scored on exactly the same windows.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from dpforecast.config import Params
+from dpforecast.features.windows import feature_columns, target_rows
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Windows over one feature table: inputs ``x`` ``(n, window, features)`` and targets
+    ``y`` ``(n, horizon, zones)`` (NaN where the targets are in the future)."""
+
+    table: pl.DataFrame  # timestamp, the zones' counts, the calendar features
+    index: pl.DataFrame  # one row per window: start_row, target_row (lead 1), target_time
+    x: np.ndarray
+    y: np.ndarray
+    zones: tuple[str, ...]
+    interval_minutes: int
+
+    @classmethod
+    def of(cls, table: pl.DataFrame, index: pl.DataFrame, window: int, horizon: int, zones: Sequence[str],
+           interval_minutes: int, targets: pl.DataFrame | None = None) -> Windows:
+        """The arrays of ``index``'s windows: targets from ``targets`` (raw counts) when
+        given, else from ``table``; a target row past the table's end is NaN."""
+        values = table.select(feature_columns(list(zones))).to_numpy().astype(np.float32)
+        starts = index["start_row"].to_numpy()
+        x = values[starts[:, None] + np.arange(window)[None, :]]
+        source = (table if targets is None else targets).select(list(zones)).to_numpy().astype(np.float32)
+        rows = target_rows(index, horizon)
+        y = np.full((len(index), horizon, len(zones)), np.nan, np.float32)
+        inside = rows < len(source)
+        y[inside] = source[rows[inside]]
+        return cls(table, index, x, y, tuple(zones), interval_minutes)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def horizon(self) -> int:
+        return self.y.shape[1]
+
+    def take(self, rows: slice | np.ndarray) -> Windows:
+        """A subset of the windows (a slice or positions), over the same table."""
+        positions = np.arange(len(self))[rows]
+        return Windows(self.table, self.index[positions], self.x[positions], self.y[positions], self.zones,
+                       self.interval_minutes)
+
+
+@dataclass
+class FitSummary:
+    """How one model's fit went (typed, the same for every model)."""
+
+    seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    details: dict[str, Any] = field(default_factory=dict)  # model-specific, JSON types (e.g. ridge's penalty)
+
+
+class Callback:
+    """Hooks a fit calls (MLflow logging is one: :class:`dpforecast.tracking.mlflow_callback.MLflowLogger`).
+    Every hook does nothing unless overridden."""
+
+    def on_fit_start(self, model: str, settings: Mapping[str, Any]) -> None:
+        """Before ``model`` reads a window, with the settings that shape it."""
+
+    def on_epoch_end(self, model: str, epoch: int, metrics: Mapping[str, float]) -> None:
+        """After each epoch of a network (train and validation loss, steps)."""
+
+    def on_fit_end(self, model: str, summary: FitSummary, guarantee: Mapping[str, Any]) -> None:
+        """After the fit, with its privacy guarantee (a privacy report's JSON)."""
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a fit needs beyond its windows: the resolved parameters, the seed, the hooks."""
+
+    params: Params
+    seed: int = 0
+    callbacks: tuple[Callback, ...] = ()
+    progress: bool = False
+
+
+class Model(ABC):
+    """A forecaster of every zone at every lead of the horizon."""
+
+    #: True for a model whose fit runs its own private mechanism (DP-SGD); a baseline fitted
+    #: on raw counts is covered only when its input is itself private (a noisy release).
+    trains_privately: ClassVar[bool] = False
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """The model's column in forecasts and metrics (unique within one DPForecast)."""
+
+    @abstractmethod
+    def fit(self, train: Windows, validation: Windows, context: FitContext) -> FitSummary:
+        """Fit on ``train``; ``validation`` may stop or select (never the test windows)."""
+
+    @abstractmethod
+    def predict(self, windows: Windows) -> np.ndarray:
+        """``(n, horizon, zones)`` forecasts, NaN where the model has none."""
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments, JSON types: what :meth:`save` writes to rebuild it."""
+        return {}
+
+    def save(self, folder: Path) -> None:
+        """Write what :meth:`fit` learned into ``folder`` (nothing for a rule)."""
+        return None
+
+    def load(self, folder: Path) -> None:
+        """Read back what :meth:`save` wrote."""
+        return None

@@ -1,0 +1,49 @@
+"""Conformal intervals of a trained forecaster, and whether its privacy guarantee covers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dpforecast.config import Params
+from dpforecast.models.conformal import Intervals, calibrate
+from dpforecast.models.forecaster import Forecaster
+from dpforecast.training.loop import predict
+
+# What the calibration residuals are measured against, and whether the intervals inherit
+# the model's guarantee: in ip mode the validation block is the noisy release (post-
+# processing, covered); under DP-SGD it is the raw private block, read outside the
+# accountant, so the intervals (only with privacy.gp.intervals) are a statistic of private
+# data the guarantee does not cover.
+CALIBRATION = {
+    "none": ("second half of the validation block, raw counts", False),
+    "ip": ("second half of the validation block of the noisy release (post-processing of the release)", True),
+    "gp": ("second half of the validation block, raw counts: NOT covered by the DP-SGD guarantee", False),
+}
+
+
+def intervals_allowed(params: Params) -> bool:
+    """Under DP-SGD intervals are a statistic the accountant does not charge: only with
+    ``privacy.gp.intervals``, which accepts that (and marks them so)."""
+    return params.privacy.mode != "gp" or params.privacy.gp.intervals
+
+
+def calibrate_forecasts(y_val: np.ndarray, predictions: np.ndarray, params: Params) -> Intervals | None:
+    """Split conformal intervals from any model's forecasts of the calibration block (windows
+    a model has no forecast for, NaN, are left out); None without a block or when
+    :func:`intervals_allowed` says no."""
+    finite = np.isfinite(predictions).all(axis=(1, 2))
+    if not finite.any() or not intervals_allowed(params):
+        return None
+    source, covered = CALIBRATION[params.privacy.mode]
+    return calibrate(y_val[finite], predictions[finite], source, covered)
+
+
+def calibrate_intervals(model: Forecaster, x_val: np.ndarray, y_val: np.ndarray, params: Params,
+                        device: Any) -> Intervals | None:
+    """Split conformal intervals from the validation block's residuals; None without a
+    block, or under DP-SGD unless ``privacy.gp.intervals`` accepts an uncovered statistic."""
+    if len(x_val) == 0:
+        return None
+    return calibrate_forecasts(y_val, predict(model, x_val, device), params)
