@@ -23,7 +23,7 @@ queue_ip() {
   # epsilon units batch learning-rate
   while read -r eps units batch lr; do
     "$dvc" exp run --queue --name "ip-eps${eps}" "${base[@]}" -S privacy.mode=ip \
-      -S privacy.ip.mechanism=gaussian -S "privacy.epsilon=${eps}" \
+      -S privacy.ip.mechanism=discrete_gaussian -S "privacy.epsilon=${eps}" \
       -S "architectures.bigru.units=${units}" -S "++architectures.bigru.batch_size=${batch}" \
       -S "++architectures.bigru.learning_rate=${lr}"
   done <<'GRID'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -262,6 +263,19 @@ def _cmd_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from dpforecast.config_reference import json_schema, write
+    from dpforecast.project import project_root
+
+    if args.write:
+        root = project_root()
+        for path in write(root):
+            print(f"wrote {path.relative_to(root)}")
+        return 0
+    print(json.dumps(json_schema(args.document), indent=2, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpforecast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -346,6 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--days", type=int, default=3, help="init: days held back from the end of the series")
     rp.add_argument("--bad", action="store_true", help="next: deliver the day with one negative count")
     rp.set_defaults(func=_cmd_replay)
+
+    sc = sub.add_parser("schema", help="the JSON Schema of params.yaml (params) or of a data set spec (spec); "
+                                       "--write regenerates docs/schema/ and docs/reference.md")
+    sc.add_argument("document", nargs="?", choices=("params", "spec"), default="params")
+    sc.add_argument("--write", action="store_true", help="write docs/schema/*.schema.json and docs/reference.md")
+    sc.set_defaults(func=_cmd_schema)
 
     lg = sub.add_parser("ledger", help="the data set's privacy ledger: each unit's spend (tight and basic), "
                                        "what remains of its budget, and the charges")

@@ -14,19 +14,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from dpforecast.data.time_formats import ISO8601, format_regexes
+from dpforecast.declared import DECLARED, read
 from dpforecast.errors import ConfigError
 
-LAYOUTS = ("wide", "long")
-COUNT_FORMATS = ("integer", "whole_decimal")
-POLICIES = ("refuse", "gap")
-AMBIGUOUS = ("earliest", "latest", "refuse")
-EMPTY_ZONE_POLICIES = ("refuse", "drop")
 _ZONE_ID = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,47}")
 
@@ -35,9 +31,13 @@ _NAME = re.compile(r"[a-z][a-z0-9_-]{0,47}")
 class DeclaredGap:
     """A known hole in the grid: ``missing`` intervals after local time ``after``."""
 
+    __pydantic_config__ = DECLARED
     after: str
+    """The last local time before the gap, 'YYYY-MM-DD HH:MM'."""
     missing: int
+    """Intervals missing after it."""
     reason: str = ""
+    """Why (shown in the validation report)."""
 
 
 class SpecError(ConfigError):
@@ -63,25 +63,35 @@ class Layout:
     ``count`` columns (the ``unique_id, ds, y`` convention of forecasting libraries).
     """
 
-    kind: str
+    __pydantic_config__ = DECLARED
+    kind: Literal["wide", "long"]
+    """wide (a column per zone) or long (zone and count columns)."""
     timestamp: str | None = None
+    """The column holding each interval's time (or give date and time)."""
     date: str | None = None
+    """The column holding the date, with time."""
     time: str | None = None
-    # strftime formats; ``iso8601`` for a timestamp with optional seconds and offset.
+    """The column holding the time of day, with date."""
     timestamp_format: str = ISO8601
+    """strftime format of timestamp, or iso8601 (optional seconds and offset)."""
     date_format: str = "%Y-%m-%d"
+    """strftime format of date."""
     time_format: str = "%H:%M:%S"
-    # ``6:00-6:59``: the time cell is a range; its start is the interval's start.
+    """strftime format of time."""
     time_is_range: bool = False
-    # Some operators' day runs from 06:00 to 05:59: times before this belong to the next date.
+    """The time cell is a range such as 6:00-6:59; its start is the interval's start."""
     day_starts_at: str = "00:00"
+    """HH:MM: times before it belong to the next date (some operators' day runs 06:00-05:59)."""
     zone: str | None = None
+    """Long layout: the column naming the zone."""
     count: str | None = None
-    # Columns the file has and the pipeline does not use (checked present, never read).
+    """Long layout: the column holding the count."""
     ignored: tuple[str, ...] = ()
+    """Columns the file has and the pipeline does not use (checked present, never read)."""
     delimiter: str = ","
-    # ``integer`` (94) or ``whole_decimal`` (94.0, a whole number written as a decimal).
-    count_format: str = "integer"
+    """The field delimiter (one character)."""
+    count_format: Literal["integer", "whole_decimal"] = "integer"
+    """integer (94) or whole_decimal (94.0, a whole number written as a decimal)."""
 
     def time_columns(self) -> list[str]:
         return [self.timestamp] if self.timestamp else [self.date, self.time]  # type: ignore[list-item]
@@ -127,19 +137,126 @@ class PrivacyBound:
 class Protocol:
     """The honest evaluation protocol of this data set (``split.*`` null means these)."""
 
+    __pydantic_config__ = DECLARED
     test_days: int
+    """Last local days held out as the test set."""
     validation_days: int
-    # Training history before the validation block; None = all of it.
+    """Days before the test set for early stopping and calibration."""
     history_days: int | None = None
+    """Training history before the validation block; null = all of it."""
 
 
 @dataclass(frozen=True)
 class Source:
+    """Where the data come from and on what terms."""
+
+    __pydantic_config__ = DECLARED
     license: str
+    """The data's licence (an SPDX identifier where there is one)."""
     citation: str
+    """How to cite the data."""
     url: str = ""
+    """Where the data are published."""
     attribution: str = ""
+    """The attribution the licence asks for."""
     license_file: str = ""
+    """The licence's text, relative to the project root."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FilesDocument:
+    """The data set's files, relative to the project root."""
+
+    __pydantic_config__ = DECLARED
+    raw: str
+    """The base file."""
+    increments: str | None = None
+    """A folder of accepted deliveries (YYYY-MM-DD.csv), read after the base file."""
+    incoming: str | None = None
+    """Where new deliveries land (the Dagster sensor watches it); default data/incoming/<name>."""
+    rejected: str | None = None
+    """Where refused deliveries go; default data/rejected/<name>."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZoneDocument:
+    """One zone: its id, display name, and its column (wide) or value (long) in the file."""
+
+    __pydantic_config__ = DECLARED
+    id: str
+    """A short id (lower-case letter, then letters, digits, _): the series' column."""
+    name: str | None = None
+    """Display name (default: the id)."""
+    column: str | None = None
+    """Wide layout: the file's column for this zone (default: the id)."""
+    value: str | int | None = None
+    """Long layout: the zone column's value for this zone (default: the id)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrivacyDocument:
+    """How much one person can change the counts (see :class:`PrivacyBound`)."""
+
+    __pydantic_config__ = DECLARED
+    reason: str
+    """Why the bound holds, in words (stated in every privacy report)."""
+    contains: dict[str, list[str]] | None = None
+    """Zone -> the zones inside it: a person counts once in a zone and in each zone containing it."""
+    counts_per_person: int | None = None
+    """Counts one person changes in one interval (derived from contains when given)."""
+    intervals_per_person: int | None = None
+    """The most intervals one person is counted in at all, if known."""
+    per_count: int = 1
+    """How much one person moves one count (more than 1 where counts are extrapolated)."""
+    per_count_reason: str = ""
+    """Why per_count is what it is (required above 1)."""
+    protected_period_days: int | None = None
+    """A person's protected period in days: the person unit."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpecDocument:
+    """A data set spec, ``datasets/<name>.yaml``."""
+
+    __pydantic_config__ = DECLARED
+    name: str
+    """The data set's name: the file's name, lower-case letters, digits, - and _."""
+    title: str
+    """A one-line description."""
+    source: Source
+    """Licence and citation."""
+    files: FilesDocument
+    """Where its files are."""
+    layout: Layout
+    """How the source file is laid out."""
+    interval_minutes: int
+    """Minutes per interval (a divisor of a day)."""
+    timezone: str
+    """The IANA time zone of the local clock."""
+    zones: list[ZoneDocument]
+    """The zones (a non-empty list)."""
+    total: str | None = None
+    """Wide layout: a column holding the sum of the zones (checked, then dropped)."""
+    privacy: PrivacyDocument
+    """How much one person can change the counts."""
+    protocol: Protocol
+    """The honest evaluation protocol."""
+    ambiguous_times: Literal["earliest", "latest", "refuse"] = "earliest"
+    """The wall-clock hour repeated at the end of summer time: which reading to keep."""
+    nonexistent_times: Literal["refuse", "gap"] = "refuse"
+    """A local time skipped at the start of summer time: refuse the file, or drop the row as a gap."""
+    declared_gaps: list[DeclaredGap] = field(default_factory=list)
+    """Known holes in the grid."""
+    undeclared_gaps: Literal["refuse", "gap"] = "refuse"
+    """Intervals missing from the file that no declared gap explains."""
+    duplicate_times: Literal["refuse", "gap"] = "refuse"
+    """A timestamp repeated in the file."""
+    missing_values: Literal["refuse", "gap"] = "refuse"
+    """An empty count cell."""
+    empty_zones: Literal["refuse", "drop"] = "refuse"
+    """A zone with no count in the training period: refuse, or drop it from the models."""
+    registry_prefix: str | None = None
+    """MLflow registered models are <registry_prefix>-<arch>[-ip|-gp]."""
 
 
 @dataclass(frozen=True)
@@ -207,72 +324,15 @@ class DatasetSpec:
         }
 
 
-def _mapping(raw: Any, where: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise SpecError(f"{where}: expected a mapping, got {raw!r}")
-    return raw
-
-
-class _Reader:
-    """Reads one mapping of the spec, refusing unknown keys and reporting dotted names."""
-
-    def __init__(self, raw: Any, where: str, known: set[str]):
-        self.raw = _mapping(raw, where)
-        self.where = where
-        unknown = sorted(set(map(str, self.raw)) - known)
-        if unknown:
-            raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-
-    def key(self, name: str) -> str:
-        return f"{self.where}.{name}"
-
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ..., choices: tuple = ()) -> Any:
-        if name not in self.raw or self.raw[name] is None:
-            if default is ...:
-                raise SpecError(f"{self.key(name)}: required key is missing")
-            return default
-        value = self.raw[name]
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise SpecError(f"{self.key(name)}: expected {_kind_name(kind)}, got {value!r}")
-        if not isinstance(value, kind):
-            raise SpecError(f"{self.key(name)}: expected {_kind_name(kind)}, got {value!r}")
-        if choices and value not in choices:
-            raise SpecError(f"{self.key(name)}: must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a mapping"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
-def _layout(raw: Any, where: str) -> Layout:
-    r = _Reader(raw, where, {f for f in Layout.__dataclass_fields__})
-    kind = r.get("kind", str, choices=LAYOUTS)
-    layout = Layout(
-        kind=kind,
-        timestamp=r.get("timestamp", str, None),
-        date=r.get("date", str, None),
-        time=r.get("time", str, None),
-        timestamp_format=r.get("timestamp_format", str, ISO8601),
-        date_format=r.get("date_format", str, "%Y-%m-%d"),
-        time_format=r.get("time_format", str, "%H:%M:%S"),
-        time_is_range=r.get("time_is_range", bool, False),
-        day_starts_at=r.get("day_starts_at", str, "00:00"),
-        zone=r.get("zone", str, None),
-        count=r.get("count", str, None),
-        ignored=tuple(_strings(r.get("ignored", list, []), r.key("ignored"))),
-        delimiter=r.get("delimiter", str, ","),
-        count_format=r.get("count_format", str, "integer", COUNT_FORMATS),
-    )
+def _layout(layout: Layout, where: str) -> Layout:
+    """Checks a layout's keys together (the types are the document's)."""
     if bool(layout.timestamp) == bool(layout.date or layout.time):
         raise SpecError(f"{where}: give either timestamp, or date and time, columns")
     if not layout.timestamp and not (layout.date and layout.time):
         raise SpecError(f"{where}: date and time columns go together")
-    if kind == "long" and not (layout.zone and layout.count):
+    if layout.kind == "long" and not (layout.zone and layout.count):
         raise SpecError(f"{where}: a long layout needs zone and count columns")
-    if kind == "wide" and (layout.zone or layout.count):
+    if layout.kind == "wide" and (layout.zone or layout.count):
         raise SpecError(f"{where}: zone and count columns belong to a long layout; a wide one has a column per zone")
     if len(layout.delimiter) != 1:
         raise SpecError(f"{where}.delimiter: one character, got {layout.delimiter!r}")
@@ -289,24 +349,15 @@ def _layout(raw: Any, where: str) -> Layout:
     return layout
 
 
-def _strings(values: list[Any], where: str) -> list[str]:
-    for i, v in enumerate(values):
-        if not isinstance(v, str):
-            raise SpecError(f"{where}[{i}]: expected a string, got {v!r}")
-    return values
-
-
-def _zones(raw: Any, where: str) -> tuple[Zone, ...]:
-    if not isinstance(raw, list) or not raw:
+def _zones(raw: list[ZoneDocument], where: str) -> tuple[Zone, ...]:
+    if not raw:
         raise SpecError(f"{where}: expected a non-empty list of zones")
     zones = []
     for i, z in enumerate(raw):
-        r = _Reader(z, f"{where}[{i}]", {"id", "name", "column", "value"})
-        zid = r.get("id", str)
-        if not _ZONE_ID.fullmatch(zid):
-            raise SpecError(f"{r.key('id')}: {zid!r} is not a short id (lower-case letter, then letters, digits, _)")
-        source = r.get("column", str, None) or r.get("value", (str, int), None)
-        zones.append(Zone(zid, r.get("name", str, zid), str(source if source is not None else zid)))
+        if not _ZONE_ID.fullmatch(z.id):
+            raise SpecError(f"{where}[{i}].id: {z.id!r} is not a short id (lower-case letter, then letters, digits, _)")
+        source = z.column or z.value
+        zones.append(Zone(z.id, z.name or z.id, str(source if source is not None else z.id)))
     ids = [z.id for z in zones]
     dup = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dup:
@@ -319,44 +370,42 @@ def _zones(raw: Any, where: str) -> tuple[Zone, ...]:
     return tuple(zones)
 
 
-def _privacy(raw: Any, where: str, zones: tuple[Zone, ...]) -> PrivacyBound:
-    r = _Reader(raw, where, {"contains", "counts_per_person", "reason", "intervals_per_person", "per_count",
-                             "per_count_reason", "protected_period_days"})
-    reason = r.get("reason", str)
-    person = r.get("intervals_per_person", int, None)
+def _privacy(doc: PrivacyDocument, where: str, zones: tuple[Zone, ...]) -> PrivacyBound:
+    def key(name: str) -> str:
+        return f"{where}.{name}"
+
+    person = doc.intervals_per_person
     if person is not None and person < 1:
-        raise SpecError(f"{r.key('intervals_per_person')}: must be at least 1, got {person}")
-    per_count = r.get("per_count", int, 1)
-    if per_count < 1:
-        raise SpecError(f"{r.key('per_count')}: must be a whole number >= 1 (how much one person moves one count), "
-                        f"got {per_count}")
-    per_count_reason = r.get("per_count_reason", str, "")
-    if per_count > 1 and not per_count_reason:
-        raise SpecError(f"{r.key('per_count_reason')}: a per_count above 1 needs its reason stated")
-    period = r.get("protected_period_days", int, None)
+        raise SpecError(f"{key('intervals_per_person')}: must be at least 1, got {person}")
+    if doc.per_count < 1:
+        raise SpecError(f"{key('per_count')}: must be a whole number >= 1 (how much one person moves one count), "
+                        f"got {doc.per_count}")
+    if doc.per_count > 1 and not doc.per_count_reason:
+        raise SpecError(f"{key('per_count_reason')}: a per_count above 1 needs its reason stated")
+    period = doc.protected_period_days
     if period is not None and period < 1:
-        raise SpecError(f"{r.key('protected_period_days')}: must be at least 1 day, got {period}")
-    person_bound = {"per_count": per_count, "per_count_reason": per_count_reason, "protected_period_days": period}
+        raise SpecError(f"{key('protected_period_days')}: must be at least 1 day, got {period}")
+    person_bound = {"per_count": doc.per_count, "per_count_reason": doc.per_count_reason,
+                    "protected_period_days": period}
     ids = {z.id for z in zones}
-    if "contains" in r.raw:
-        contains_raw = _mapping(r.raw["contains"], r.key("contains"))
+    if doc.contains is not None:
         contains: dict[str, tuple[str, ...]] = {}
-        for parent, children in contains_raw.items():
-            key = f"{r.key('contains')}.{parent}"
-            if not isinstance(children, list) or not all(isinstance(c, str) for c in children):
-                raise SpecError(f"{key}: expected a list of zone ids")
+        for parent, children in doc.contains.items():
             for z in [parent, *children]:
                 if z not in ids:
-                    raise SpecError(f"{key}: {z!r} is not a zone of this data set ({', '.join(sorted(ids))})")
-            contains[str(parent)] = tuple(children)
-        bound = _longest_chain(contains, r.key("contains"))
-        if "counts_per_person" in r.raw and r.get("counts_per_person", int) != bound:
-            raise SpecError(f"{r.key('counts_per_person')}: the containment gives {bound}, the spec says {r.raw['counts_per_person']}")
-        return PrivacyBound(bound, reason, contains, person, **person_bound)
-    bound = r.get("counts_per_person", int)
-    if bound < 1:
-        raise SpecError(f"{r.key('counts_per_person')}: must be at least 1, got {bound}")
-    return PrivacyBound(bound, reason, intervals_per_person=person, **person_bound)
+                    raise SpecError(f"{key('contains')}.{parent}: {z!r} is not a zone of this data set "
+                                    f"({', '.join(sorted(ids))})")
+            contains[parent] = tuple(children)
+        bound = _longest_chain(contains, key("contains"))
+        if doc.counts_per_person is not None and doc.counts_per_person != bound:
+            raise SpecError(f"{key('counts_per_person')}: the containment gives {bound}, the spec says "
+                            f"{doc.counts_per_person}")
+        return PrivacyBound(bound, doc.reason, contains, person, **person_bound)
+    if doc.counts_per_person is None:
+        raise SpecError(f"{key('counts_per_person')}: required key is missing (or give contains)")
+    if doc.counts_per_person < 1:
+        raise SpecError(f"{key('counts_per_person')}: must be at least 1, got {doc.counts_per_person}")
+    return PrivacyBound(doc.counts_per_person, doc.reason, intervals_per_person=person, **person_bound)
 
 
 def _longest_chain(contains: dict[str, tuple[str, ...]], where: str) -> int:
@@ -381,91 +430,71 @@ def _longest_chain(contains: dict[str, tuple[str, ...]], where: str) -> int:
     return 1 + max((len(ancestors(z, ())) for z in zones), default=0)
 
 
-def _gaps(raw: Any, where: str) -> tuple[DeclaredGap, ...]:
-    if not isinstance(raw, list):
-        raise SpecError(f"{where}: expected a list of gaps")
-    gaps = []
-    for i, g in enumerate(raw):
-        r = _Reader(g, f"{where}[{i}]", {"after", "missing", "reason"})
-        after = r.get("after", str)
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", after):
-            raise SpecError(f"{r.key('after')}: expected local 'YYYY-MM-DD HH:MM', got {after!r}")
-        missing = r.get("missing", int)
-        if missing < 1:
-            raise SpecError(f"{r.key('missing')}: must be at least 1")
-        gaps.append(DeclaredGap(after, missing, r.get("reason", str, "")))
+def _gaps(gaps: list[DeclaredGap], where: str) -> tuple[DeclaredGap, ...]:
+    for i, g in enumerate(gaps):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", g.after):
+            raise SpecError(f"{where}[{i}].after: expected local 'YYYY-MM-DD HH:MM', got {g.after!r}")
+        if g.missing < 1:
+            raise SpecError(f"{where}[{i}].missing: must be at least 1")
     return tuple(gaps)
 
 
-_TOP = {
-    "name", "title", "source", "files", "layout", "interval_minutes", "timezone", "zones", "total",
-    "privacy", "protocol", "ambiguous_times", "nonexistent_times", "declared_gaps",
-    "undeclared_gaps", "duplicate_times", "missing_values", "empty_zones", "registry_prefix",
-}
-
-
 def spec_from_dict(raw: Any, where: str) -> DatasetSpec:
-    r = _Reader(raw, where, _TOP)
-    name = r.get("name", str)
-    if not _NAME.fullmatch(name):
-        raise SpecError(f"{r.key('name')}: {name!r}: lower-case letters, digits, - and _ only")
-    src = _Reader(r.get("source", dict), r.key("source"), {"license", "citation", "url", "attribution", "license_file"})
-    source = Source(
-        license=src.get("license", str),
-        citation=src.get("citation", str),
-        url=src.get("url", str, ""),
-        attribution=src.get("attribution", str, ""),
-        license_file=src.get("license_file", str, ""),
-    )
-    files = _Reader(r.get("files", dict), r.key("files"), {"raw", "increments", "incoming", "rejected"})
-    interval = r.get("interval_minutes", int)
+    """A spec from its YAML (``where``: its file, named in every error)."""
+    doc = read(SpecDocument, raw, where, SpecError)
+
+    def key(name: str) -> str:
+        return f"{where}: {name}"
+
+    if not _NAME.fullmatch(doc.name):
+        raise SpecError(f"{key('name')}: {doc.name!r}: lower-case letters, digits, - and _ only")
+    interval = doc.interval_minutes
     if interval < 1 or 1440 % interval:
-        raise SpecError(f"{r.key('interval_minutes')}: {interval} does not divide a day (1440 minutes): use 15, 30, 60, 120...")
-    tz = r.get("timezone", str)
+        raise SpecError(f"{key('interval_minutes')}: {interval} does not divide a day (1440 minutes): use 15, 30, 60, 120...")
     try:
-        ZoneInfo(tz)
+        ZoneInfo(doc.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SpecError(f"{r.key('timezone')}: {tz!r} is not an IANA time zone") from exc
-    layout = _layout(r.get("layout", dict), r.key("layout"))
-    zones = _zones(r.raw.get("zones"), r.key("zones"))
-    total = r.get("total", str, None)
+        raise SpecError(f"{key('timezone')}: {doc.timezone!r} is not an IANA time zone") from exc
+    layout = _layout(doc.layout, key("layout"))
+    zones = _zones(doc.zones, key("zones"))
+    total = doc.total
     if total and layout.kind == "long":
-        raise SpecError(f"{r.key('total')}: a total column belongs to a wide layout")
+        raise SpecError(f"{key('total')}: a total column belongs to a wide layout")
     columns = [*layout.time_columns(), *layout.ignored] + (
         [z.source for z in zones] + ([total] if total else []) if layout.kind == "wide" else [layout.zone, layout.count]
     )
     dup = sorted(str(c) for c, n in Counter(columns).items() if n > 1)
     if dup:
-        raise SpecError(f"{r.key('layout')}: column(s) {', '.join(map(str, dup))} used twice")
-    proto = _Reader(r.get("protocol", dict), r.key("protocol"), {"test_days", "validation_days", "history_days"})
-    protocol = Protocol(proto.get("test_days", int), proto.get("validation_days", int), proto.get("history_days", int, None))
+        raise SpecError(f"{key('layout')}: column(s) {', '.join(map(str, dup))} used twice")
+    protocol = doc.protocol
     if protocol.test_days < 1 or protocol.validation_days < 0 or (protocol.history_days is not None and protocol.history_days < 1):
-        raise SpecError(f"{r.key('protocol')}: test_days >= 1, validation_days >= 0, history_days >= 1 or null")
-    prefix = r.get("registry_prefix", str, None)
+        raise SpecError(f"{key('protocol')}: test_days >= 1, validation_days >= 0, history_days >= 1 or null")
+    prefix = doc.registry_prefix
     if prefix is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", prefix):
-        raise SpecError(f"{r.key('registry_prefix')}: lower-case letters, digits and dashes only")
+        raise SpecError(f"{key('registry_prefix')}: lower-case letters, digits and dashes only")
+    files = doc.files
     return DatasetSpec(
-        name=name,
-        title=r.get("title", str),
-        source=source,
-        raw=files.get("raw", str),
-        increments=files.get("increments", str, None),
-        incoming=files.get("incoming", str, f"data/incoming/{name}"),
-        rejected=files.get("rejected", str, f"data/rejected/{name}"),
+        name=doc.name,
+        title=doc.title,
+        source=doc.source,
+        raw=files.raw,
+        increments=files.increments,
+        incoming=files.incoming or f"data/incoming/{doc.name}",
+        rejected=files.rejected or f"data/rejected/{doc.name}",
         layout=layout,
         interval_minutes=interval,
-        timezone=tz,
+        timezone=doc.timezone,
         zones=zones,
         total=total,
-        privacy=_privacy(r.get("privacy", dict), r.key("privacy"), zones),
+        privacy=_privacy(doc.privacy, key("privacy"), zones),
         protocol=protocol,
-        ambiguous_times=r.get("ambiguous_times", str, "earliest", AMBIGUOUS),
-        nonexistent_times=r.get("nonexistent_times", str, "refuse", POLICIES),
-        declared_gaps=_gaps(r.get("declared_gaps", list, []), r.key("declared_gaps")),
-        undeclared_gaps=r.get("undeclared_gaps", str, "refuse", POLICIES),
-        duplicate_times=r.get("duplicate_times", str, "refuse", POLICIES),
-        missing_values=r.get("missing_values", str, "refuse", POLICIES),
-        empty_zones=r.get("empty_zones", str, "refuse", EMPTY_ZONE_POLICIES),
+        ambiguous_times=doc.ambiguous_times,
+        nonexistent_times=doc.nonexistent_times,
+        declared_gaps=_gaps(doc.declared_gaps, key("declared_gaps")),
+        undeclared_gaps=doc.undeclared_gaps,
+        duplicate_times=doc.duplicate_times,
+        missing_values=doc.missing_values,
+        empty_zones=doc.empty_zones,
         registry_prefix=prefix,
         path=where,
     )
