@@ -1,5 +1,7 @@
 """DVC stage ``evaluate``: baselines and saved models on the test period; metrics and plots."""
 
+from dagster_report import report  # pipelines/, beside this script
+
 from dpforecast.project import lineage, load_project
 from dpforecast.stage_main import run_stage
 from dpforecast.stages.evaluate import evaluate, lead_table, summary_table
@@ -15,3 +17,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run_stage("evaluate", main)
+    report("evaluate")  # to the Dagster instance: the UI shows what dvc built

@@ -1,5 +1,7 @@
 """DVC stage ``features``: calendar features and the chronological window split."""
 
+from dagster_report import report  # pipelines/, beside this script
+
 from dpforecast.project import load_project
 from dpforecast.stage_main import run_stage
 from dpforecast.stages.features import build_features
@@ -13,3 +15,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run_stage("features", main)
+    report("features")  # to the Dagster instance: the UI shows what dvc built

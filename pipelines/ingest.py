@@ -1,6 +1,8 @@
 """DVC stage ``ingest``: the raw CSV and its accepted increments, cell for cell, into
 artifacts/ingest/raw.parquet."""
 
+from dagster_report import report  # pipelines/, beside this script
+
 from dpforecast.data.ingest import source_files
 from dpforecast.project import load_project
 from dpforecast.stage_main import run_stage
@@ -17,3 +19,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run_stage("ingest", main)
+    report("ingest")  # to the Dagster instance: the UI shows what dvc built

@@ -1,5 +1,7 @@
 """DVC stage ``register``: register the trained models in MLflow and apply the promotion rule."""
 
+from dagster_report import report  # pipelines/, beside this script
+
 from dpforecast.project import lineage, load_project
 from dpforecast.stage_main import run_stage
 from dpforecast.stages.register import decisions_table, register
@@ -12,3 +14,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run_stage("register", main)
+    report("register")  # to the Dagster instance: the UI shows what dvc built

@@ -1,5 +1,7 @@
 """DVC stage ``release``: input perturbation's continual noisy release in ``ip`` mode (else a note)."""
 
+from dagster_report import report  # pipelines/, beside this script
+
 from dpforecast.project import lineage, load_project
 from dpforecast.stage_main import run_stage
 from dpforecast.stages.release import release
@@ -14,3 +16,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run_stage("release", main)
+    report("release")  # to the Dagster instance: the UI shows what dvc built

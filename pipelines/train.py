@@ -1,5 +1,7 @@
 """DVC stage ``train``: the architectures ``train.model`` selects, tracked in MLflow."""
 
+from dagster_report import report  # pipelines/, beside this script
+
 from dpforecast.project import lineage, load_project
 from dpforecast.stage_main import run_stage
 from dpforecast.stages.train import train
@@ -13,3 +15,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run_stage("train", main)
+    report("train")  # to the Dagster instance: the UI shows what dvc built

@@ -1,5 +1,7 @@
 """DVC stage ``validate``: the Great Expectations suite; a failure stops the pipeline."""
 
+from dagster_report import report  # pipelines/, beside this script
+
 from dpforecast.project import load_project
 from dpforecast.stage_main import run_stage
 from dpforecast.stages.validate import validate
@@ -13,3 +15,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run_stage("validate", main)
+    report("validate")  # to the Dagster instance: the UI shows what dvc built
