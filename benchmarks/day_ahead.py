@@ -36,9 +36,9 @@ from dpforecast.evaluation.baselines import baseline_forecasts, in_sample_season
 from dpforecast.evaluation.scores import score, skill  # noqa: E402
 from dpforecast.experiments.study import prepare_workspace  # noqa: E402
 from dpforecast.features.windows import window_arrays  # noqa: E402
-from dpforecast.io import write_json  # noqa: E402
 from dpforecast.models.store import load_forecaster, load_intervals  # noqa: E402
-from dpforecast.paths import Paths  # noqa: E402
+from dpforecast.runtime.io import write_json  # noqa: E402
+from dpforecast.runtime.paths import Paths  # noqa: E402
 from dpforecast.stages.train import train_one  # noqa: E402
 from dpforecast.training.loop import predict  # noqa: E402
 

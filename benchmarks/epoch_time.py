@@ -47,7 +47,7 @@ def study_windows() -> tuple[np.ndarray, np.ndarray]:
 
     from dpforecast.config import load_params
     from dpforecast.features.windows import window_arrays
-    from dpforecast.paths import Paths
+    from dpforecast.runtime.paths import Paths
     from dpforecast.stages.features import build_features
     from dpforecast.stages.ingest import ingest
     from dpforecast.stages.release import release

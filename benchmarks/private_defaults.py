@@ -32,7 +32,7 @@ from dpforecast.evaluation.metrics import forecast_errors  # noqa: E402
 from dpforecast.experiments.study import prepare_workspace  # noqa: E402
 from dpforecast.features.windows import window_arrays  # noqa: E402
 from dpforecast.models.persistence import persistence_forecast  # noqa: E402
-from dpforecast.paths import Paths  # noqa: E402
+from dpforecast.runtime.paths import Paths  # noqa: E402
 from dpforecast.training.build import build_model, private_options  # noqa: E402
 from dpforecast.training.device import select_device  # noqa: E402
 from dpforecast.training.dp_sgd import fit_private  # noqa: E402

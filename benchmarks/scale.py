@@ -70,7 +70,7 @@ def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
 
     from dpforecast.config import load_params
     from dpforecast.data.ingest import source_files
-    from dpforecast.paths import Paths
+    from dpforecast.runtime.paths import Paths
     from dpforecast.stages.features import build_features
     from dpforecast.stages.ingest import ingest
     from dpforecast.stages.release import release

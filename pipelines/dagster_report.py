@@ -24,9 +24,9 @@ import dagster as dg
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.paths import Paths
 from dpforecast.privacy.report import PrivacyReport
-from dpforecast.project import load_project, state_root
+from dpforecast.runtime.paths import Paths
+from dpforecast.runtime.project import load_project, state_root
 
 #: The assets (of the project's graph, plain keys) each DVC stage builds.
 STAGE_ASSETS = {"ingest": ["raw_mobility"], "validate": ["validated_series"], "release": ["released_series"],

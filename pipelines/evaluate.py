@@ -2,8 +2,8 @@
 
 from dagster_report import report  # pipelines/, beside this script
 
-from dpforecast.project import lineage, load_project
-from dpforecast.stage_main import run_stage
+from dpforecast.runtime.project import lineage, load_project
+from dpforecast.runtime.stage_main import run_stage
 from dpforecast.stages.evaluate import evaluate, lead_table, summary_table
 
 

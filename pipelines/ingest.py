@@ -4,8 +4,8 @@ artifacts/ingest/raw.parquet."""
 from dagster_report import report  # pipelines/, beside this script
 
 from dpforecast.data.ingest import source_files
-from dpforecast.project import load_project
-from dpforecast.stage_main import run_stage
+from dpforecast.runtime.project import load_project
+from dpforecast.runtime.stage_main import run_stage
 from dpforecast.stages.ingest import ingest
 
 

@@ -118,8 +118,8 @@ def restore_first_version(demo: Path) -> int:
 
     from dpforecast.config import load_params
     from dpforecast.data.versioning import dvc_md5, restore_data
-    from dpforecast.paths import Paths
     from dpforecast.registry.scoring import score_version, scoring_targets
+    from dpforecast.runtime.paths import Paths
     from dpforecast.stages.features import build_features
     from dpforecast.stages.ingest import ingest
     from dpforecast.stages.validate import validate

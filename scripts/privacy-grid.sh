@@ -10,7 +10,7 @@
 # for each epsilon (Table 3 of arcolezi2022). DP-SGD uses noise multipliers 35, 70, 140 and
 # 500 with clipping norm 1; the report states the epsilon the accountants compute for them,
 # beside the figure the study printed. Every experiment is tracked in, and charged to, this
-# workspace's MLflow store and privacy ledger (DVC_ROOT, see dpforecast.project.state_root).
+# workspace's MLflow store and privacy ledger (DVC_ROOT, see dpforecast.runtime.project.state_root).
 # One job at a time: the embedded MLflow store is SQLite.
 set -euo pipefail
 cd "$(dirname "$0")/.."

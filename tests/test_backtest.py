@@ -15,8 +15,8 @@ from dpforecast.evaluation.baselines import BASELINES
 from dpforecast.experiments.backtest import backtest, fold_params, plan_folds
 from dpforecast.features.windows import window_arrays
 from dpforecast.models.store import load_forecaster
-from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger
+from dpforecast.runtime.paths import Paths
 from dpforecast.training.loop import predict
 
 from project_roots import TINY, make_root

@@ -16,8 +16,6 @@ import pytest
 from conftest import PARAMS_YAML
 
 from dpforecast.config import ARCHITECTURES, load_params
-from dpforecast.io import write_json
-from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger, release_mechanisms
 from dpforecast.privacy.budget_forecast import (
     PlannedCharge,
@@ -29,6 +27,8 @@ from dpforecast.privacy.budget_forecast import (
 from dpforecast.privacy.charges import GaussianRelease
 from dpforecast.privacy.continual_release import ReleaseInfo, release_terms
 from dpforecast.privacy.ledger import BudgetExceededError
+from dpforecast.runtime.io import write_json
+from dpforecast.runtime.paths import Paths
 
 N_TRAIN = 2000
 # Noise 20 on 2,000 windows, one epoch: epsilon about 1 per event for four charges, a second to compose.

@@ -17,11 +17,11 @@ import yaml
 
 from dpforecast.config import deep_merge, load_params
 from dpforecast.experiments.study import prepare_workspace
-from dpforecast.io import read_json
 from dpforecast.lineage import file_md5
-from dpforecast.paths import Paths
-from dpforecast.project import lineage
 from dpforecast.registry.bundle import BundleError, export_bundle
+from dpforecast.runtime.io import read_json
+from dpforecast.runtime.paths import Paths
+from dpforecast.runtime.project import lineage
 from dpforecast.stages.train import train_one
 
 from project_roots import REPO, TINY, make_root

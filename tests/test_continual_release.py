@@ -20,10 +20,10 @@ import pytest
 from dpforecast.config import deep_merge, load_params
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.experiments.study import prepare_workspace
-from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.continual_release import ReleaseError
 from dpforecast.privacy.discrete_gaussian_accounting import discrete_epsilon
+from dpforecast.runtime.paths import Paths
 from dpforecast.stages.release import release
 from dpforecast.stages.train import train_one
 

@@ -26,10 +26,10 @@ from dagster_project.defs.resources import MlflowResource, ProjectResource
 from dagster_project.defs.scope import project_graph
 from dpforecast.config import ARCHITECTURES, load_params
 from dpforecast.experiments.variants import SETTINGS
-from dpforecast.io import write_json
-from dpforecast.paths import Paths
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.charges import GaussianRelease
+from dpforecast.runtime.io import write_json
+from dpforecast.runtime.paths import Paths
 
 REPO = Path(__file__).resolve().parents[1]
 

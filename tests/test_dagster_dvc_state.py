@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dpforecast.config import ARCHITECTURES, load_params
-from dpforecast.paths import Paths
+from dpforecast.runtime.paths import Paths
 from dpforecast.stages.record import (
     LOCK_FILE,
     RECORDED,

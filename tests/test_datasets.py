@@ -18,7 +18,7 @@ import yaml
 from dpforecast.cli import main
 from dpforecast.config import load_params
 from dpforecast.data.spec import SpecError, load_spec
-from dpforecast.paths import Paths
+from dpforecast.runtime.paths import Paths
 
 from project_roots import REPO, TINY, make_root
 

@@ -16,7 +16,7 @@ from dpforecast.features.scaling import Scaler
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.fused import FusedForecaster
 from dpforecast.models.store import DATASET_SPEC, save_forecaster
-from dpforecast.paths import Paths
+from dpforecast.runtime.paths import Paths
 from dpforecast.serving.window import recent_counts, window_inputs
 from dpforecast.training import loop
 from dpforecast.training.loop import LoopConfig, fit, predict

@@ -139,8 +139,8 @@ def test_a_dp_sgd_day_ahead_project_is_scored_at_every_lead_with_no_interval(tmp
     declares is written (the fan plot without bands), and the model starts from yesterday."""
     from dpforecast.config import deep_merge
     from dpforecast.experiments.study import prepare_workspace
-    from dpforecast.io import read_json
-    from dpforecast.project import load_project
+    from dpforecast.runtime.io import read_json
+    from dpforecast.runtime.project import load_project
     from dpforecast.stages.evaluate import evaluate
     from dpforecast.stages.train import train
 

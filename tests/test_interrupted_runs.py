@@ -20,16 +20,16 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from dpforecast.paths import Paths
-from dpforecast.processes import identity
+from dpforecast.runtime.paths import Paths
+from dpforecast.runtime.processes import identity
 from dpforecast.tracking.mlflow_tracking import configure, start_run
 from dpforecast.tracking.run_owner import CLOSED_TAG, TAG_PREFIX
 
 CHILD = textwrap.dedent("""
     import os, signal, sys, time
     from pathlib import Path
-    from dpforecast.interrupts import sigterm_as_interrupt
-    from dpforecast.paths import Paths
+    from dpforecast.runtime.interrupts import sigterm_as_interrupt
+    from dpforecast.runtime.paths import Paths
     from dpforecast.tracking.mlflow_tracking import configure, start_run
     configure(Paths(Path(sys.argv[1])), "interrupted")
     with sigterm_as_interrupt(), start_run("child") as run:

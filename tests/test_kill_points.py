@@ -2,7 +2,7 @@
 
 One throw-away DVC repository (the working tree's files, tiny parameters, one GRU) is
 reproduced with ``DPFORECAST_CRASH_AT`` naming one crash point at a time
-(:mod:`dpforecast.faults`): the stage's process sends itself SIGKILL there, as a power
+(:mod:`dpforecast.runtime.faults`): the stage's process sends itself SIGKILL there, as a power
 loss would stop it. After each kill the test checks what the kill left, reruns
 ``dvc repro`` with no crash point, and checks the state again:
 

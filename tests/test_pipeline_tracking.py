@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 
 from dpforecast.features.windows import window_arrays
-from dpforecast.io import read_json
 from dpforecast.models.store import load_forecaster
-from dpforecast.paths import METRIC_FILES
-from dpforecast.project import lineage, load_project
+from dpforecast.runtime.io import read_json
+from dpforecast.runtime.paths import METRIC_FILES
+from dpforecast.runtime.project import lineage, load_project
 from dpforecast.stages.evaluate import evaluate
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
@@ -101,7 +101,7 @@ def test_logged_model_serves_recent_counts_with_the_same_predictions(trained):
 
 
 def test_tracking_follows_the_project_root_and_honours_the_users_uri(tmp_path, monkeypatch):
-    from dpforecast.paths import Paths
+    from dpforecast.runtime.paths import Paths
     from dpforecast.tracking.mlflow_tracking import configure
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

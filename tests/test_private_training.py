@@ -12,7 +12,7 @@ from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.checks import PrivacyConfigError
 from dpforecast.privacy.ledger import BudgetExceededError
-from dpforecast.project import load_project
+from dpforecast.runtime.project import load_project
 from dpforecast.stages.evaluate import evaluate
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest

@@ -20,8 +20,8 @@ import pytest
 
 from dpforecast.config import deep_merge, load_params
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.paths import Paths
-from dpforecast.project import lineage
+from dpforecast.runtime.paths import Paths
+from dpforecast.runtime.project import lineage
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
 from dpforecast.stages.register import register

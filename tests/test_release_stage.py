@@ -23,13 +23,13 @@ from dpforecast.config import load_params
 from dpforecast.data.ingest import drop_total, read_raw
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.errors import ConfigError
-from dpforecast.paths import Paths
 from dpforecast.privacy import release_start
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.charges import DiscreteGaussianRelease, epsilon_of
 from dpforecast.privacy.checks import PrivacyConfigError
 from dpforecast.privacy.discrete import discrete_gaussian_sigma, discrete_laplace_scale
 from dpforecast.privacy.ledger import BudgetExceededError
+from dpforecast.runtime.paths import Paths
 from dpforecast.stages import release as release_stage
 from dpforecast.stages.release import (
     NO_RELEASE,

@@ -22,10 +22,10 @@ from test_cell_gradients import _reference_clipped_sum
 from dpforecast.config import load_params
 from dpforecast.errors import ConfigError
 from dpforecast.features.scaling import Scaler
-from dpforecast.io import read_json, write_json
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.models.fused import FusedForecaster
 from dpforecast.models.store import DESCRIPTION, load_forecaster, save_forecaster
+from dpforecast.runtime.io import read_json, write_json
 from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.dp_sgd import FunctorchEngine, OpacusHooks, sample_loss
 

@@ -23,8 +23,8 @@ from dagster_project.defs.scope import project_graph
 from dpforecast.config import ARCHITECTURES, deep_merge, load_params
 from dpforecast.data.versioning import dvc_md5, restore_data
 from dpforecast.experiments.replay import deliver_next, init_replay
-from dpforecast.paths import Paths
 from dpforecast.registry.scoring import score_version, scoring_targets
+from dpforecast.runtime.paths import Paths
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
 from dpforecast.stages.validate import validate

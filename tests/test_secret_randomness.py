@@ -25,10 +25,10 @@ import yaml
 from dpforecast.config import load_params
 from dpforecast.experiments.study import prepare_series
 from dpforecast.models.forecaster import Forecaster, ModelSpec
-from dpforecast.paths import Paths
 from dpforecast.privacy import randomness
 from dpforecast.privacy.discrete import sample
 from dpforecast.privacy.randomness import SecretStream
+from dpforecast.runtime.paths import Paths
 from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.loop import LoopConfig
 

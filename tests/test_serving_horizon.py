@@ -15,8 +15,8 @@ from dpforecast.experiments.study import prepare_workspace
 from dpforecast.features.windows import window_arrays
 from dpforecast.models.conformal import Intervals
 from dpforecast.models.store import load_forecaster
-from dpforecast.project import lineage, load_project
 from dpforecast.registry.scoring import score_version, scoring_targets
+from dpforecast.runtime.project import lineage, load_project
 from dpforecast.serving.predict import forecast_csv, interval_note, last_window_table
 from dpforecast.stages.train import train_one
 from dpforecast.training.loop import predict

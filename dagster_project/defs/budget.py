@@ -26,8 +26,8 @@ import dagster as dg
 from dagster_project.defs.resources import ProjectResource
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import ARCHITECTURES, Params
-from dpforecast.paths import Paths
 from dpforecast.privacy.budget_forecast import BudgetForecast, forecast
+from dpforecast.runtime.paths import Paths
 
 CHECK_NAME = "privacy_budget_has_room"
 #: Tags of a retraining request: what the ledger said, and why the private part was left out.

@@ -2,7 +2,7 @@
 ``release.py``, ``features.py``), for one data set's graph (:mod:`scope`).
 
 Each asset calls the stage function its DVC script calls, with the same arguments taken
-from :class:`dpforecast.paths.Paths`, so the files it writes are the DVC stage's files.
+from :class:`dpforecast.runtime.paths.Paths`, so the files it writes are the DVC stage's files.
 Assets hand data on through those files (no IO manager): downstream assets are ordered
 by ``deps`` and read the paths themselves, as the stages do. The project's graph records
 each stage in ``dvc.lock`` (``ProjectResource.record``; the ``dvc`` metadata entry says how
@@ -92,7 +92,7 @@ def data_assets(scope: Scope) -> list[dg.AssetsDefinition]:
         """Input perturbation's continual noisy release of the series (``privacy.mode: ip``):
         started once and charged to the data set's ledger, then extended by each delivery at
         no further charge; in other modes a note that models read the validated series."""
-        from dpforecast.project import lineage
+        from dpforecast.runtime.project import lineage
         from dpforecast.stages.release import release
 
         paths, params = project.load(ds)
@@ -117,7 +117,7 @@ def data_assets(scope: Scope) -> list[dg.AssetsDefinition]:
     def features(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
         """Calendar features (``artifacts/features/table.parquet``) and the chronological window index
         (``artifacts/features/windows.parquet``); ``summary.json`` says which zones are modelled."""
-        from dpforecast.io import read_json
+        from dpforecast.runtime.io import read_json
 
         paths, params = project.load(ds)
         counts = build_features(paths, params)

@@ -11,7 +11,7 @@ import dagster as dg
 from dagster_project.defs.resources import MlflowResource, ProjectResource
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import ARCHITECTURES
-from dpforecast.project import lineage
+from dpforecast.runtime.project import lineage
 
 
 def registry_asset(scope: Scope) -> dg.AssetsDefinition:

@@ -16,7 +16,7 @@ import dagster as dg
 from pydantic import Field
 
 from dpforecast.config import Params, TrackingParams, load_params
-from dpforecast.paths import Paths
+from dpforecast.runtime.paths import Paths
 
 
 def _repo_root() -> Path:

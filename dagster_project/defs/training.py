@@ -14,7 +14,7 @@ import dagster as dg
 from dagster_project.defs.resources import MlflowResource, ProjectResource, run_link
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.config import ARCHITECTURES
-from dpforecast.project import lineage
+from dpforecast.runtime.project import lineage
 
 GROUP = "training"
 

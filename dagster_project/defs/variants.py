@@ -27,7 +27,7 @@ def model_variant(context: dg.AssetExecutionContext, project: ProjectResource, m
     """One architecture trained under one privacy setting (non-private, input perturbation or
     DP-SGD at a given epsilon), with its privacy report and test errors."""
     from dpforecast.experiments.variants import PrivacySetting, train_variant
-    from dpforecast.io import read_json
+    from dpforecast.runtime.io import read_json
 
     keys = context.partition_key.keys_by_dimension
     model, setting = keys["model"], PrivacySetting.parse(keys["privacy"])

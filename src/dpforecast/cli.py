@@ -61,7 +61,7 @@ def _overrides(items: list[str]) -> dict:
 
 def _cmd_study(args: argparse.Namespace) -> int:
     from dpforecast.experiments.study import run_study, study_table
-    from dpforecast.project import project_root
+    from dpforecast.runtime.project import project_root
 
     summary = run_study(project_root(), args.profile, args.model, list(range(args.seeds)),
                         overrides=_overrides(args.set), name=args.name)
@@ -71,7 +71,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
 def _cmd_frontier(args: argparse.Namespace) -> int:
     from dpforecast.experiments.frontier import frontier, frontier_table
-    from dpforecast.project import project_root
+    from dpforecast.runtime.project import project_root
 
     extra = {**({"dataset": args.dataset} if args.dataset else {}), **_overrides(args.set)} or None
     result = frontier(project_root(), args.model, tuple(args.epsilons), tuple(args.seeds), tuple(args.units),
@@ -89,7 +89,7 @@ def _backtest_name(value: str) -> str:
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from dpforecast.config import ARCHITECTURES
     from dpforecast.experiments.backtest import backtest, backtest_report
-    from dpforecast.project import project_root
+    from dpforecast.runtime.project import project_root
 
     models = None if not args.model else ARCHITECTURES if "all" in args.model else tuple(dict.fromkeys(args.model))
     try:
@@ -107,7 +107,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from dpforecast.experiments.audit import audit, summary
-    from dpforecast.project import project_root
+    from dpforecast.runtime.project import project_root
 
     claims = tuple(args.claims) if args.epsilon is None else (args.epsilon,)
     print(summary(audit(project_root(), args.model, claims, args.canaries, args.seed, progress=True)))
@@ -116,7 +116,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 def _cmd_variants(args: argparse.Namespace) -> int:
     from dpforecast.experiments.frontier import table, variants
-    from dpforecast.project import project_root
+    from dpforecast.runtime.project import project_root
 
     print(table(variants(project_root(), args.model, args.epsilon)))
     return 0
@@ -126,7 +126,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from dpforecast.project import load_project
+    from dpforecast.runtime.project import load_project
     from dpforecast.serving.predict import (
         forecast_csv,
         last_window_table,
@@ -170,7 +170,7 @@ def _cmd_restore_data(args: argparse.Namespace) -> int:
     )
     from dpforecast.privacy.published_lineage import matching_version
     from dpforecast.privacy.randomness import load_key
-    from dpforecast.project import load_project
+    from dpforecast.runtime.project import load_project
     from dpforecast.tracking.mlflow_tracking import configure
 
     paths, params = load_project()
@@ -207,7 +207,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_synthesize(args: argparse.Namespace) -> int:
     from dpforecast.data.synthetic import generate, write
-    from dpforecast.project import project_root
+    from dpforecast.runtime.project import project_root
 
     root = project_root()
     frame = generate(args.zones, args.days, args.interval, start=args.start, timezone=args.timezone,
@@ -220,7 +220,7 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from dpforecast.data.spec import available, dataset_path, load_spec
-    from dpforecast.project import project_root
+    from dpforecast.runtime.project import project_root
 
     root = project_root()
     for name in available(root):
@@ -265,7 +265,7 @@ def _cmd_key(args: argparse.Namespace) -> int:
 
 def _cmd_schema(args: argparse.Namespace) -> int:
     from dpforecast.config_reference import json_schema, write
-    from dpforecast.project import project_root
+    from dpforecast.runtime.project import project_root
 
     if args.write:
         root = project_root()
@@ -403,8 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dpforecast.interrupts import sigterm_as_interrupt
     from dpforecast.privacy.refusals import PRIVACY_REFUSALS
+    from dpforecast.runtime.interrupts import sigterm_as_interrupt
 
     args = build_parser().parse_args(argv)
     try:

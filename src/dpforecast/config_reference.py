@@ -15,7 +15,7 @@ from typing import Any
 from dpforecast.config import ParamsDocument
 from dpforecast.data.spec import SpecDocument
 from dpforecast.declared import schema
-from dpforecast.io import write_text
+from dpforecast.runtime.io import write_text
 
 SCHEMA_DIR = Path("docs") / "schema"
 REFERENCE = Path("docs") / "reference.md"

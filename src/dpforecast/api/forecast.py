@@ -42,7 +42,6 @@ from dpforecast.errors import ConfigError
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import make_windows
 from dpforecast.features.zones import SplitError, modelled_zones
-from dpforecast.io import atomic_dir, read_json, write_json
 from dpforecast.models.base import Callback, FitContext, FitSummary, Model, Windows
 from dpforecast.models.conformal import Intervals, validation_halves
 from dpforecast.models.persistence import Persistence
@@ -52,6 +51,7 @@ from dpforecast.privacy.continual_release import extend, release_terms
 from dpforecast.privacy.randomness import load_key
 from dpforecast.privacy.release_start import start_release
 from dpforecast.privacy.report import PrivacyReport
+from dpforecast.runtime.io import atomic_dir, read_json, write_json
 from dpforecast.training.intervals import calibrate_forecasts
 from dpforecast.training.networks import NETWORKS, Network
 from dpforecast.training.private_plan import release_report

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from dpforecast.io import write_text
+from dpforecast.runtime.io import write_text
 
 DVC_FILE = "data.dvc"
 

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dpforecast.io import atomic_path  # noqa: E402
+from dpforecast.runtime.io import atomic_path  # noqa: E402
 
 
 def save_png(fig: plt.Figure, out: Path) -> None:

@@ -84,12 +84,12 @@ from dpforecast.config import Params, deep_merge, load_params
 from dpforecast.data.synthetic import TIMESTAMP, generate
 from dpforecast.experiments.variants import MODE_OVERRIDES, MODE_PROFILES
 from dpforecast.features.calendar import CALENDAR_FEATURES, add_calendar_features
-from dpforecast.io import write_json, write_text
-from dpforecast.paths import Paths
 from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.audit_bound import epsilon_lower_bound
 from dpforecast.privacy.budget import noise_for
 from dpforecast.privacy.randomness import SecretStream
+from dpforecast.runtime.io import write_json, write_text
+from dpforecast.runtime.paths import Paths
 from dpforecast.training.build import build_model, private_options
 from dpforecast.training.device import select_device
 from dpforecast.training.dp_sgd import NoisyClippedSum, fit_private

@@ -38,10 +38,10 @@ from dpforecast.evaluation.baselines import (
 from dpforecast.evaluation.scores import like_for_like, persistence_skill, score
 from dpforecast.experiments.study import prepare_series
 from dpforecast.features.windows import split_starts, window_arrays
-from dpforecast.io import atomic_dir, read_json, write_json, write_parquet, write_text
 from dpforecast.models.store import DESCRIPTION, load_forecaster, load_intervals
-from dpforecast.paths import Paths
-from dpforecast.project import lineage
+from dpforecast.runtime.io import atomic_dir, read_json, write_json, write_parquet, write_text
+from dpforecast.runtime.paths import Paths
+from dpforecast.runtime.project import lineage
 from dpforecast.stages.features import build_features
 from dpforecast.stages.train import train_one
 from dpforecast.training.loop import predict

@@ -27,8 +27,8 @@ from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.evaluation.plots import plt, save_png
 from dpforecast.experiments.variants import PrivacySetting, train_variant
 from dpforecast.features.windows import window_arrays
-from dpforecast.io import read_json, write_json
-from dpforecast.paths import Paths
+from dpforecast.runtime.io import read_json, write_json
+from dpforecast.runtime.paths import Paths
 
 EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
 MODES = ("ip", "gp")

@@ -18,8 +18,8 @@ from pathlib import Path
 from dpforecast.config import load_params
 from dpforecast.data.spec import DatasetSpec
 from dpforecast.data.versioning import run_dvc
-from dpforecast.io import write_text
-from dpforecast.project import project_root
+from dpforecast.runtime.io import write_text
+from dpforecast.runtime.project import project_root
 
 REPLAY = "replay"
 

@@ -16,9 +16,9 @@ import torch
 
 from dpforecast.config import Params, deep_merge, load_params
 from dpforecast.data.ingest import source_files
-from dpforecast.io import write_json
-from dpforecast.paths import Paths
-from dpforecast.project import lineage
+from dpforecast.runtime.io import write_json
+from dpforecast.runtime.paths import Paths
+from dpforecast.runtime.project import lineage
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
 from dpforecast.stages.release import release

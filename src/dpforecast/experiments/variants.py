@@ -17,8 +17,8 @@ from typing import Any
 from dpforecast.config import deep_merge, load_params
 from dpforecast.errors import ConfigError
 from dpforecast.experiments.study import run_study
-from dpforecast.io import read_json
-from dpforecast.paths import Paths
+from dpforecast.runtime.io import read_json
+from dpforecast.runtime.paths import Paths
 
 MODE_OVERRIDES: dict[str, dict[str, Any]] = {
     "none": {"privacy": {"mode": "none"}},
@@ -80,8 +80,8 @@ def train_variant(
            "report": read_json(Path(run["model_dir"]) / "privacy.json"),
            "mlflow_run_id": run["mlflow_run_id"], "model_dir": run["model_dir"]}
     if register:
-        from dpforecast.project import lineage
         from dpforecast.registry.publish import publish
+        from dpforecast.runtime.project import lineage
 
         params = load_params(root / "params.yaml", profile=profile,
                              **deep_merge({"train": {"model": model}}, overrides))

@@ -13,9 +13,9 @@ from typing import Any
 import torch
 
 from dpforecast.data.spec import DatasetSpec, spec_from_dict
-from dpforecast.io import read_json, write_json
 from dpforecast.models.conformal import Intervals
 from dpforecast.models.forecaster import Forecaster, ModelSpec
+from dpforecast.runtime.io import read_json, write_json
 
 WEIGHTS = "model.pt"
 DESCRIPTION = "model.json"

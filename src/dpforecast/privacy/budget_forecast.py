@@ -32,8 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dpforecast.config import Params
-from dpforecast.io import read_json
-from dpforecast.paths import Paths
 from dpforecast.privacy.budget import (
     dp_sgd_schedule,
     open_ledger,
@@ -42,6 +40,8 @@ from dpforecast.privacy.budget import (
 )
 from dpforecast.privacy.charges import Mechanism
 from dpforecast.privacy.ledger import BudgetExceededError, PrivacyLedger
+from dpforecast.runtime.io import read_json
+from dpforecast.runtime.paths import Paths
 
 __all__ = ["BudgetForecast", "PlannedCharge", "check_planned", "forecast", "planned_charges", "training_size"]
 

@@ -31,17 +31,17 @@ import numpy as np
 import polars as pl
 
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.io import read_json
 from dpforecast.privacy.discrete import (
     discrete_gaussian_sigma,
     discrete_laplace_scale,
     sample,
 )
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream
+from dpforecast.runtime.io import read_json
 
 if TYPE_CHECKING:
     from dpforecast.config import Params
-    from dpforecast.paths import Paths
+    from dpforecast.runtime.paths import Paths
 
 FORMAT = 3  # 3: the discrete Gaussian calibrated by its own PLD (shift, coordinates)
 

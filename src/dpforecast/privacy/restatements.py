@@ -30,8 +30,8 @@ from pathlib import Path
 import polars as pl
 
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.io import write_json
 from dpforecast.privacy.ledger import state_home
+from dpforecast.runtime.io import write_json
 
 
 @contextlib.contextmanager

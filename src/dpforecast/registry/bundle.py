@@ -23,9 +23,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from dpforecast.io import atomic_dir, read_json, write_json, write_text
 from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, INTERVALS, WEIGHTS
 from dpforecast.privacy.unit import LEDGER_UNITS
+from dpforecast.runtime.io import atomic_dir, read_json, write_json, write_text
 
 #: Description fields that describe the architecture and its public training parameters.
 PUBLIC_DESCRIPTION = ("spec", "architecture", "seed", "features", "zones", "dataset", "horizon", "scaling",

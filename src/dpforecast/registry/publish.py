@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from dpforecast.config import Params
-from dpforecast.faults import crash_point
-from dpforecast.io import read_json
 from dpforecast.models.conformal import interval_tags
 from dpforecast.models.store import DESCRIPTION, load_intervals
-from dpforecast.paths import Paths
 from dpforecast.privacy.published_lineage import published_lineage
 from dpforecast.privacy.randomness import load_key
 from dpforecast.registry.promotion import Decision, Guarantee, Scored, decide
 from dpforecast.registry.scoring import score_version, scoring_targets
+from dpforecast.runtime.faults import crash_point
+from dpforecast.runtime.io import read_json
+from dpforecast.runtime.paths import Paths
 from dpforecast.serving.window import TARGET_TIME
 
 CHAMPION = "champion"

@@ -18,7 +18,7 @@ import polars as pl
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.windows import target_rows
-from dpforecast.paths import Paths
+from dpforecast.runtime.paths import Paths
 from dpforecast.serving.window import (
     FORECAST,
     LEAD,

@@ -11,8 +11,8 @@ import pandas as pd
 import polars as pl
 
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.io import write_with
 from dpforecast.models.conformal import Intervals
+from dpforecast.runtime.io import write_with
 from dpforecast.serving.window import (
     BOUNDS,
     FORECAST,

@@ -17,7 +17,7 @@ from pathlib import Path
 from dpforecast.config import Params
 from dpforecast.data.ingest import increments, read_raw_files
 from dpforecast.errors import ConfigError
-from dpforecast.io import atomic_path, write_text
+from dpforecast.runtime.io import atomic_path, write_text
 from dpforecast.validation import validate_csv, validate_raw
 
 

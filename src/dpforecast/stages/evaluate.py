@@ -30,9 +30,9 @@ from dpforecast.evaluation.plots import (
 )
 from dpforecast.evaluation.scores import like_for_like, persistence_skill, score, skill
 from dpforecast.features.windows import target_rows, window_arrays
-from dpforecast.io import read_json, write_json
 from dpforecast.models.store import load_forecaster, load_intervals
-from dpforecast.paths import METRIC_FILES, Paths
+from dpforecast.runtime.io import read_json, write_json
+from dpforecast.runtime.paths import METRIC_FILES, Paths
 from dpforecast.training.loop import predict
 
 # What ``metrics/details.json`` keeps of each model's privacy report.

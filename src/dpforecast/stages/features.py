@@ -17,8 +17,8 @@ from dpforecast.config import Params
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import make_windows, split_counts
 from dpforecast.features.zones import SplitError, modelled_zones
-from dpforecast.io import atomic_dir, write_json, write_parquet
-from dpforecast.paths import Paths
+from dpforecast.runtime.io import atomic_dir, write_json, write_parquet
+from dpforecast.runtime.paths import Paths
 from dpforecast.stages.release import training_series
 
 

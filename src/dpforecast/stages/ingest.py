@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from dpforecast.data.ingest import read_raw_files
-from dpforecast.io import write_parquet
+from dpforecast.runtime.io import write_parquet
 
 
 def ingest(

@@ -23,7 +23,7 @@ import yaml
 
 from dpforecast.config import ARCHITECTURES, Params, load_params
 from dpforecast.data.versioning import is_dvc_repo, run_dvc
-from dpforecast.paths import Paths
+from dpforecast.runtime.paths import Paths
 
 RECORDED = "recorded in dvc.lock"
 # Ours, beside DVC's own lock: parallel step processes (production profile) commit in turn.
@@ -47,11 +47,11 @@ def models_differ(paths: Paths, params: Params) -> str | None:
     """Why ``models/`` is not what DVC's train stage would build now (None when it is): the
     four architectures, nothing else, each trained from the current feature table and
     parameters by this checkout's code."""
-    from dpforecast.io import read_json
     from dpforecast.lineage import code_digest, file_md5
     from dpforecast.models.store import DESCRIPTION
     from dpforecast.privacy.published_lineage import WITHHELD, data_digest
     from dpforecast.privacy.randomness import load_key
+    from dpforecast.runtime.io import read_json
     from dpforecast.stages.train import flat_params
 
     folder = paths.model_dir(ARCHITECTURES[0]).parent

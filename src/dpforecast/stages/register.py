@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from dpforecast.config import Params
-from dpforecast.io import write_json
-from dpforecast.paths import Paths
 from dpforecast.registry.publish import publish, registered_name
+from dpforecast.runtime.io import write_json
+from dpforecast.runtime.paths import Paths
 
 
 def register(paths: Paths, params: Params, lineage: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:

@@ -21,9 +21,6 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.faults import crash_point
-from dpforecast.io import atomic_dir, read_json, write_json
-from dpforecast.paths import Paths
 from dpforecast.privacy import restatements
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.checks import check_privacy
@@ -36,6 +33,9 @@ from dpforecast.privacy.continual_release import (
 )
 from dpforecast.privacy.randomness import PrivacyKey, load_key
 from dpforecast.privacy.release_start import start_release
+from dpforecast.runtime.faults import crash_point
+from dpforecast.runtime.io import atomic_dir, read_json, write_json
+from dpforecast.runtime.paths import Paths
 from dpforecast.validation.released import validate_released
 from dpforecast.validation.report import DataValidationError
 

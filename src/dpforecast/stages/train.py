@@ -13,9 +13,7 @@ from dpforecast.config import Params
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.data.versioning import DVC_FILE
 from dpforecast.evaluation.metrics import forecast_errors
-from dpforecast.faults import crash_point
 from dpforecast.features.windows import feature_columns, window_arrays
-from dpforecast.io import atomic_dir, write_json
 from dpforecast.lineage import code_digest, file_md5
 from dpforecast.models.conformal import interval_tags, validation_halves
 from dpforecast.models.store import (
@@ -24,10 +22,12 @@ from dpforecast.models.store import (
     INTERVALS,
     save_forecaster,
 )
-from dpforecast.paths import Paths
 from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.published_lineage import data_digest, published_lineage
 from dpforecast.privacy.randomness import load_key
+from dpforecast.runtime.faults import crash_point
+from dpforecast.runtime.io import atomic_dir, write_json
+from dpforecast.runtime.paths import Paths
 from dpforecast.training.build import build_model, private_options
 from dpforecast.training.device import select_device
 from dpforecast.training.dp_sgd import fit_private

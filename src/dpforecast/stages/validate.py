@@ -14,7 +14,7 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.data.ingest import drop_total, series_from_typed
-from dpforecast.io import write_json, write_parquet, write_text
+from dpforecast.runtime.io import write_json, write_parquet, write_text
 from dpforecast.validation import DataValidationError, ValidationReport, validate_raw
 
 RESULT_JSON = "result.json"

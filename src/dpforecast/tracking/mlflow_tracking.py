@@ -18,7 +18,7 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.paths import Paths
+from dpforecast.runtime.paths import Paths
 from dpforecast.serving.window import (
     LEAD,
     ORIGIN_TIME,

@@ -26,13 +26,13 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
     """Rebuilds the module from our code and its saved folder; answers the long table."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        from dpforecast.io import read_json
         from dpforecast.models.store import (
             DESCRIPTION,
             load_dataset_spec,
             load_forecaster,
             load_intervals,
         )
+        from dpforecast.runtime.io import read_json
 
         folder = context.artifacts["forecaster"]
         self.model = load_forecaster(folder)

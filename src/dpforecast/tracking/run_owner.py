@@ -2,7 +2,7 @@
 
 A run whose process is killed (SIGKILL, out of memory, power loss) never reaches
 ``end_run``: MLflow would show it RUNNING for ever. Every run dpforecast starts records
-the process that runs it (:mod:`dpforecast.processes`: host, boot, pid namespace, pid,
+the process that runs it (:mod:`dpforecast.runtime.processes`: host, boot, pid namespace, pid,
 start time). Whenever a stage next points MLflow at the store
 (:func:`dpforecast.tracking.mlflow_tracking.configure`), runs still RUNNING whose process
 has certainly ended are closed as KILLED, with a tag saying when and why. Runs of another
@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from dpforecast.processes import gone, identity
+from dpforecast.runtime.processes import gone, identity
 
 TAG_PREFIX = "dpforecast.process."
 CLOSED_TAG = "dpforecast.closed"

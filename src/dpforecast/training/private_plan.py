@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from dpforecast.config import Params
-from dpforecast.io import read_json
 from dpforecast.lineage import code_digest
 from dpforecast.privacy.budget import (
     MAX_ACCOUNTED_WINDOWS,
@@ -33,6 +32,7 @@ from dpforecast.privacy.continual_release import ReleaseInfo, release_terms
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream, load_key
 from dpforecast.privacy.report import PrivacyReport, gp_report, ip_report
 from dpforecast.privacy.unit import PrivacyUnit
+from dpforecast.runtime.io import read_json
 from dpforecast.training.private_defaults import provenance_note
 
 

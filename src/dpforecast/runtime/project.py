@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dpforecast.config import Params, load_params
 from dpforecast.lineage import data_version, git_commit
-from dpforecast.paths import Paths
+from dpforecast.runtime.paths import Paths
 
 
 def project_root() -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from dpforecast.processes import gone, identity
+from dpforecast.runtime.processes import gone, identity
 
 
 @contextmanager
@@ -77,7 +77,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; swap it in only on success.
 
     The temporary's name carries its writer's pid and start time, so a later writer removes
-    only the temporaries of writers that died (:mod:`dpforecast.processes`), never one still
+    only the temporaries of writers that died (:mod:`dpforecast.runtime.processes`), never one still
     being written. If the swap itself is interrupted, the previous folder is put back."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

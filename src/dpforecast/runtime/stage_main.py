@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from dpforecast.data.ingest import RawFormatError
 from dpforecast.errors import ConfigError
-from dpforecast.interrupts import sigterm_as_interrupt
 from dpforecast.privacy.refusals import PRIVACY_REFUSALS
+from dpforecast.runtime.interrupts import sigterm_as_interrupt
 from dpforecast.validation import DataValidationError
 
 # A refusal the user can act on (exit 2); a failed validation exits 1, as `dpforecast validate`.
