@@ -40,6 +40,7 @@ def day(date: str) -> str:
     return lines[0] + "".join(line for line in lines if line.startswith(date))
 
 
+@pytest.mark.real_data
 def test_the_next_day_is_accepted_and_completes_the_series(root: Path):
     params = load_params(root / "params.yaml")
     deliver(root, f"{LAST_DAY}.csv", day(LAST_DAY))
@@ -52,6 +53,7 @@ def test_the_next_day_is_accepted_and_completes_the_series(root: Path):
     assert combined.equals(read_raw_files([RAW]).drop("row"))
 
 
+@pytest.mark.real_data
 def test_an_overlapping_day_is_refused_with_a_report(root: Path):
     params = load_params(root / "params.yaml")
     deliver(root, "2020-11-03.csv", day("2020-11-03"))
@@ -64,6 +66,7 @@ def test_an_overlapping_day_is_refused_with_a_report(root: Path):
     assert (root / "data" / "incoming" / "2020-11-05.csv").is_file()
 
 
+@pytest.mark.real_data
 def test_a_corrupted_day_is_refused_on_its_own_lines(root: Path):
     params = load_params(root / "params.yaml")
     lines = day(LAST_DAY).splitlines(keepends=True)
@@ -76,6 +79,7 @@ def test_a_corrupted_day_is_refused_on_its_own_lines(root: Path):
     assert increments(root / params.data_set.increments) == []
 
 
+@pytest.mark.real_data
 def test_a_name_already_accepted_is_refused(root: Path):
     params = load_params(root / "params.yaml")
     deliver(root, f"{LAST_DAY}.csv", day(LAST_DAY))

@@ -194,6 +194,7 @@ def test_the_real_run_stays_within_its_claims_at_eight_per_event(noisy, root):
     assert not (root / "privacy_ledger.json").exists()
 
 
+@pytest.mark.real_data
 def test_the_max_epsilon_is_all_guesses_correct(noisy):
     for kind in (noisy.claims[0].window, noisy.claims[0].event):
         tight, reach = kind.guesses
@@ -207,6 +208,7 @@ def test_the_max_epsilon_is_all_guesses_correct(noisy):
         assert kind.epsilon_lower_bound == max(g.epsilon_lower_bound for g in kind.guesses)
 
 
+@pytest.mark.real_data
 def test_the_noise_off_seam_is_caught_far_above_the_claims(noise_off):
     assert not noise_off.private and noise_off.contradicted and "NoiselessStream" in noise_off.noise
     low, high = noise_off.claims
@@ -225,6 +227,7 @@ def test_the_noise_off_seam_is_caught_far_above_the_claims(noise_off):
     assert "CONTRADICTED" in text and "NOT A PRIVATE RUN" in text and "NOT a private run" in summary(noise_off)
 
 
+@pytest.mark.real_data
 def test_the_result_is_json(noisy):
     out = json.loads(json.dumps(noisy.to_json()))
     assert out["claims"][0]["event"]["kind"] == "event" and out["contradicted"] is False

@@ -93,6 +93,7 @@ def test_persistence_rmse_per_fold_is_the_last_count_against_the_fold_targets(on
     assert result["mean"]["persistence"]["rmse"] == pytest.approx(mean)
 
 
+@pytest.mark.real_data
 def test_dp_sgd_folds_are_charged_and_select_nothing(tmp_path):
     root = make_root(tmp_path, SMALL)
     result = backtest(root, folds=FOLDS, step_days=STEP,
@@ -137,6 +138,7 @@ def test_a_plan_longer_than_the_series_or_ending_after_a_missing_day_is_refused(
         plan_folds(cut, params, 1, 1)
 
 
+@pytest.mark.real_data
 def test_the_dagster_asset_shows_the_fold_table_and_the_selection(tmp_path):
     import dagster as dg
 

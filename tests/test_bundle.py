@@ -63,6 +63,7 @@ def _walk(folder: Path, secrets: set[str], keys: tuple[str, ...] = SECRET_KEYS) 
 
 
 @pytest.mark.parametrize("mode", ["ip", "gp"])
+@pytest.mark.real_data
 def test_a_private_models_bundle_release_and_folder_hold_nothing_raw(tmp_path: Path, mode: str) -> None:
     over = {"privacy": {"mode": mode, "unit": "day"}, "train": {"model": "gru"}}
     if mode == "gp":
@@ -93,6 +94,7 @@ def test_a_private_models_bundle_release_and_folder_hold_nothing_raw(tmp_path: P
         assert set(metrics) == {"scored_on"}
 
 
+@pytest.mark.real_data
 def test_a_non_private_model_has_no_bundle(tmp_path: Path) -> None:
     root, paths = _project(tmp_path, {"train": {"model": "gru"}})
     folder = tmp_path / "model"

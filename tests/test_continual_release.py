@@ -57,6 +57,7 @@ def _released(tmp: Path) -> tuple[Path, Paths, list[tuple[str, str]]]:
     return root, paths, days
 
 
+@pytest.mark.real_data
 def test_five_deliveries_extend_the_release_and_charge_nothing(tmp_path: Path) -> None:
     root, paths, days = _released(tmp_path)
     params = load_params(root / "params.yaml")
@@ -89,6 +90,7 @@ def test_five_deliveries_extend_the_release_and_charge_nothing(tmp_path: Path) -
     assert str(released[TIMESTAMP].max()).startswith("2020-11-04 23:30")
 
 
+@pytest.mark.real_data
 def test_restated_interval_is_refused_and_new_terms_start_a_new_release(tmp_path: Path) -> None:
     root, paths, _ = _released(tmp_path)
     params = load_params(root / "params.yaml")

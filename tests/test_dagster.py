@@ -93,6 +93,7 @@ def _tracking_in_root(monkeypatch):
     monkeypatch.delenv("DPFORECAST_ROOT", raising=False)
 
 
+@pytest.mark.real_data
 def test_definitions_load_assets_check_and_job():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
@@ -125,6 +126,7 @@ def test_definitions_load_assets_check_and_job():
     assert groups["model_gru"] == "training" and groups["evaluation"] == "evaluation"
 
 
+@pytest.mark.real_data
 def test_materialize_whole_graph_matches_dvc_stages(tmp_path):
     root = make_root(tmp_path / "dagster")
     result = materialize(root)
@@ -168,6 +170,7 @@ def negative_count(csv: bytes, line_no: int = 10, column: int = 3) -> bytes:
     return b"\n".join(lines)
 
 
+@pytest.mark.real_data
 def test_bad_raw_file_fails_the_blocking_check_and_stops_downstream(tmp_path):
     root = make_root(tmp_path, csv_text=negative_count(RAW.read_bytes()))
     result = materialize(root, raise_on_error=False)
@@ -185,6 +188,7 @@ def test_bad_raw_file_fails_the_blocking_check_and_stops_downstream(tmp_path):
     assert not (root / "artifacts" / "validate" / "series.parquet").exists()
 
 
+@pytest.mark.real_data
 def test_a_private_variant_partition_materializes_with_its_guarantee(tmp_path):
     """One partition (DP-SGD GRU at epsilon 1): trained for real in its own folder, charged
     to the ledger, with epsilon, its unit and delta in the metadata."""
@@ -254,6 +258,7 @@ def run_budget_check(root: Path) -> dg.AssetCheckResult:
     return check(dg.build_asset_check_context(resources={"project": ProjectResource(root=str(root))}))
 
 
+@pytest.mark.real_data
 def test_budget_check_shows_each_unit_and_passes_with_room(tmp_path):
     root = budget_root(tmp_path, {**GP, **ROOMY_BUDGET})
     ledger = ledger_of(root)
@@ -272,6 +277,7 @@ def test_budget_check_shows_each_unit_and_passes_with_room(tmp_path):
     assert [c.key for c in ledger.charges()] == ["earlier"]  # nothing written
 
 
+@pytest.mark.real_data
 def test_budget_check_warns_when_the_next_training_would_exceed(tmp_path):
     root = budget_root(tmp_path, {**GP, **TINY_BUDGET})
     result = run_budget_check(root)
@@ -281,6 +287,7 @@ def test_budget_check_warns_when_the_next_training_would_exceed(tmp_path):
     assert ledger_of(root).charges() == []
 
 
+@pytest.mark.real_data
 def test_sensor_leaves_a_private_retraining_over_budget_out(tmp_path):
     root = budget_root(tmp_path, {**GP, **TINY_BUDGET}, delivery=True)
     (request,) = run_sensor(root).run_requests
@@ -299,6 +306,7 @@ def test_sensor_leaves_a_private_retraining_over_budget_out(tmp_path):
     assert ledger_of(root).charges() == []
 
 
+@pytest.mark.real_data
 def test_sensor_input_perturbation_new_release_over_budget_runs_up_to_validation(tmp_path):
     root = budget_root(tmp_path, {"mode": "ip", **TINY_BUDGET}, delivery=True)
     (request,) = run_sensor(root).run_requests
@@ -308,6 +316,7 @@ def test_sensor_input_perturbation_new_release_over_budget_runs_up_to_validation
     assert ledger_of(root).charges() == []
 
 
+@pytest.mark.real_data
 def test_sensor_within_budget_requests_the_whole_job(tmp_path):
     root = budget_root(tmp_path, {**GP, **ROOMY_BUDGET}, delivery=True)
     (request,) = run_sensor(root).run_requests
@@ -316,6 +325,7 @@ def test_sensor_within_budget_requests_the_whole_job(tmp_path):
     assert ledger_of(root).charges() == []
 
 
+@pytest.mark.real_data
 def test_schedule_skips_a_private_retraining_over_budget(tmp_path):
     root = budget_root(tmp_path, {**GP, **TINY_BUDGET})
     skipped = run_schedule(root)
@@ -324,6 +334,7 @@ def test_schedule_skips_a_private_retraining_over_budget(tmp_path):
     assert ledger_of(root).charges() == []
 
 
+@pytest.mark.real_data
 def test_schedule_within_budget_or_not_estimable_requests_the_run(tmp_path):
     roomy = run_schedule(budget_root(tmp_path / "roomy", {**GP, **ROOMY_BUDGET}))
     assert isinstance(roomy, dg.RunRequest) and roomy.asset_selection is None
@@ -335,6 +346,7 @@ def test_schedule_within_budget_or_not_estimable_requests_the_run(tmp_path):
     assert isinstance(public, dg.RunRequest) and public.tags[BUDGET_TAG].startswith("privacy.mode none")
 
 
+@pytest.mark.real_data
 def test_another_data_sets_schedule_checks_its_own_ledger(tmp_path):
     root = budget_root(tmp_path, {"mode": "ip", **TINY_BUDGET})
     skipped = run_schedule(root, "auckland_daily_retraining")

@@ -44,14 +44,17 @@ def dvc_root(tmp: Path, overrides: dict | None = None) -> Path:
     return root
 
 
+@pytest.mark.real_data
 def test_not_a_dvc_repository(tmp_path):
     assert record_stage(make_root(tmp_path), "ingest") == f"not recorded: {tmp_path.resolve()} is not a DVC repository"
 
 
+@pytest.mark.real_data
 def test_stage_missing_from_dvc_yaml(tmp_path):
     assert record_stage(dvc_root(tmp_path), "frontier") == "not recorded: dvc.yaml has no stage 'frontier'"
 
 
+@pytest.mark.real_data
 def test_parameters_dvc_does_not_read(tmp_path):
     root = dvc_root(tmp_path)
     other = root / "other.yaml"
@@ -61,12 +64,14 @@ def test_parameters_dvc_does_not_read(tmp_path):
 
 
 @pytest.mark.parametrize("stage", ["train", "evaluate", "register"])
+@pytest.mark.real_data
 def test_model_stages_need_train_model_all(tmp_path, stage):
     outcome = record_stage(dvc_root(tmp_path, {"train": {"model": "gru"}}), stage)
     assert outcome.startswith("not recorded: params.yaml selects train.model=gru")
     assert f"DVC's {stage} stage would build a different" in outcome
 
 
+@pytest.mark.real_data
 def test_models_folder_must_be_what_the_train_stage_builds(tmp_path):
     from dpforecast.lineage import code_digest, file_md5
     from dpforecast.stages.train import flat_params
@@ -94,6 +99,7 @@ def test_models_folder_must_be_what_the_train_stage_builds(tmp_path):
     assert models_differ(paths, params) == "models/lstm was not trained from the current feature table"
 
 
+@pytest.mark.real_data
 def test_busy_lock_is_an_outcome_not_an_error(tmp_path):
     root = dvc_root(tmp_path)
     with _record_lock(root, 0) as locked:
@@ -102,6 +108,7 @@ def test_busy_lock_is_an_outcome_not_an_error(tmp_path):
     assert outcome == f"not recorded: dvc busy: another process held {LOCK_FILE} for 0 s"
 
 
+@pytest.mark.real_data
 def test_opt_out_on_the_resource(tmp_path):
     from dagster_project.defs.resources import ProjectResource
 

@@ -122,6 +122,7 @@ def _bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
     return out
 
 
+@pytest.mark.real_data
 def test_any_bytes_get_a_message_naming_the_file_and_no_traceback(tmp_path: Path, capsys):
     for name, (path, message) in _bad_files(tmp_path).items():
         code = main(["validate", str(path), "--params", str(REPO / "params.yaml")])
@@ -131,6 +132,7 @@ def test_any_bytes_get_a_message_naming_the_file_and_no_traceback(tmp_path: Path
         assert "Traceback" not in err
 
 
+@pytest.mark.real_data
 def test_the_pipeline_refuses_a_bad_file_and_keeps_the_previous_series(tmp_path: Path):
     root = make_root(tmp_path / "p")
     assert _stage(root, "ingest").returncode == 0
@@ -146,6 +148,7 @@ def test_the_pipeline_refuses_a_bad_file_and_keeps_the_previous_series(tmp_path:
         assert (root / "artifacts" / "validate" / "series.parquet").read_bytes() == good, name
 
 
+@pytest.mark.real_data
 def test_a_third_data_set_in_the_long_layout_runs_through_every_stage(tmp_path: Path, capsys):
     """The README's worked example: `dpforecast synthesize city --layout long`, then the
     pipeline on it by naming it; this runs the same stage functions as `dvc exp run -S dataset=city`."""
@@ -191,6 +194,7 @@ def test_a_third_data_set_in_the_long_layout_runs_through_every_stage(tmp_path: 
                          "lstm", "gru", "bilstm", "bigru"}
 
 
+@pytest.mark.real_data
 def test_auckland_reads_as_its_spec_declares(tmp_path: Path):
     """The 06:00 day start, hour ranges, decimal counts, daylight time and the garbled rows."""
     from dpforecast.data.ingest import read_raw
@@ -213,6 +217,7 @@ def test_auckland_reads_as_its_spec_declares(tmp_path: Path):
     assert series["timestamp"].is_unique().all() and series["timestamp"].is_sorted()
 
 
+@pytest.mark.real_data
 def test_replayed_deliveries_follow_the_data_sets_layout(tmp_path: Path):
     """Held-back days of a long-layout data set are delivered as files of that layout; a
     corrupted one is refused by validation, a good one accepted."""
@@ -299,6 +304,7 @@ def test_a_zone_with_no_count_in_training_is_refused_or_dropped_as_the_spec_says
     assert counts["train"] > 0 and "z0003" not in pl.read_parquet(paths.targets).columns
 
 
+@pytest.mark.real_data
 def test_iso_offsets_carry_the_repeated_hour_at_the_end_of_summer_time(tmp_path: Path):
     """A file whose timestamps carry their UTC offsets has both occurrences of the repeated
     hour: they are two instants, on the grid, and nothing is left out."""
@@ -361,6 +367,7 @@ def test_a_long_file_missing_a_zones_row_is_refused_unless_missing_values_are_ga
     assert validate_csv(path, load_params(root / "params.yaml", validate={"min_rows": 1})).passed
 
 
+@pytest.mark.real_data
 def test_seconds_off_the_grid_are_refused(tmp_path: Path):
     from dpforecast.validation import validate_csv
 
@@ -393,6 +400,7 @@ def test_spec_values_validation_could_not_use_are_refused_on_load(changes: dict,
         load_spec(_spec_file(tmp_path, _with(**changes)))
 
 
+@pytest.mark.real_data
 def test_an_ambiguous_hour_the_spec_refuses_is_not_taken_for_a_skipped_one(raw_csv_path: Path, tmp_path: Path):
     from dpforecast.data.ingest import read_raw
     from dpforecast.validation.derive import typed_table
@@ -419,6 +427,7 @@ def test_serving_refuses_a_short_timestamp_without_offset_and_reads_the_own_layo
     assert str(counts["timestamp"][0]) == "2020-09-01 08:00:00+02:00" and counts.row(0)[1:] == (1, 2)
 
 
+@pytest.mark.real_data
 def test_a_data_set_without_an_increments_folder_takes_no_deliveries(tmp_path: Path):
     from dpforecast.errors import ConfigError
     from dpforecast.stages.arrivals import process_incoming

@@ -27,6 +27,7 @@ def table(raw_csv_path):
     return add_calendar_features(series, 30.0)
 
 
+@pytest.mark.real_data
 def test_series_is_timezone_aware_across_the_change_of_time(table):
     ts = table["timestamp"]
     assert str(ts.dtype) == "Datetime(time_unit='us', time_zone='Europe/Paris')"
@@ -35,6 +36,7 @@ def test_series_is_timezone_aware_across_the_change_of_time(table):
     assert dict(steps.iter_rows()) == {30: 3453, 90: 1, 1470: 1}
 
 
+@pytest.mark.real_data
 def test_study_split_counts_come_out_exactly(table):
     windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
     assert split_counts(windows) == {"train": 3114, "validation": 0, "test": 336}
@@ -43,6 +45,7 @@ def test_study_split_counts_come_out_exactly(table):
     assert str(test.max()) == "2020-11-04 23:30:00+01:00"
 
 
+@pytest.mark.real_data
 def test_by_default_no_window_straddles_a_gap(table):
     windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
     # Six windows end inside each of the two gaps' shadows.
@@ -52,6 +55,7 @@ def test_by_default_no_window_straddles_a_gap(table):
     assert set(span.tolist()) == {6 * 1800}
 
 
+@pytest.mark.real_data
 def test_validation_block_is_carved_from_the_end_of_training(table):
     windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
     counts = split_counts(windows)
@@ -61,6 +65,7 @@ def test_validation_block_is_carved_from_the_end_of_training(table):
     assert by_split["validation"].max() < by_split["test"].min()
 
 
+@pytest.mark.real_data
 def test_persistence_reproduces_the_study_table3(table):
     windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
     x, y = window_arrays(table, windows, "test", 6, 1, ZONES)
@@ -71,6 +76,7 @@ def test_persistence_reproduces_the_study_table3(table):
         assert errors["mae"][zone] == pytest.approx(PAPER_MAE[zone], abs=0.05)
 
 
+@pytest.mark.real_data
 def test_a_horizon_is_every_step_after_the_window_and_never_straddles_a_block(table):
     windows = make_windows(table, 6, 48, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
     assert (windows["target_row"] - windows["start_row"]).unique().to_list() == [6]
@@ -91,6 +97,7 @@ def test_a_horizon_is_every_step_after_the_window_and_never_straddles_a_block(ta
     assert set(span.tolist()) == {53 * 1800}
 
 
+@pytest.mark.real_data
 def test_calendar_features_have_the_requested_period(raw_csv_path):
     series = drop_total(to_series(read_raw(raw_csv_path), SPEC))
     week = add_calendar_features(series, 7.0)
@@ -101,6 +108,7 @@ def test_calendar_features_have_the_requested_period(raw_csv_path):
         assert a[c][0] == pytest.approx(b[c][0], abs=1e-9)
 
 
+@pytest.mark.real_data
 def test_scaler_is_fitted_on_training_windows_only(table):
     windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
     x, y = window_arrays(table, windows, "train", 6, 1, ZONES)

@@ -46,6 +46,7 @@ def test_frontier_puts_both_mechanisms_on_one_unit_with_seeds_and_baselines(tmp_
     assert "gp on this unit: vacuous" in frontier_table(more)
 
 
+@pytest.mark.real_data
 def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
     from dpforecast.experiments.frontier import variants
 

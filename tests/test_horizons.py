@@ -134,6 +134,7 @@ def test_which_baseline_a_residual_model_starts_from(over, season):
                                  or over.get("privacy", {}).get("mode") == "gp")
 
 
+@pytest.mark.real_data
 def test_a_dp_sgd_day_ahead_project_is_scored_at_every_lead_with_no_interval(tmp_path):
     """Under DP-SGD no interval is calibrated by default, yet every output the DVC stage
     declares is written (the fan plot without bands), and the model starts from yesterday."""

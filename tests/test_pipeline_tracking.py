@@ -38,6 +38,7 @@ def trained(tmp_path_factory):
     return paths, params, results, metrics
 
 
+@pytest.mark.real_data
 def test_every_model_and_the_baseline_are_evaluated(trained):
     paths, _, results, metrics = trained
     assert set(metrics) == {"persistence", "ridge", "seasonal_day", "seasonal_week", "lstm", "gru", "bilstm", "bigru"}
@@ -59,6 +60,7 @@ def test_every_model_and_the_baseline_are_evaluated(trained):
         assert (paths.plots_dir / f"{plot}.png").stat().st_size > 10_000
 
 
+@pytest.mark.real_data
 def test_runs_record_params_epochs_lineage_and_metrics(trained):
     paths, params, results, _ = trained
     client = mlflow.tracking.MlflowClient(f"sqlite:///{paths.mlflow_db}")

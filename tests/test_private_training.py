@@ -40,6 +40,7 @@ def _prepare(tmp_path, overrides):
     return paths, params
 
 
+@pytest.mark.real_data
 def test_gp_training_reports_the_accountants_epsilon_and_charges_the_ledger(tmp_path, monkeypatch):
     # With the owner's key a run's randomness, and so its ledger key, is reproducible.
     monkeypatch.setenv("DPFORECAST_PRIVACY_KEY", "5a" * 32)
@@ -63,6 +64,7 @@ def test_gp_training_reports_the_accountants_epsilon_and_charges_the_ledger(tmp_
     assert [c.key for c in open_ledger(params).charges()] == [charges[0].key]
 
 
+@pytest.mark.real_data
 def test_gp_noise_is_searched_to_meet_the_target_epsilon(tmp_path):
     overrides = deep_merge(GP, {"privacy": {"epsilon": 2.0, "gp": {"noise_multiplier": None}}})
     paths, params = _prepare(tmp_path, overrides)
@@ -71,6 +73,7 @@ def test_gp_noise_is_searched_to_meet_the_target_epsilon(tmp_path):
     assert 1.9 < report["epsilon"] <= 2.0 and report["noise_multiplier"] > 0
 
 
+@pytest.mark.real_data
 def test_gp_refuses_a_scaler_fitted_on_private_data(tmp_path):
     paths, params = _prepare(tmp_path, deep_merge(GP, {"features": {"scaling": "standard"}}))
     with pytest.raises(PrivacyConfigError, match="features.scaling"):
@@ -78,6 +81,7 @@ def test_gp_refuses_a_scaler_fitted_on_private_data(tmp_path):
     assert not paths.model_dir("bigru").exists()
 
 
+@pytest.mark.real_data
 def test_a_run_over_budget_is_refused_before_training(tmp_path):
     paths, params = _prepare(tmp_path, deep_merge(GP, {"privacy": {"budget": {"event": 0.001}}}))
     with pytest.raises(BudgetExceededError, match="unit 'event'"):
@@ -85,6 +89,7 @@ def test_a_run_over_budget_is_refused_before_training(tmp_path):
     assert not paths.model_dir("bigru").exists() and open_ledger(params).charges() == []
 
 
+@pytest.mark.real_data
 def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
     overrides = deep_merge(TINY, {"train": {"epochs": 1, "model": "gru"},
                                   "privacy": {"mode": "ip", "epsilon": 0.5}})

@@ -62,6 +62,7 @@ def _no_user_store(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
+@pytest.mark.real_data
 def test_champion_moves_only_to_a_better_model(registry):
     _, _, client, (first, second, third) = registry
     assert [d["version"] for d in (first, second, third)] == [1, 2, 3]
@@ -72,6 +73,7 @@ def test_champion_moves_only_to_a_better_model(registry):
     assert str(client.get_model_version_by_alias("mobility-gru", "challenger").version) == "3"
 
 
+@pytest.mark.real_data
 def test_versions_carry_lineage_guarantee_and_decision(registry):
     _, paths, client, _ = registry
     tags = client.get_model_version("mobility-gru", "3").tags
@@ -112,6 +114,7 @@ def _predict(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(cli), "predict", *args], capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.real_data
 def test_predict_serves_the_champion_from_a_csv_window(registry, tmp_path):
     root, paths, _, _ = registry
     window = _window_csv(paths, tmp_path / "window.csv")
@@ -126,6 +129,7 @@ def test_predict_serves_the_champion_from_a_csv_window(registry, tmp_path):
     assert all(r.count("[") == 2 for r in rows)  # the 80% and 95% intervals
 
 
+@pytest.mark.real_data
 def test_predict_writes_every_window_lead_and_zone_to_csv(registry, tmp_path):
     root, paths, _, _ = registry
     window = _window_csv(paths, tmp_path / "window.csv", rows=9)
@@ -145,6 +149,7 @@ def test_predict_writes_every_window_lead_and_zone_to_csv(registry, tmp_path):
     assert served.metadata.run_id == mlflow.MlflowClient().get_model_version("mobility-gru", "2").run_id
 
 
+@pytest.mark.real_data
 def test_predict_refuses_a_short_or_broken_window(registry, tmp_path):
     root, paths, _, _ = registry
     short = _window_csv(paths, tmp_path / "short.csv", rows=4)
@@ -187,6 +192,7 @@ def _versions(client) -> list[str]:
     return sorted(str(v.version) for v in client.search_model_versions("name='mobility-gru'"))
 
 
+@pytest.mark.real_data
 def test_a_register_killed_half_way_is_completed_not_repeated(tmp_path, monkeypatch):
     """Killed after the version exists: the rerun reuses it. Killed after the decision is
     logged: the rerun applies that decision instead of taking a second one; so does the

@@ -100,6 +100,7 @@ def made(tmp_path_factory: pytest.TempPathFactory, series_file: Path):
 # --------------------------------------------------------------------------- the release
 
 
+@pytest.mark.real_data
 def test_metadata_json_describes_the_release(made, series: pl.DataFrame) -> None:
     paths, meta = made
     params = _params()
@@ -133,6 +134,7 @@ def test_metadata_json_describes_the_release(made, series: pl.DataFrame) -> None
         epsilon_of(DiscreteGaussianRelease(written["scale"], 3, 2 * 48), 1e-7), rel=1e-6)
 
 
+@pytest.mark.real_data
 def test_parquet_carries_the_same_metadata(made) -> None:
     paths, meta = made
     kv = pl.read_parquet_metadata(paths.release_series)
@@ -141,6 +143,7 @@ def test_parquet_carries_the_same_metadata(made) -> None:
     assert set(embedded) == RELEASE_KEYS
 
 
+@pytest.mark.real_data
 def test_timestamps_and_columns_are_unchanged_and_counts_are_integers(made, series: pl.DataFrame) -> None:
     paths, _ = made
     released = pl.read_parquet(paths.release_series)
@@ -151,6 +154,7 @@ def test_timestamps_and_columns_are_unchanged_and_counts_are_integers(made, seri
     assert released.select(pl.sum_horizontal(pl.col(ZONES).is_null()).sum()).item() == 0
 
 
+@pytest.mark.real_data
 def test_the_release_passes_the_released_series_suite(made, series: pl.DataFrame) -> None:
     paths, _ = made
     released = pl.read_parquet(paths.release_series)
@@ -163,6 +167,7 @@ def test_the_release_passes_the_released_series_suite(made, series: pl.DataFrame
                                  reference_timestamps=series[TIMESTAMP], zones=ZONES).passed
 
 
+@pytest.mark.real_data
 def test_noise_per_zone_has_the_calibrated_std(made, series: pl.DataFrame) -> None:
     """3,456 counts per zone: the sample std's relative standard error is 1/sqrt(2n) = 1.2%,
     so 5% is about 4 standard errors. The noise is integer (discrete Gaussian): nothing is
@@ -185,6 +190,7 @@ def test_noise_per_zone_has_the_calibrated_std(made, series: pl.DataFrame) -> No
 # --------------------------------------------------------------------------- charges, reruns, randomness
 
 
+@pytest.mark.real_data
 def test_the_release_is_charged_once_on_every_unit_and_a_rerun_changes_nothing(
     series_file: Path, tmp_path: Path
 ) -> None:
@@ -209,6 +215,7 @@ def test_the_release_is_charged_once_on_every_unit_and_a_rerun_changes_nothing(
     assert len(open_ledger(params).charges()) == 1
 
 
+@pytest.mark.real_data
 def test_without_a_key_every_release_is_new_noise_and_charged_again(series_file: Path, tmp_path: Path) -> None:
     """OS randomness: two releases of one series differ, neither records a seed, and each
     is its own charge (fresh noise composes with the earlier release)."""
@@ -224,6 +231,7 @@ def test_without_a_key_every_release_is_new_noise_and_charged_again(series_file:
     assert {c.key for c in open_ledger(params).charges()} == {f"ip-release:{m['release_id']}" for m in metas}
 
 
+@pytest.mark.real_data
 def test_budget_refusal_writes_and_charges_nothing(series_file: Path, tmp_path: Path) -> None:
     paths = _root(tmp_path, series_file)
     params = _params(budget={"event": 0.1})
@@ -236,6 +244,7 @@ def test_budget_refusal_writes_and_charges_nothing(series_file: Path, tmp_path: 
 # --------------------------------------------------------------------------- variants
 
 
+@pytest.mark.real_data
 def test_laplace_clipped_release(series_file: Path, series: pl.DataFrame, tmp_path: Path) -> None:
     paths = _root(tmp_path, series_file)
     # epsilon 0.5 per event under the Laplace is 24 per day (L1 composes linearly), above the
@@ -258,6 +267,7 @@ def test_laplace_clipped_release(series_file: Path, series: pl.DataFrame, tmp_pa
                              zones=ZONES).passed
 
 
+@pytest.mark.real_data
 def test_clip_at_zero_is_post_processing_of_the_same_noise(
     series_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -278,6 +288,7 @@ def test_clip_at_zero_is_post_processing_of_the_same_noise(
     np.testing.assert_array_equal(frames[True], np.maximum(frames[False], 0))
 
 
+@pytest.mark.real_data
 def test_missing_counts_stay_missing(series_file: Path, series: pl.DataFrame, tmp_path: Path) -> None:
     """A gap the spec allows (a null count) is released as null: no noise is published
     where nothing was counted, and every other count is noised."""
@@ -328,6 +339,7 @@ def test_removed_parameters_are_refused_when_read(ip, name) -> None:
         _params(ip=ip)
 
 
+@pytest.mark.real_data
 def test_failed_release_validation_writes_nothing(
     series_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -358,6 +370,7 @@ def test_failed_release_validation_writes_nothing(
     assert _files(existing.release_dir) == before
 
 
+@pytest.mark.real_data
 def test_mode_none_writes_the_note_and_leaves_an_ip_release_untouched(series_file: Path, tmp_path: Path) -> None:
     none = load_params(PARAMS_YAML, privacy={"mode": "none"})
     fresh = _root(tmp_path / "fresh", series_file)
@@ -387,6 +400,7 @@ def _failed(report) -> set[tuple[str, str | None]]:
     return {(f.expectation, f.column) for f in report.failures}
 
 
+@pytest.mark.real_data
 def test_suite_accepts_negative_counts_unless_clipping_was_asked(small: pl.DataFrame) -> None:
     noisy = small.with_columns(pl.col("r5") - 100_000)  # legitimately negative noisy counts
     report = validate_released(noisy, clip_at_zero=False, rounded=True, reference_timestamps=small[TIMESTAMP], zones=ZONES)
@@ -396,6 +410,7 @@ def test_suite_accepts_negative_counts_unless_clipping_was_asked(small: pl.DataF
     assert report.failures[0].unexpected_count == 96
 
 
+@pytest.mark.real_data
 def test_suite_checks_integers_only_when_rounded(small: pl.DataFrame) -> None:
     floats = small.with_columns(pl.col(z).cast(pl.Float64) + 0.25 for z in ZONES)
     assert validate_released(floats, False, False, small[TIMESTAMP], zones=ZONES).passed
@@ -403,6 +418,7 @@ def test_suite_checks_integers_only_when_rounded(small: pl.DataFrame) -> None:
     assert _failed(report) == {("expect_column_values_to_be_in_type_list", z) for z in ZONES}
 
 
+@pytest.mark.real_data
 def test_suite_checks_timestamps_against_the_input(small: pl.DataFrame) -> None:
     ref = small[TIMESTAMP]
     shifted = small.with_columns(pl.col(TIMESTAMP).dt.offset_by("30m"))
@@ -417,6 +433,7 @@ def test_suite_checks_timestamps_against_the_input(small: pl.DataFrame) -> None:
     assert ("expect_table_columns_to_match_ordered_list", None) in _failed(validate_released(extra, False, True, ref, zones=ZONES))
 
 
+@pytest.mark.real_data
 def test_suite_rejects_infinite_values(small: pl.DataFrame) -> None:
     inf = small.with_columns(pl.col(z).cast(pl.Float64) for z in ZONES).with_columns(
         pl.when(pl.int_range(pl.len()) == 3).then(float("inf")).otherwise(pl.col("r2")).alias("r2")

@@ -91,6 +91,7 @@ def _attack(root: Path) -> float:
 IP = {"privacy": {"mode": "ip", "unit": "day"}}
 
 
+@pytest.mark.real_data
 def test_release_noise_cannot_be_regenerated_from_what_is_published(tmp_path: Path) -> None:
     root = _short_root(tmp_path, IP)
     params = load_params(root / "params.yaml")
@@ -102,6 +103,7 @@ def test_release_noise_cannot_be_regenerated_from_what_is_published(tmp_path: Pa
     assert _attack(root) < max(5 * chance, 0.02)
 
 
+@pytest.mark.real_data
 def test_the_attack_recovers_every_count_through_the_public_seeding_seam(tmp_path: Path, monkeypatch) -> None:
     root = _short_root(tmp_path, IP)
     params = load_params(root / "params.yaml")

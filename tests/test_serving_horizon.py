@@ -68,6 +68,7 @@ def test_every_window_lead_and_zone_with_ordered_intervals_across_the_change_of_
     assert (f <= hi80).all() and (hi80 <= hi95).all() and (hi80 > lo80).any()
 
 
+@pytest.mark.real_data
 def test_the_registry_score_is_the_stages_own_test_error(served):
     paths, params, uri = served
     series, targets = scoring_targets(paths, H)
@@ -80,6 +81,7 @@ def test_the_registry_score_is_the_stages_own_test_error(served):
         assert score[metric] == pytest.approx(own[metric], rel=1e-6)
 
 
+@pytest.mark.real_data
 def test_a_model_of_another_horizon_is_refused(served):
     paths, _, uri = served
     series, targets = scoring_targets(paths, 1)

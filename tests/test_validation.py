@@ -239,6 +239,7 @@ def good_series(raw_csv_path: Path, params, tmp_path_factory) -> bytes:
 # --------------------------------------------------------------------------- the real file
 
 
+@pytest.mark.real_data
 def test_real_file_passes_every_expectation(good_report: ValidationReport):
     assert good_report.passed, good_report.message()
     assert good_report.rows == 3456
@@ -259,6 +260,7 @@ def test_real_file_passes_every_expectation(good_report: ValidationReport):
     assert "valid (3456 rows" in good_report.message()
 
 
+@pytest.mark.real_data
 def test_report_json_and_markdown(good_report: ValidationReport):
     data = json.loads(json.dumps(good_report.to_json()))
     assert data["passed"] is True and data["rows"] == 3456
@@ -271,6 +273,7 @@ def test_report_json_and_markdown(good_report: ValidationReport):
     assert "`expect_column_values_to_be_increasing`" in md
 
 
+@pytest.mark.real_data
 def test_typed_table_matches_to_series(raw_csv_path: Path, params):
     raw = read_raw(raw_csv_path)
     typed, dropped = typed_table(raw, SPEC)
@@ -282,6 +285,7 @@ def test_typed_table_matches_to_series(raw_csv_path: Path, params):
     assert typed["parse_problem"].null_count() == raw.height
 
 
+@pytest.mark.real_data
 def test_declared_gaps_are_required(raw_csv_path: Path, params):
     """Without the declared gaps, the two holes are grid errors at the rows after them."""
     raw = read_raw(raw_csv_path)
@@ -297,6 +301,7 @@ def test_declared_gaps_are_required(raw_csv_path: Path, params):
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
+@pytest.mark.real_data
 def test_variant_fails_with_a_precise_message(name: str, variant_reports):
     report = variant_reports[name]
     assert not report.passed
@@ -315,6 +320,7 @@ def test_variant_fails_with_a_precise_message(name: str, variant_reports):
         assert outcome.examples and all("row" in e for e in outcome.examples)
 
 
+@pytest.mark.real_data
 def test_exactly_the_right_expectations_fail(variant_reports):
     """Only the damaged thing fails (phase 2 never runs on a table whose cells are bad)."""
     only = {
@@ -343,12 +349,14 @@ def test_exactly_the_right_expectations_fail(variant_reports):
     assert [e["row"] for e in swapped.examples] == [10, 11, 12]
 
 
+@pytest.mark.real_data
 def test_failed_summary_lists_failures(variant_reports):
     md = variant_reports["text_in_count"].summary_markdown()
     assert "FAILED" in md and "**FAIL**" in md and "line 7: 'abc'" in md
     assert "Phase 2" in md
 
 
+@pytest.mark.real_data
 def test_out_of_range_counts(raw_csv_path: Path):
     params = load_params(PARAMS_YAML, validate={"max_count": 100_000})
     report = validate_raw(read_raw(raw_csv_path), params, source="capped")
@@ -357,6 +365,7 @@ def test_out_of_range_counts(raw_csv_path: Path):
     assert "count outside [0, 100000]" in report.message()
 
 
+@pytest.mark.real_data
 def test_unparseable_time_is_reported_by_line(raw_csv_text: str, params, write_csv):
     """2020-02-30 passes the format check but is no date: reported, not raised."""
     path = write_csv(_set_cell(raw_csv_text, 3, "Date", "2020-02-30"))
@@ -369,6 +378,7 @@ def test_unparseable_time_is_reported_by_line(raw_csv_text: str, params, write_c
 # --------------------------------------------------------------------------- the stage
 
 
+@pytest.mark.real_data
 def test_stage_writes_series_and_reports(good_series: bytes, raw_csv_path: Path, params, tmp_path):
     raw_parquet = tmp_path / "raw.parquet"
     ingest(raw_csv_path, raw_parquet)
@@ -384,6 +394,7 @@ def test_stage_writes_series_and_reports(good_series: bytes, raw_csv_path: Path,
 
 
 @pytest.mark.parametrize("name", [n for n in VARIANTS if n != "empty_file"])
+@pytest.mark.real_data
 def test_stage_failure_keeps_previous_series(name: str, variant_files, good_series: bytes, params, tmp_path):
     series = tmp_path / "series.parquet"
     series.write_bytes(good_series)
@@ -401,6 +412,7 @@ def test_stage_failure_keeps_previous_series(name: str, variant_files, good_seri
     assert not list(tmp_path.glob(".series.parquet.*"))  # no temporary file left behind
 
 
+@pytest.mark.real_data
 def test_stage_on_empty_file_never_reaches_validation(variant_files, good_series: bytes, tmp_path):
     series = tmp_path / "series.parquet"
     series.write_bytes(good_series)
@@ -412,6 +424,7 @@ def test_stage_on_empty_file_never_reaches_validation(variant_files, good_series
 # --------------------------------------------------------------------------- the command
 
 
+@pytest.mark.real_data
 def test_cli_validate_good_file(raw_csv_path: Path, capsys):
     assert main(["validate", str(raw_csv_path), "--params", str(PARAMS_YAML)]) == 0
     out = capsys.readouterr()
@@ -420,6 +433,7 @@ def test_cli_validate_good_file(raw_csv_path: Path, capsys):
 
 
 @pytest.mark.parametrize("name", ["text_in_count", "semicolons", "empty_file"])
+@pytest.mark.real_data
 def test_cli_validate_bad_file(name: str, variant_files, capsys):
     assert main(["validate", str(variant_files[name]), "--params", str(PARAMS_YAML)]) == 1
     err = capsys.readouterr().err
@@ -439,6 +453,7 @@ def test_gx_is_not_imported_with_the_package():
 # --------------------------------------------------------------------------- both engines
 
 
+@pytest.mark.real_data
 def test_gx_on_pandas_and_the_polars_engine_agree_on_every_variant(variant_files, raw_csv_path: Path, params):
     """The default engine evaluates the same GX suite as GX itself, outcome for outcome."""
     gx = replace(params, validate=replace(params.validate, engine="gx"))

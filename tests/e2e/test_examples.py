@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "auckland_in_memory.py"
 
 
+@pytest.mark.real_data
 def test_the_auckland_example_fits_predicts_and_reports(tmp_path):
     if not (ROOT / "data" / "auckland" / "hourly_counts.csv").is_file():
         pytest.skip("Auckland's counts are restored by `dvc pull data.dvc` (scripts/test.sh does it)")
