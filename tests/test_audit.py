@@ -169,6 +169,7 @@ def noise_off(root):
     return run_audit(root, "bigru", (1.0, 8.0), CANARIES, seed=0, overrides=SMALL, days=DAYS, streams=NoiselessStream)
 
 
+@pytest.mark.real_data
 def test_the_real_run_stays_within_its_claims_at_eight_per_event(noisy, root):
     assert noisy.private and not noisy.charged and not noisy.contradicted
     (claim,) = noisy.claims

@@ -37,6 +37,7 @@ def workspace(fold: dict) -> Paths:
     return Paths(Path(fold["workspace"]))
 
 
+@pytest.mark.real_data
 def test_folds_are_consecutive_blocks_before_the_test_period_which_no_fold_reads(once):
     root, result = once
     test_start = date.fromisoformat(result["test_start"])
@@ -59,6 +60,7 @@ def test_folds_are_consecutive_blocks_before_the_test_period_which_no_fold_reads
     assert "| gru |" in report and "| persistence |" in report and "Selected: gru." in report
 
 
+@pytest.mark.real_data
 def test_without_refit_one_model_trained_on_fold_one_scores_every_fold(once):
     root, result = once
     assert result["trainings"] == 1 and [f["trained_on_fold"] for f in result["folds"]] == [1] * FOLDS
@@ -81,6 +83,7 @@ def fold_windows(work: Paths, params) -> tuple[np.ndarray, np.ndarray, list[str]
     return x, y, zones
 
 
+@pytest.mark.real_data
 def test_persistence_rmse_per_fold_is_the_last_count_against_the_fold_targets(once):
     root, result = once
     params = fold_params(load_params(root / "params.yaml"), STEP)
@@ -106,6 +109,7 @@ def test_dp_sgd_folds_are_charged_and_select_nothing(tmp_path):
     assert "Selected: none." in (root / "reports" / "backtest.md").read_text()
 
 
+@pytest.mark.real_data
 def test_input_perturbation_folds_are_scored_against_the_release_and_may_select(tmp_path):
     """Choosing on the folds under IP reads only the noisy release: post-processing, covered."""
     from dpforecast.evaluation.metrics import forecast_errors
@@ -126,6 +130,7 @@ def test_input_perturbation_folds_are_scored_against_the_release_and_may_select(
     assert "on the noisy release" in (root / "reports" / "backtest.md").read_text()
 
 
+@pytest.mark.real_data
 def test_a_plan_longer_than_the_series_or_ending_after_a_missing_day_is_refused(once):
     root, result = once
     params = load_params(root / "params.yaml")
@@ -156,6 +161,7 @@ def test_the_dagster_asset_shows_the_fold_table_and_the_selection(tmp_path):
     assert (root / "metrics" / "backtest.json").is_file()
 
 
+@pytest.mark.real_data
 def test_a_named_candidate_keeps_its_parameters_and_files_apart(once):
     """Choosing a hyper-parameter: each candidate backtested under its own name."""
     root, default = once

@@ -117,6 +117,7 @@ def test_restated_interval_is_refused_and_new_terms_start_a_new_release(tmp_path
     assert len(open_ledger(params).charges()) == 2
 
 
+@pytest.mark.real_data
 def test_an_interval_released_before_is_not_noised_again_and_a_foreign_release_is_refused(tmp_path: Path) -> None:
     root, paths, days = _released(tmp_path)
     params = load_params(root / "params.yaml")
@@ -145,6 +146,7 @@ def test_an_interval_released_before_is_not_noised_again_and_a_foreign_release_i
 
 
 @pytest.mark.parametrize("text", ["not json", '{"mode": "ip", "format": 3, "terms": 3}', "[1, 2]"])
+@pytest.mark.real_data
 def test_damaged_release_metadata_is_refused_by_name_and_nothing_charged(tmp_path: Path, text: str) -> None:
     root, paths, _ = _released(tmp_path)
     params = load_params(root / "params.yaml")

@@ -90,6 +90,7 @@ def _stage(root: Path, stage: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("case", ["unknown key", "hierarchy zone not a column", "interval does not divide a day"])
+@pytest.mark.real_data
 def test_a_dvc_stage_refuses_a_bad_spec_in_one_line_and_writes_nothing(case: str, tmp_path: Path):
     root = make_root(tmp_path / "p")
     spec, message = BAD_SPECS[case]
@@ -262,6 +263,7 @@ def test_params_name_a_declared_data_set():
     assert load_params(REPO / "params.yaml", dataset="auckland", split={"history_days": 0}).protocol()[2] is None
 
 
+@pytest.mark.real_data
 def test_a_zone_with_no_count_in_training_is_refused_or_dropped_as_the_spec_says(tmp_path: Path):
     from dpforecast.data.ingest import source_files
     from dpforecast.features.zones import EmptyZoneError
@@ -355,6 +357,7 @@ def _hours(n: int, start: str = "2020-09-01T00:00:00+02:00") -> list[str]:
     return [(t0 + timedelta(hours=i)).isoformat() for i in range(n)]
 
 
+@pytest.mark.real_data
 def test_a_long_file_missing_a_zones_row_is_refused_unless_missing_values_are_gaps(tmp_path: Path):
     from dpforecast.validation import validate_csv
 
@@ -414,6 +417,7 @@ def test_an_ambiguous_hour_the_spec_refuses_is_not_taken_for_a_skipped_one(raw_c
     assert typed.filter(pl.col("parse_problem").is_not_null())["Hour"].to_list() == ["02:00:00", "02:30:00"]
 
 
+@pytest.mark.real_data
 def test_serving_refuses_a_short_timestamp_without_offset_and_reads_the_own_layout_as_its_spec(tmp_path: Path):
     from dpforecast.serving.window import WindowInputError, recent_counts
 

@@ -75,6 +75,7 @@ def test_runs_record_params_epochs_lineage_and_metrics(trained):
     assert [m.step for m in history] == list(range(1, params.train.epochs + 1))
 
 
+@pytest.mark.real_data
 def test_logged_model_serves_recent_counts_with_the_same_predictions(trained):
     """The pyfunc takes recent counts (timestamp + zones), builds the features itself, and
     forecasts what the saved model forecasts on the matching test windows."""

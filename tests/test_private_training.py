@@ -114,6 +114,7 @@ def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
     assert len(open_ledger(params).charges()) == 1
 
 
+@pytest.mark.real_data
 def test_a_tracked_dp_sgd_run_logs_steps_and_epsilon_spent_never_a_private_loss(tmp_path, monkeypatch):
     import mlflow
 

@@ -84,6 +84,7 @@ def test_versions_carry_lineage_guarantee_and_decision(registry):
     assert [(e["version"], e["promote"], e["champion_after"]) for e in log] == [("1", True, "1"), ("2", True, "2"), ("3", False, "2")]
 
 
+@pytest.mark.real_data
 def test_a_looser_private_model_does_not_replace_a_stricter_champion(registry):
     root, _, client, _ = registry
     # epsilon 50 per event is far above the default budgets: tracked, not limited here
@@ -159,6 +160,7 @@ def test_predict_refuses_a_short_or_broken_window(registry, tmp_path):
     assert missing.returncode == 2 and "cannot load models:/no-such-model@champion" in missing.stderr
 
 
+@pytest.mark.real_data
 def test_a_model_tracked_in_another_store_is_refused_clearly(registry, tmp_path, monkeypatch):
     """Models restored by DVC into a workspace whose MLflow store never saw them."""
     import shutil

@@ -49,6 +49,7 @@ def _counts(start: str, rows: int) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.real_data
 def test_every_window_lead_and_zone_with_ordered_intervals_across_the_change_of_time(served):
     _, params, uri = served
     window = params.features.window
@@ -89,6 +90,7 @@ def test_a_model_of_another_horizon_is_refused(served):
         score_version(uri, series, targets)
 
 
+@pytest.mark.real_data
 def test_the_terminal_view_shows_every_lead_of_the_last_window(served, tmp_path):
     _, params, uri = served
     csv = tmp_path / "window.csv"
