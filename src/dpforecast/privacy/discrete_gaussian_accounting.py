@@ -25,7 +25,7 @@ the ledger charges for it. To compose it with other records on the ledger's coar
 
 That moving every count by the full shift is the worst neighbour (smaller shifts, or a
 declared bound's crossings split over several counts, cost less) holds for the continuous
-Gaussian by its L2 norm; for the discrete one ``tests/test_discrete_gaussian_accounting.py``
+Gaussian by its L2 norm; for the discrete one ``tests/unit/privacy/test_discrete_gaussian_accounting.py``
 checks it numerically on the scales the specs produce.
 """
 

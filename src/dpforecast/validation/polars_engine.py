@@ -6,7 +6,7 @@ objects with their kwargs and ``meta``) and the report format; Polars evaluates.
 :func:`run_suite` returns the dict ``ValidationDefinition.run(...).to_json_dict()`` gives
 for ``result_format`` SUMMARY with ``partial_unexpected_count`` 20, restricted to the
 fields that :mod:`dpforecast.validation.outcomes` and :mod:`dpforecast.validation.released`
-read; ``tests/test_polars_engine.py`` cross-checks it against GX on tables with every kind
+read; ``tests/unit/validation/test_polars_engine.py`` cross-checks it against GX on tables with every kind
 of failure.
 
 GX's pandas semantics, reproduced here:

@@ -169,7 +169,7 @@ def _units(*names: str):
 
     from dpforecast.config import load_params
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     return tuple(load_params(root / "params.yaml", privacy={"unit": n}).privacy_unit() for n in names)
 
 

@@ -30,7 +30,7 @@ from dpforecast.validation.derive import to_series, typed_table
 
 from montreuil_spec import RAW_COLUMNS, SPEC
 
-PARAMS_YAML = Path(__file__).resolve().parents[1] / "params.yaml"
+PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 
 # --------------------------------------------------------------------------- variants
 

@@ -31,7 +31,7 @@ from dpforecast.privacy.charges import GaussianRelease
 from dpforecast.runtime.io import write_json
 from dpforecast.runtime.paths import Paths
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 RAW = REPO / "data" / "montreuil" / "ML_final_df_real.csv"
 ASSETS = {"incoming_data", "raw_mobility", "validated_series", "released_series", "features",

@@ -24,7 +24,7 @@ from dpforecast.privacy.charges import epsilon_of
 from dpforecast.privacy.report import PrivacyReport, gp_report
 from dpforecast.privacy.unit import UnitError, privacy_unit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _params(**privacy):

@@ -43,7 +43,7 @@ from dpforecast.validation.released import validate_released
 
 from montreuil_spec import SPEC, ZONES
 
-PARAMS_YAML = Path(__file__).resolve().parents[1] / "params.yaml"
+PARAMS_YAML = Path(__file__).resolve().parents[3] / "params.yaml"
 EPSILON = 0.5
 # Montreuil's event: R1 and one IRIS, each moved by up to per_count = 3 people.
 EVENT_L2 = 3 * math.sqrt(2)

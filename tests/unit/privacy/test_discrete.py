@@ -149,7 +149,7 @@ def test_sample_uses_opendp_without_a_key(monkeypatch: pytest.MonkeyPatch) -> No
         sample("gaussian", 4.0, 3, unkeyed)
 
 
-# --- calibration (tests/test_discrete_calibration.py checks it by exact summation) -------
+# --- calibration (tests/unit/privacy/test_discrete_calibration.py checks it by exact summation) -------
 
 
 def _closed_form_delta(epsilon: float, mu: float) -> float:

@@ -17,7 +17,6 @@ import copy
 import numpy as np
 import pytest
 import torch
-from test_cell_gradients import _reference_clipped_sum
 
 from dpforecast.config import load_params
 from dpforecast.errors import ConfigError
@@ -28,6 +27,7 @@ from dpforecast.models.store import DESCRIPTION, load_forecaster, save_forecaste
 from dpforecast.runtime.io import read_json, write_json
 from dpforecast.training.cell_gradients import CellGradients
 from dpforecast.training.dp_sgd import FunctorchEngine, OpacusHooks, sample_loss
+from unit.training.test_cell_gradients import _reference_clipped_sum
 
 from project_roots import REPO
 

@@ -18,7 +18,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from test_residual import TOLERANCE, _per_sample
+from unit.models.test_residual import TOLERANCE, _per_sample
 
 from dpforecast.config import load_params
 from dpforecast.errors import ConfigError

@@ -212,7 +212,7 @@ def test_noise_multiplier_for_refuses_an_unreachable_target():
 def _unit(name: str, **privacy):
     from dpforecast.config import load_params
 
-    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml", privacy={"unit": name, **privacy})
+    params = load_params(Path(__file__).resolve().parents[3] / "params.yaml", privacy={"unit": name, **privacy})
     return params.privacy_unit()
 
 

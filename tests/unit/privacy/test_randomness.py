@@ -29,7 +29,7 @@ from dpforecast.privacy.randomness import (
 KEY = PrivacyKey(bytes(range(32)), "test")
 OTHER_KEY = PrivacyKey(bytes(range(1, 33)), "test")
 CONTEXT = {"stage": "perturb", "epsilon": 1.0, "unit": "zone-interval", "seed": 0, "partition": "train"}
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[3] / "src"
 
 
 def _stream(key: PrivacyKey | None = KEY, **changes: object) -> SecretStream:
