@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
 case " $* " in
-  *" -m "*) .venv/bin/dvc pull -q data.dvc ;;  # the marked jobs read the real data sets
+  *" -m "*)  # a marked job: the real data sets, one test at a time (DVC repositories, kills, browsers)
+    .venv/bin/dvc pull -q data.dvc
+    exec .venv/bin/python -m pytest "$@" ;;
+  *)  # the default suite, on both cores
+    exec .venv/bin/python -m pytest -n 2 "$@" ;;
 esac
-exec .venv/bin/python -m pytest "$@"
