@@ -60,7 +60,7 @@ def run(dataset: str, models: list[str], seeds: int, profile: str, block: str = 
     x, y = window_arrays(table, windows, block, w, h, zones, targets=targets if block == "test" else None)
     if block == "validation":  # the validation block in the test block's place (ridge: a fixed penalty)
         windows = windows.with_columns(pl.col("split").replace({"test": "unused", "validation": "test"}))
-    forecasts, _ = baseline_forecasts(table, windows, w, h, zones, minutes, x)
+    forecasts, _ = baseline_forecasts(table, windows, w, h, zones, minutes)
     scale = in_sample_seasonal_mae(table, windows, zones, minutes)
     scores: dict[str, list[dict[str, Any]]] = {n: [score(y, f, zones, scale)] for n, f in forecasts.items()}
     seconds: dict[str, float] = {}

@@ -11,23 +11,36 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from dpforecast.features.windows import target_rows, window_arrays
-from dpforecast.models.persistence import persistence_forecast
-from dpforecast.models.ridge import RidgeFit, select_ridge
-from dpforecast.models.seasonal import LAGS, seasonal_naive_forecast
+from dpforecast.config import Params
+from dpforecast.models.base import FitContext, Model, Windows
+from dpforecast.models.persistence import Persistence
+from dpforecast.models.ridge import Ridge, RidgeFit
+from dpforecast.models.seasonal import LAGS, SeasonalNaive, seasonal_naive_forecast
 
 BASELINES = ("persistence", "ridge", *LAGS)
+# The baselines read no parameter: they fit (ridge) or apply a rule on their windows alone.
+_RULES = FitContext(Params())
+
+
+def baseline_models() -> list[Model]:
+    """The baselines, as models (named as :data:`BASELINES`)."""
+    return [Persistence(), Ridge(), *(SeasonalNaive(f"{lag}d") for lag in LAGS.values())]
 
 
 def baseline_forecasts(table: pl.DataFrame, windows: pl.DataFrame, window: int, horizon: int, zones: list[str],
-                       interval_minutes: int, x_test: np.ndarray) -> tuple[dict[str, np.ndarray], RidgeFit]:
-    """``name -> (n_test, horizon, zones)`` (NaN where a seasonal lag is absent) and the ridge fit."""
-    rows = target_rows(windows.filter(pl.col("split") == "test"), horizon)
-    ridge = select_ridge(window_arrays(table, windows, "train", window, horizon, zones),
-                         window_arrays(table, windows, "validation", window, horizon, zones))
-    out = {"persistence": persistence_forecast(x_test, len(zones), horizon), "ridge": ridge.predict(x_test)}
-    for name, lag in LAGS.items():
-        out[name] = seasonal_naive_forecast(table, rows, zones, lag, interval_minutes)
+                       interval_minutes: int) -> tuple[dict[str, np.ndarray], RidgeFit]:
+    """``name -> (n_test, horizon, zones)`` forecasts of the test windows (NaN where a
+    seasonal lag is absent) and the ridge fit, each baseline fitted on the training
+    windows with the validation block to select (as any model)."""
+    train, validation, test = (Windows.of(table, windows.filter(pl.col("split") == s), window, horizon, zones,
+                                          interval_minutes) for s in ("train", "validation", "test"))
+    out, ridge = {}, None
+    for model in baseline_models():
+        model.fit(train, validation, _RULES)
+        out[model.name] = model.predict(test)
+        if isinstance(model, Ridge):
+            ridge = model.fitted
+    assert ridge is not None
     return out, ridge
 
 

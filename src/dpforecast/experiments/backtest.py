@@ -143,7 +143,7 @@ def score_fold(work: Paths, params: Params, model_dirs: dict[str, Path]) -> dict
     w, h, minutes = params.features.window, params.features.horizon, params.data_set.interval_minutes
     raw = targets if params.privacy.mode != "ip" else None  # None: the table's (noisy) counts
     x, y = window_arrays(table, windows, "test", w, h, zones, targets=raw)
-    forecasts, _ = baseline_forecasts(table, windows, w, h, zones, minutes, x)
+    forecasts, _ = baseline_forecasts(table, windows, w, h, zones, minutes)
     intervals = {}
     for arch, folder in model_dirs.items():
         trained = read_json(folder / DESCRIPTION)["zones"]

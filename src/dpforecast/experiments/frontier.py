@@ -105,8 +105,8 @@ def baseline_lines(root: Path, profile: str = "default", extra: dict[str, Any] |
     targets = pl.read_parquet(work.targets)
     zones = list(targets.columns)
     w, h = params.features.window, params.features.horizon
-    x, y = window_arrays(table, windows, "test", w, h, zones, targets=targets)
-    forecasts, _ = baseline_forecasts(table, windows, w, h, zones, params.data_set.interval_minutes, x)
+    _, y = window_arrays(table, windows, "test", w, h, zones, targets=targets)
+    forecasts, _ = baseline_forecasts(table, windows, w, h, zones, params.data_set.interval_minutes)
     scored = {n: forecast_errors(y[ok], f[ok], zones)["rmse"]["mean"] if (ok := np.isfinite(f).all(axis=(1, 2))).any()
               else None for n, f in forecasts.items()}
     return {name: scored[name] for name in BASELINES}

@@ -32,4 +32,4 @@ class Persistence(Model):
         return FitSummary()
 
     def predict(self, windows: Windows) -> np.ndarray:
-        return persistence_forecast(windows.x, len(windows.zones), windows.horizon).astype(np.float64)
+        return persistence_forecast(windows.x, len(windows.zones), windows.horizon)

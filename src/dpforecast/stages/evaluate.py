@@ -53,7 +53,7 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
     spec = params.data_set
     w, h = params.features.window, params.features.horizon
     x_test, y_test = window_arrays(table, windows, "test", w, h, zones, targets=targets)
-    forecasts, ridge = baseline_forecasts(table, windows, w, h, zones, spec.interval_minutes, x_test)
+    forecasts, ridge = baseline_forecasts(table, windows, w, h, zones, spec.interval_minutes)
     intervals: dict[str, Any] = {}
     histories: dict[str, list[dict[str, float]]] = {}
     privacy: dict[str, Any] = {name: "not private" for name in BASELINES}
