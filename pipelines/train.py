@@ -10,7 +10,7 @@ from dpforecast.stages.train import train
 def main() -> None:
     paths, params = load_project()
     for result in train(paths, params, lineage=lineage(paths, params)):
-        print(f"train: {result['architecture']} test mean RMSE {result['test']['rmse']['mean']:.1f}")
+        print(f"train: {result.architecture} test mean RMSE {result.test['rmse']['mean']:.1f}")
 
 
 if __name__ == "__main__":

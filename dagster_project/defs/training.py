@@ -59,22 +59,22 @@ def build_model_asset(arch: str, scope: Scope = PROJECT) -> dg.AssetsDefinition:
         )
         with mlflow.tracking(paths, params) as (params, uri, experiment_id):
             result = train_one(paths, params, arch, lineage=lineage(paths, params), progress=False)
-        test = result["test"]
+        test = result.test
         context.log.info(
-            f"train {arch}: {result['epochs_run']} epoch(s) in {result['train_seconds']:.1f} s, "
+            f"train {arch}: {result.epochs_run} epoch(s) in {result.train_seconds:.1f} s, "
             f"test mean RMSE {test['rmse']['mean']:.1f}, MAE {test['mae']['mean']:.1f}"
         )
         return dg.MaterializeResult(
             metadata={
-                **privacy_metadata(result["privacy"]),
+                **privacy_metadata(result.privacy.to_json()),
                 "test_errors": dg.MetadataValue.md(errors_table(test, params.data_set.zone_names)),
                 "test_rmse_mean": dg.MetadataValue.float(test["rmse"]["mean"]),
                 "test_mae_mean": dg.MetadataValue.float(test["mae"]["mean"]),
-                "best_epoch": dg.MetadataValue.int(int(result["best_epoch"])),
-                "epochs_run": dg.MetadataValue.int(int(result["epochs_run"])),
-                "device": dg.MetadataValue.text(str(result["device"])),
-                "mlflow_run_id": dg.MetadataValue.text(str(result["mlflow_run_id"])),
-                "mlflow_run": run_link(uri, experiment_id, result["mlflow_run_id"]),
+                "best_epoch": dg.MetadataValue.int(result.best_epoch),
+                "epochs_run": dg.MetadataValue.int(result.epochs_run),
+                "device": dg.MetadataValue.text(result.device),
+                "mlflow_run_id": dg.MetadataValue.text(str(result.mlflow_run_id)),
+                "mlflow_run": run_link(uri, experiment_id, result.mlflow_run_id),
                 "path": dg.MetadataValue.path(str(paths.model_dir(arch))),
                 # One DVC stage for the four: recorded once all of models/ is what it would build.
                 **project.record("train", context.log, scope.dataset),

@@ -186,8 +186,8 @@ def test_a_third_data_set_in_the_long_layout_runs_through_every_stage(tmp_path: 
     assert summary["windows_dropped_for_missing_counts"] > 0 and summary["missing_counts"]
     assert counts["test"] > 0
     results = train(paths, params, progress=False)
-    assert {r["architecture"] for r in results} == {"lstm", "gru", "bilstm", "bigru"}
-    assert results[0]["zones"] == spec.zone_ids
+    assert {r.architecture for r in results} == {"lstm", "gru", "bilstm", "bigru"}
+    assert results[0].zones == spec.zone_ids
     metrics = evaluate(paths, params, track=False)
     assert set(metrics["persistence"]["rmse"]) == {*spec.zone_ids, "mean"}
     mase = json.loads(paths.metric("mase").read_text())

@@ -153,7 +153,7 @@ def test_a_dp_sgd_day_ahead_project_is_scored_at_every_lead_with_no_interval(tmp
     paths, params = load_project(root)
     prepare_workspace(root, params, paths)
     [result] = train(paths, params, progress=False)
-    assert result["params"]["train.residual_season"] == 48 and result["privacy"]["windows_per_unit"] == 96
+    assert result.description["params"]["train.residual_season"] == 48 and result.privacy.windows_per_unit == 96
     scores = evaluate(paths, params, track=False)
     assert len(scores["gru"]["by_lead"]["rmse"]) == 48 and "coverage" not in scores["gru"]
     assert set(read_json(paths.metric("coverage_95"))) == {"dataset", "horizon"}

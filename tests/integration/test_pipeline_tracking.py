@@ -55,7 +55,7 @@ def test_every_model_and_the_baseline_are_evaluated(trained):
     assert read_json(paths.leads) == {"leads": [{"lead": 1, "minutes": 30, **{n: m["rmse"]["mean"] for n, m in metrics.items()}}]}
     for r in results:
         # Metrics from the reloaded model equal those computed right after training.
-        assert metrics[r["architecture"]]["rmse"]["mean"] == pytest.approx(r["test"]["rmse"]["mean"], rel=1e-6)
+        assert metrics[r.architecture]["rmse"]["mean"] == pytest.approx(r.test["rmse"]["mean"], rel=1e-6)
     for plot in ("forecast", "fan", "leads", "training_curves"):
         assert (paths.plots_dir / f"{plot}.png").stat().st_size > 10_000
 
@@ -64,8 +64,8 @@ def test_every_model_and_the_baseline_are_evaluated(trained):
 def test_runs_record_params_epochs_lineage_and_metrics(trained):
     paths, params, results, _ = trained
     client = mlflow.tracking.MlflowClient(f"sqlite:///{paths.mlflow_db}")
-    run = client.get_run(results[0]["mlflow_run_id"])
-    assert run.data.params["architecture"] == results[0]["architecture"]
+    run = client.get_run(results[0].mlflow_run_id)
+    assert run.data.params["architecture"] == results[0].architecture
     assert run.data.params["train.epochs"] == str(params.train.epochs)
     assert run.data.tags["data.dvc_md5"].endswith(".dir")
     assert len(run.data.tags["data.file_md5"]) == 32
@@ -81,8 +81,8 @@ def test_logged_model_serves_recent_counts_with_the_same_predictions(trained):
     forecasts what the saved model forecasts on the matching test windows."""
     paths, params, results, _ = trained
     mlflow.set_tracking_uri(f"sqlite:///{paths.mlflow_db}")
-    result = next(r for r in results if r["architecture"] == "bigru")
-    pyfunc = mlflow.pyfunc.load_model(f"runs:/{result['mlflow_run_id']}/model")
+    result = next(r for r in results if r.architecture == "bigru")
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{result.mlflow_run_id}/model")
     table = pl.read_parquet(paths.feature_table)
     windows = pl.read_parquet(paths.windows)
     x, _ = window_arrays(table, windows, "test", params.features.window, params.features.horizon, ZONES)

@@ -55,7 +55,7 @@ def test_gp_training_reports_the_accountants_epsilon_and_charges_the_ledger(tmp_
     assert report["private"] and report["epsilon"] == pytest.approx(expected, rel=1e-9)
     assert report["delta"] == params.privacy.delta and report["unit"].startswith("one event")
     assert report["windows_per_unit"] == 7 and report["accountant"] == "pld"
-    assert result["test"]["rmse"]["mean"] > 0
+    assert result.test["rmse"]["mean"] > 0
     charges = open_ledger(params).charges()
     assert [c.mode for c in charges] == ["gp"]
     # The same run with the owner's key draws the same batches and noise: not a new
@@ -105,10 +105,10 @@ def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
     assert {e["unit"] for e in report["unit_epsilons"]} == {"event", "day", "week", "person"}
     assert report["person_level"]["protected"] is False
     assert any("R1 (the commune) contains R2-R6" in n for n in report["notes"])
-    assert "against_noisy_targets" in result["test"]
+    assert "against_noisy_targets" in result.test
     # The evaluate stage scores the reloaded model on the raw targets too, as training did.
     evaluated = evaluate(paths, params, track=False)
-    assert evaluated["gru"]["rmse"]["mean"] == pytest.approx(result["test"]["rmse"]["mean"], rel=1e-6)
+    assert evaluated["gru"]["rmse"]["mean"] == pytest.approx(result.test["rmse"]["mean"], rel=1e-6)
     # A second release of the same data and parameters extends nothing and costs nothing more.
     release(paths, params)
     assert len(open_ledger(params).charges()) == 1
@@ -121,7 +121,7 @@ def test_a_tracked_dp_sgd_run_logs_steps_and_epsilon_spent_never_a_private_loss(
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     paths, params = _prepare(tmp_path, GP)
     result = train_one(paths, params, "bigru", progress=False)
-    run = mlflow.MlflowClient(f"sqlite:///{paths.mlflow_db}").get_run(result["mlflow_run_id"])
+    run = mlflow.MlflowClient(f"sqlite:///{paths.mlflow_db}").get_run(result.mlflow_run_id)
     logged = set(run.data.metrics)
     assert not any("loss" in name for name in logged), logged
     assert {"steps", "privacy_epsilon_spent_rdp"} <= logged

@@ -38,7 +38,7 @@ def served(tmp_path_factory):
     prepare_workspace(root, params, paths)
     result = train_one(paths, params, "gru", progress=False, lineage=lineage(paths, params))
     mlflow.set_tracking_uri(f"sqlite:///{paths.mlflow_db}")
-    return paths, params, f"runs:/{result['mlflow_run_id']}/model"
+    return paths, params, f"runs:/{result.mlflow_run_id}/model"
 
 
 def _counts(start: str, rows: int) -> pd.DataFrame:

@@ -58,10 +58,10 @@ def run_study(
     for seed in seeds:
         result = train_one(work, params, model, out_dir=work.model_dir(f"{model}-seed{seed}"),
                            seed=seed, track=track, lineage=tags)
-        runs.append({"seed": seed, "rmse": result["test"]["rmse"], "mae": result["test"]["mae"],
-                     "privacy": result["privacy"]["summary"],
-                     "train_seconds": result["train_seconds"], "epochs_run": result["epochs_run"],
-                     "mlflow_run_id": result["mlflow_run_id"],
+        runs.append({"seed": seed, "rmse": result.test["rmse"], "mae": result.test["mae"],
+                     "privacy": result.privacy.summary(),
+                     "train_seconds": result.train_seconds, "epochs_run": result.epochs_run,
+                     "mlflow_run_id": result.mlflow_run_id,
                      "model_dir": str(work.model_dir(f"{model}-seed{seed}"))})
     best = min(runs, key=lambda r: r["rmse"]["mean"])
     summary = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from dpforecast.models.store import (
 from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.published_lineage import data_digest, published_lineage
 from dpforecast.privacy.randomness import load_key
+from dpforecast.privacy.report import PrivacyReport
 from dpforecast.runtime.faults import crash_point
 from dpforecast.runtime.io import atomic_dir, write_json
 from dpforecast.runtime.paths import Paths
@@ -34,6 +35,43 @@ from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.intervals import calibrate_intervals
 from dpforecast.training.loop import fit, predict
 from dpforecast.training.private_plan import charge, plan_privacy, training_digest
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """One trained architecture: its folder, what ``model.json`` describes, its test errors
+    (raw targets; the data owner's, never covered by a guarantee) and its privacy report."""
+
+    architecture: str
+    seed: int
+    folder: Path
+    description: dict[str, Any]
+    test: dict[str, Any]
+    privacy: PrivacyReport
+
+    @property
+    def mlflow_run_id(self) -> str | None:
+        return self.description.get("mlflow_run_id")
+
+    @property
+    def epochs_run(self) -> int:
+        return int(self.description["epochs_run"])
+
+    @property
+    def best_epoch(self) -> int:
+        return int(self.description["best_epoch"])
+
+    @property
+    def train_seconds(self) -> float:
+        return float(self.description["train_seconds"])
+
+    @property
+    def device(self) -> str:
+        return str(self.description["device"])
+
+    @property
+    def zones(self) -> list[str]:
+        return list(self.description["zones"])
 
 
 def flat_params(params: Params, arch: str) -> dict[str, Any]:
@@ -76,7 +114,7 @@ def train_one(
     track: bool = True,
     progress: bool = True,
     lineage: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> TrainedModel:
     """Train ``arch`` and write its folder (weights, description, history, test metrics)."""
     seed = params.train.seed if seed is None else seed
     out_dir = out_dir or paths.model_dir(arch)
@@ -200,9 +238,9 @@ def train_one(
         if track:
             mlflow.end_run(status="FAILED")
         raise
-    return {"architecture": arch, "seed": seed, **description, "test": errors}
+    return TrainedModel(arch, seed, out_dir, description, errors, plan.report)
 
 
-def train(paths: Paths, params: Params, lineage: dict[str, str] | None = None, progress: bool = True) -> list[dict[str, Any]]:
+def train(paths: Paths, params: Params, lineage: dict[str, str] | None = None, progress: bool = True) -> list[TrainedModel]:
     """Train every architecture ``train.model`` selects."""
     return [train_one(paths, params, arch, lineage=lineage, progress=progress) for arch in params.models()]

@@ -85,7 +85,7 @@ def test_five_deliveries_extend_the_release_and_charge_nothing(tmp_path: Path) -
         assert now.head(released.height).equals(released)
         assert _spends(params) == spends and len(open_ledger(params).charges()) == 1
         result = train_one(paths, params, "gru", track=False, progress=False)
-        assert result["privacy"]["unit_name"] == "person"
+        assert result.privacy.unit_name == "person"
         released = now
     assert str(released[TIMESTAMP].max()).startswith("2020-11-04 23:30")
 
