@@ -62,7 +62,7 @@ def message(error: ValidationError, noun: str = "key") -> str:
             unknown[_dotted(loc[:-1])].append(str(loc[-1]))
         else:
             by_key[_dotted(loc)].append(e)
-    lines = [_line(key, f"unknown {noun}(s) {', '.join(sorted(names))}") for key, names in unknown.items()]
+    lines = [_line(key, f"unknown {noun}(s) {', '.join(sorted(names))}") for key, names in sorted(unknown.items())]
     for key, errors in by_key.items():
         first = errors[0]
         if first["type"] in _MISSING:
