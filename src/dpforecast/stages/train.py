@@ -11,11 +11,10 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.data.versioning import DVC_FILE
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.windows import feature_columns, window_arrays
 from dpforecast.lineage import code_digest, file_md5
-from dpforecast.models.conformal import interval_tags, validation_halves
+from dpforecast.models.conformal import validation_halves
 from dpforecast.models.store import (
     DATASET_SPEC,
     DESCRIPTION,
@@ -29,12 +28,13 @@ from dpforecast.privacy.report import PrivacyReport
 from dpforecast.runtime.faults import crash_point
 from dpforecast.runtime.io import atomic_dir, write_json
 from dpforecast.runtime.paths import Paths
+from dpforecast.tracking.training_run import TrainingRun, Untracked
 from dpforecast.training.build import build_model, private_options
 from dpforecast.training.device import select_device
 from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.intervals import calibrate_intervals
 from dpforecast.training.loop import fit, predict
-from dpforecast.training.private_plan import charge, plan_privacy, training_digest
+from dpforecast.training.private_plan import PrivacyPlan, charge, plan_privacy, training_digest
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,16 @@ def flat_params(params: Params, arch: str) -> dict[str, Any]:
     return flat
 
 
+def _tracker(paths: Paths, params: Params, arch: str, seed: int, plan: PrivacyPlan, private: bool) -> TrainingRun:
+    """The MLflow run of one training; under DP-SGD it logs the epsilon spent per step."""
+    spent = None
+    if plan.noise_multiplier is not None:  # DP-SGD: steps and the budget spent on the unit, no loss
+        unit = params.privacy_unit()
+        spent = unit_accounting.spent_epsilon(plan.noise_multiplier, plan.report.sample_rate, plan.report.delta,
+                                              plan.report.windows_per_unit, unit.sensitivity_per_window)
+    return TrainingRun(paths, params.tracking.experiment, f"{arch}-seed{seed}", plan.report, private, spent)
+
+
 def served_example(paths: Paths, window: int, zones: list[str]) -> pd.DataFrame:
     """An input example in the served format: the series' last ``window`` timestamps with
     zero counts. Never real counts: the example is stored in the artifact store beside
@@ -139,32 +149,12 @@ def train_one(
     charged_version = (lineage or {}).get("data.dvc_md5", "")  # the owner's ledger only
     lineage = published_lineage(dict(lineage or {}), private, key)
     features_md5 = data_digest(features_md5, private, key)
-    run_id = None
-    if track:
-        import mlflow
-
-        from dpforecast.tracking.mlflow_tracking import configure, start_run
-
-        configure(paths, params.tracking.experiment)
-        run = start_run(f"{arch}-seed{seed}")
-        run_id = run.info.run_id
+    tracker = _tracker(paths, params, arch, seed, plan, private) if track else Untracked()
     try:
-        if track:
-            mlflow.log_params({**flat_params(params, arch), "seed": seed, "device": str(device)})
-            mlflow.set_tags({**lineage, "model": arch, "privacy": params.privacy.mode,
-                             "privacy.guarantee": plan.report.summary()})
-
-        spent = None
-        if track and plan.noise_multiplier is not None:  # DP-SGD: steps and the budget spent on the unit, no loss
-            unit = params.privacy_unit()
-            spent = unit_accounting.spent_epsilon(plan.noise_multiplier, plan.report.sample_rate, plan.report.delta,
-                                                  plan.report.windows_per_unit, unit.sensitivity_per_window)
-
+        tracker.start({**flat_params(params, arch), "seed": seed, "device": str(device)},
+                      {**lineage, "model": arch, "privacy": params.privacy.mode})
         def on_epoch(epoch: int, row: dict[str, float]) -> None:
-            if track:
-                if spent is not None:
-                    row = {**row, "privacy_epsilon_spent_rdp": spent(int(row["steps"]))}
-                mlflow.log_metrics(row, step=epoch)
+            tracker.on_epoch_end(arch, epoch, row)
             crash_point(f"train:{params.privacy.mode}")
 
         if params.privacy.mode == "gp":
@@ -201,7 +191,7 @@ def train_one(
             "epochs_run": len(result.history),
             "stopped_early": result.stopped_early,
             "train_seconds": round(result.seconds, 3),
-            "mlflow_run_id": run_id,
+            "mlflow_run_id": tracker.run_id,
             "lineage": lineage,
             "privacy": plan.report.to_json(),
         }
@@ -215,28 +205,14 @@ def train_one(
             if intervals is not None:
                 write_json(tmp / INTERVALS, intervals.to_json())
             (tmp / "privacy.md").write_text(plan.report.to_markdown())
-            if track:
-                from dpforecast.tracking.mlflow_tracking import log_forecaster
-
-                mlflow.log_metrics({f"test_{m}_{z}": v for m in ("rmse", "mae") for z, v in errors[m].items()})
-                # the raw test errors are the data owner's, never covered by the model's guarantee
-                mlflow.set_tag("test_metrics.scope", "internal: raw test counts, not covered by any privacy guarantee")
-                if plan.report.private:
-                    mlflow.log_metrics({"privacy_epsilon": plan.report.epsilon, "privacy_delta": plan.report.delta})
-                mlflow.log_dict(plan.report.to_json(), "privacy/privacy.json")
-                dvc_file = next((r / DVC_FILE for r in (paths.root, paths.tracking_root) if r and (r / DVC_FILE).is_file()), None)
-                if dvc_file is not None and not private:  # what `dpforecast restore-data` checks out again
-                    mlflow.log_artifact(str(dvc_file), "lineage")
-                mlflow.log_text(plan.report.to_markdown(), "privacy/privacy.md")
-                mlflow.set_tags(interval_tags(intervals))
-                mlflow.log_metrics({"train_seconds": result.seconds, "best_epoch": result.best_epoch})
-                description["mlflow_model_uri"] = log_forecaster(tmp, served_example(paths, w, zones))
+            summary = {"train_seconds": result.seconds, "best_epoch": result.best_epoch}
+            uri = tracker.finish(tmp, errors, intervals, summary, lambda: served_example(paths, w, zones))
+            if uri is not None:
+                description["mlflow_model_uri"] = uri
                 write_json(tmp / DESCRIPTION, {"spec": model.spec.to_dict(), **description})
-        if track:
-            mlflow.end_run()
+        tracker.close()
     except BaseException:
-        if track:
-            mlflow.end_run(status="FAILED")
+        tracker.fail()
         raise
     return TrainedModel(arch, seed, out_dir, description, errors, plan.report)
 
