@@ -9,14 +9,19 @@ the stage wrote, and the tag ``dpforecast/built_by: dvc``.
 
 The instance is ``DAGSTER_HOME``'s, else the project's ``dagster_home/`` (what ``dagster
 dev`` uses, README). A queued ``dvc exp run`` builds in a temporary copy whose results are
-an experiment, not the workspace: it reports nothing. Reporting never fails a stage: a
-missing or unusable instance costs one line on standard error.
+an experiment, not the workspace: it reports nothing. Reporting never fails or slows a
+stage: :func:`report` hands the work to a detached process (opening the instance and
+writing its events takes about 2 s, seven times per ``dvc repro``), which takes turns with
+the other stages' reporters on a lock and writes any problem, one line, to
+``<instance>/dvc_reports.log``; :func:`report_now` does the work in the caller.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -99,23 +104,47 @@ def instance_home(root: Path) -> Path | None:
     return home if (home / "dagster.yaml").is_file() else None
 
 
-def report(stage: str, root: Path | None = None) -> list[dg.AssetKey]:
+LOG = "dvc_reports.log"
+
+
+def report(stage: str, root: Path | None = None) -> subprocess.Popen | None:
+    """Report ``stage``'s assets from a detached process (None: nothing to report to)."""
+    root = (root or Path(os.environ.get("DPFORECAST_ROOT", "."))).resolve()
+    home = instance_home(root)
+    if home is None or state_root(root) is not None:
+        return None
+    with (home / LOG).open("a") as log:
+        return subprocess.Popen([sys.executable, __file__, stage, str(root)], stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=log, start_new_session=True)
+
+
+def report_now(stage: str, root: Path | None = None) -> list[dg.AssetKey]:
     """Report ``stage``'s assets to the instance; the keys reported (none on any problem)."""
     try:
         paths, params = load_project(root)
         home = instance_home(paths.root)
         if home is None or state_root(paths.root) is not None:
             return []
-        instance = dg.DagsterInstance.from_config(str(home))
-        keys = []
-        for asset in stage_assets(stage, params):
-            key = dg.AssetKey(asset)
-            instance.report_runless_asset_event(dg.AssetMaterialization(
-                asset_key=key, description=f"built by `dvc repro` (stage {stage})",
-                metadata={**metadata(asset, paths, params), "dvc_stage": dg.MetadataValue.text(stage)},
-                tags={"dpforecast/built_by": "dvc"}))
-            keys.append(key)
-        return keys
+        with (home / ".dvc_report.lock").open("w") as lock:  # one reporter writes at a time
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return _write(stage, home, paths, params)
     except Exception as exc:  # noqa: BLE001 - reporting is a courtesy; the stage itself succeeded
         print(f"{stage}: not reported to Dagster ({type(exc).__name__}: {exc})", file=sys.stderr)
         return []
+
+
+def _write(stage: str, home: Path, paths: Paths, params: Params) -> list[dg.AssetKey]:
+    instance = dg.DagsterInstance.from_config(str(home))
+    keys = []
+    for asset in stage_assets(stage, params):
+        key = dg.AssetKey(asset)
+        instance.report_runless_asset_event(dg.AssetMaterialization(
+            asset_key=key, description=f"built by `dvc repro` (stage {stage})",
+            metadata={**metadata(asset, paths, params), "dvc_stage": dg.MetadataValue.text(stage)},
+            tags={"dpforecast/built_by": "dvc"}))
+        keys.append(key)
+    return keys
+
+
+if __name__ == "__main__":  # the detached reporter report() starts
+    report_now(sys.argv[1], Path(sys.argv[2]))
