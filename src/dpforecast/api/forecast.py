@@ -219,10 +219,13 @@ class DPForecast:
             raise ConfigError(f"n_windows: must be at least 1, got {n_windows}")
         every = self.h if step is None else _steps(step, self.dataset.interval_minutes, "step")
         series = to_series(df, self.params)
-        zones = self.dataset.zone_ids
+        zones, _ = modelled_zones(series, self.params)  # a zone the fit will drop must not empty the origins
         table = add_calendar_features(series.select(TIMESTAMP, *zones), self.params.features.week_period_days)
         usable = make_windows(table, self.window, self.h, self.params.data.contiguous, 0, 0,
                               self.dataset.interval_minutes, zones)
+        if usable.height == 0:
+            raise SplitError(f"frame: no complete window of {self.window} + {self.h} steps (every one touches a gap "
+                             f"or a missing count)")
         last = int(usable["target_row"].max())
         wanted = [last - k * every for k in range(n_windows)][::-1]
         index = usable.filter(pl.col("target_row").is_in(wanted)).sort("target_row")

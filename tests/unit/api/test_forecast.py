@@ -73,6 +73,18 @@ def test_cross_validation_fits_once_before_the_first_origin_and_scores_raw_count
     np.testing.assert_allclose(first["ridge"].to_numpy(), alone.sort("unique_id", "ds")["ridge"].to_numpy())
 
 
+def test_a_zone_without_counts_is_dropped_and_cross_validation_still_finds_its_origins(spec, frame):
+    lenient = replace(spec, missing_values="gap", empty_zones="drop")
+    silent = frame.with_columns(pl.when(pl.col("unique_id") == "z0005").then(None).otherwise(pl.col("y")).alias("y"))
+    fc = _forecast(lenient, models=[Persistence()])
+    cv = fc.cross_validation(silent, n_windows=2)
+    assert fc.zones == ["z0001", "z0002", "z0003", "z0004"] and set(cv["unique_id"]) == set(fc.zones)
+    assert cv["cutoff"].n_unique() == 2
+    holed = frame.with_columns(pl.when(pl.col("ds").dt.hour() == 3).then(None).otherwise(pl.col("y")).alias("y"))
+    with pytest.raises(SplitError, match="no complete window"):  # a missing count every day: no window of a day
+        _forecast(replace(spec, missing_values="gap"), models=[Persistence()]).cross_validation(holed)
+
+
 def test_input_perturbation_charges_the_ledger_once_per_fit_and_every_model_states_the_release(spec, frame):
     fc = _forecast(spec, privacy=InputPerturbation(epsilon=1.0, unit="event"), models=[Ridge(), Persistence()])
     fc.fit(frame)
