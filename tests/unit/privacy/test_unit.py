@@ -216,6 +216,7 @@ def test_reports_say_where_the_dp_sgd_defaults_were_chosen():
     assert "NOT accounted" in provenance_note(own, "bigru")
 
 
+@pytest.mark.slow  # 12-14 s: a day-ahead noise search over 96-window units
 def test_a_day_ahead_dp_sgd_plan_accounts_every_window_an_event_touches(tmp_path):
     """Window and horizon come from the params: an event is one of 48 inputs or 48 targets
     of 96 overlapping windows, and the planned epsilon is recomputed independently."""
