@@ -46,10 +46,18 @@ _DURATION_MINUTES = {"min": 1, "h": 60, "d": 1440}
 
 
 def steps(value: int | str, interval_minutes: int, where: str) -> int:
-    """A number of steps, or a duration as whole steps of ``interval_minutes``."""
+    """A number of steps, or a duration as whole steps of ``interval_minutes``; anything
+    else (not a positive whole number of steps or of intervals) is refused by ``where``."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ConfigError(f"{where}: expected a number of steps or a duration such as 1d, got {value!r}")
     if isinstance(value, int):
+        if value < 1:
+            raise ConfigError(f"{where}: must be at least 1")
         return value
-    number, unit = DURATION.fullmatch(value.strip()).groups()
+    match = DURATION.fullmatch(value.strip())
+    if match is None:
+        raise ConfigError(f"{where}: {value!r} is not a duration (a whole number then min, h or d, e.g. 12h)")
+    number, unit = match.groups()
     minutes = int(number) * _DURATION_MINUTES[unit]
     if minutes % interval_minutes or minutes == 0:
         raise ConfigError(f"{where}: {value} is not a whole (positive) number of {interval_minutes}-minute intervals")
@@ -288,24 +296,43 @@ class RetrainingParams:
 
 
 @dataclass(frozen=True)
-class Params:
+class ParamsDocument:
+    """``params.yaml`` (and a profile, merged over it): every section optional."""
+
+    __pydantic_config__ = DECLARED
+    profile: str = "default"
+    """A profile in profiles/ merged over this file (default: none)."""
+    dataset: str = "montreuil"
+    """The data set: datasets/<dataset>.yaml."""
+    data: DataParams = field(default_factory=DataParams)
+    """How the data set is treated."""
+    validate: ValidateParams = field(default_factory=ValidateParams)
+    """Data validation."""
+    features: FeatureParams = field(default_factory=FeatureParams)
+    """Windows, horizon and scaling."""
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    """Evaluation plots."""
+    split: SplitParams = field(default_factory=SplitParams)
+    """The evaluation protocol."""
+    train: TrainParams = field(default_factory=TrainParams)
+    """Network training."""
+    architectures: dict[Architecture, ArchitectureParams] = field(
+        default_factory=lambda: {a: ArchitectureParams() for a in ARCHITECTURES})
+    """Per architecture: units, batch size, learning rate (all four listed)."""
+    tracking: TrackingParams = field(default_factory=TrackingParams)
+    """MLflow tracking."""
+    privacy: PrivacyParams = field(default_factory=PrivacyParams)
+    """Differential privacy."""
+    registry: RegistryParams = field(default_factory=RegistryParams)
+    """MLflow registry and promotion."""
+    retraining: RetrainingParams = field(default_factory=RetrainingParams)
+    """Scheduled retraining."""
+
+
+@dataclass(frozen=True)
+class Params(ParamsDocument):
     """The resolved parameters: :class:`ParamsDocument` as read, and the data set's spec."""
 
-    profile: str = "default"
-    dataset: str = "montreuil"
-    data: DataParams = field(default_factory=DataParams)
-    validate: ValidateParams = field(default_factory=ValidateParams)
-    features: FeatureParams = field(default_factory=FeatureParams)
-    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
-    split: SplitParams = field(default_factory=SplitParams)
-    train: TrainParams = field(default_factory=TrainParams)
-    architectures: dict[str, ArchitectureParams] = field(
-        default_factory=lambda: {a: ArchitectureParams() for a in ARCHITECTURES}
-    )
-    tracking: TrackingParams = field(default_factory=TrackingParams)
-    privacy: PrivacyParams = field(default_factory=PrivacyParams)
-    registry: RegistryParams = field(default_factory=RegistryParams)
-    retraining: RetrainingParams = field(default_factory=RetrainingParams)
     spec: DatasetSpec | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -403,40 +430,6 @@ class Params:
         )
 
 
-@dataclass(frozen=True)
-class ParamsDocument:
-    """``params.yaml`` (and a profile, merged over it): every section optional."""
-
-    __pydantic_config__ = DECLARED
-    profile: str = "default"
-    """A profile in profiles/ merged over this file (default: none)."""
-    dataset: str = "montreuil"
-    """The data set: datasets/<dataset>.yaml."""
-    data: DataParams = field(default_factory=DataParams)
-    """How the data set is treated."""
-    validate: ValidateParams = field(default_factory=ValidateParams)
-    """Data validation."""
-    features: FeatureParams = field(default_factory=FeatureParams)
-    """Windows, horizon and scaling."""
-    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
-    """Evaluation plots."""
-    split: SplitParams = field(default_factory=SplitParams)
-    """The evaluation protocol."""
-    train: TrainParams = field(default_factory=TrainParams)
-    """Network training."""
-    architectures: dict[Architecture, ArchitectureParams] = field(
-        default_factory=lambda: {a: ArchitectureParams() for a in ARCHITECTURES})
-    """Per architecture: units, batch size, learning rate (all four listed)."""
-    tracking: TrackingParams = field(default_factory=TrackingParams)
-    """MLflow tracking."""
-    privacy: PrivacyParams = field(default_factory=PrivacyParams)
-    """Differential privacy."""
-    registry: RegistryParams = field(default_factory=RegistryParams)
-    """MLflow registry and promotion."""
-    retraining: RetrainingParams = field(default_factory=RetrainingParams)
-    """Scheduled retraining."""
-
-
 def _refuse_removed(raw: dict[str, Any], where: str = "") -> None:
     """A parameter that no longer exists is refused with what replaced it."""
     for name, value in raw.items():
@@ -454,13 +447,8 @@ def _check(p: Params) -> None:
 
     for name, value in (("features.window", p.features.window), ("features.horizon", p.features.horizon),
                         ("evaluate.plot_lead", p.evaluate.plot_lead)):
-        need(not isinstance(value, str) or bool(DURATION.fullmatch(value.strip())), name,
-             f"{value!r} is not a duration (a whole number then min, h or d, e.g. 12h)")
-    for name in ("window", "horizon"):
-        value = getattr(p.features, name)
-        need(not isinstance(value, int) or value >= 1, f"features.{name}", "must be at least 1")
-    lead = p.evaluate.plot_lead
-    need(not isinstance(lead, int) or lead >= 1, "evaluate.plot_lead", "must be at least 1 (null: the last lead)")
+        if value is not None:  # the form only: the data set's interval decides the steps (resolve)
+            steps(value, 1, name)
     need(p.features.week_period_days > 0, "features.week_period_days", "must be positive")
     need(p.split.test_days is None or p.split.test_days >= 1, "split.test_days", "must be at least 1")
     need(p.split.validation_days is None or p.split.validation_days >= 0, "split.validation_days", "must be 0 or more")
@@ -521,7 +509,7 @@ def params_from_dict(
     raw["profile"] = profile
     _refuse_removed(raw)
     document = read(ParamsDocument, raw, "", ConfigError, noun="parameter")
-    params = Params(**{f.name: getattr(document, f.name) for f in fields(document)})
+    params = Params(**{f.name: getattr(document, f.name) for f in fields(ParamsDocument)})
     _check(params)
     return params
 

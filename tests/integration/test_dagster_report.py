@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines.dagster_report import LOG, report, report_now
+from pipelines.dagster_events import report_now
+from pipelines.dagster_report import LOG, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,7 @@ def test_a_stage_materializes_its_assets_in_the_instance_without_a_run(tmp_path,
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.delenv("DVC_ROOT", raising=False)
     root = _project(tmp_path)
-    assert report_now("ingest", root) == [dg.AssetKey("raw_mobility")]
+    assert report_now("ingest", root, root / "dagster_home") == [dg.AssetKey("raw_mobility")]
     instance = dg.DagsterInstance.from_config(str(root / "dagster_home"))
     event = instance.get_latest_materialization_event(dg.AssetKey("raw_mobility"))
     assert event is not None and event.run_id == ""  # no run: reported by the stage itself
@@ -44,13 +45,13 @@ def test_a_queued_experiment_or_a_missing_instance_reports_nothing(tmp_path, mon
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     root = _project(tmp_path)
     monkeypatch.setenv("DVC_ROOT", str(tmp_path / "workspace"))  # a copy dvc exp run --queue made
-    assert report("ingest", root) is None and report_now("ingest", root) == []
+    assert report("ingest", root) is None
     monkeypatch.delenv("DVC_ROOT")
     (root / "dagster_home" / "dagster.yaml").unlink()
-    assert report("ingest", root) is None and report_now("ingest", root) == []
+    assert report("ingest", root) is None
     (root / "params.yaml").write_text("train: {epochz: 3}\n")  # any problem: one line, the stage stands
     (root / "dagster_home" / "dagster.yaml").write_text("")
-    assert report_now("ingest", root) == []
+    assert report_now("ingest", root, root / "dagster_home") == []
     assert "ingest: not reported to Dagster (ConfigError: train: unknown parameter(s) epochz)" in capsys.readouterr().err
 
 

@@ -6,20 +6,28 @@ from pathlib import Path
 
 import polars as pl
 
-from dpforecast.api.frames import read_counts as _read_counts
+from dpforecast.api.frames import to_long
 from dpforecast.config import Params, resolve
-from dpforecast.data.spec import DatasetSpec, load_spec
+from dpforecast.data.ingest import drop_total, read_raw_files, series_from_typed, source_files
+from dpforecast.data.spec import DatasetSpec, dataset_path, load_spec
+from dpforecast.validation import DataValidationError, validate_raw
 
 
 def load_dataset(spec: str | Path) -> DatasetSpec:
     """A data set's spec from its file (``datasets/<name>.yaml``) or its name (looked up in
     ``datasets/`` under the working folder)."""
     path = Path(spec)
-    return load_spec(path if path.suffix else Path("datasets") / f"{spec}.yaml")
+    return load_spec(path if path.suffix else dataset_path(Path("."), str(spec)))
 
 
 def read_counts(dataset: DatasetSpec | str | Path, root: str | Path = ".") -> pl.DataFrame:
-    """The data set's files (under ``root``, the project holding them), validated by its
-    suite, as a long frame ``unique_id, ds, y`` (missing counts null)."""
+    """The data set's files (base file and accepted increments, under ``root``, the project
+    holding them), validated by its suite, as a long frame ``unique_id, ds, y`` (missing
+    counts null): what the pipeline's ``ingest`` and ``validate`` stages read."""
     spec = dataset if isinstance(dataset, DatasetSpec) else load_dataset(dataset)
-    return _read_counts(resolve(Params(dataset=spec.name), spec), root)
+    params = resolve(Params(dataset=spec.name), spec)
+    raw = read_raw_files(source_files(Path(root), spec), spec.layout.delimiter)
+    report = validate_raw(raw, params, source=str(Path(root) / spec.raw))
+    if not report.passed:
+        raise DataValidationError(report, report.message())
+    return to_long(drop_total(series_from_typed(report.typed, spec)), spec.zone_ids)

@@ -35,7 +35,7 @@ from dpforecast.api.dataset import load_dataset
 from dpforecast.api.frames import DS, ID, Y, to_series
 from dpforecast.api.privacy import Privacy, privacy_from_json, privacy_to_json
 from dpforecast.api.reports import PrivacyReports
-from dpforecast.config import DURATION, SplitParams, deep_merge, params_from_dict, resolve, steps
+from dpforecast.config import SplitParams, deep_merge, params_from_dict, resolve, steps
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.data.spec import DatasetSpec, spec_from_dict
 from dpforecast.errors import ConfigError
@@ -76,17 +76,6 @@ class FittedModel:
     privacy: PrivacyReport
 
 
-def _steps(value: int | str, interval: int, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ConfigError(f"{where}: expected a number of steps or a duration such as 1d, got {value!r}")
-    if isinstance(value, str) and not DURATION.fullmatch(value.strip()):
-        raise ConfigError(f"{where}: {value!r} is not a duration (a whole number then min, h or d, e.g. 12h)")
-    n = steps(value.strip() if isinstance(value, str) else value, interval, where)
-    if n < 1:
-        raise ConfigError(f"{where}: must be at least 1 step")
-    return n
-
-
 class DPForecast:
     """Forecasters of one data set's zones, fitted and served together, privately or not."""
 
@@ -110,11 +99,9 @@ class DPForecast:
         self.callbacks = tuple(callbacks)
         self.progress = progress
         self.settings = dict(settings or {})
-        self.h = _steps(h, self.dataset.interval_minutes, "h")
-        self.window = _steps(window, self.dataset.interval_minutes, "window")
         implied = privacy.params() if privacy is not None else {}
         raw = deep_merge(implied, self.settings)  # the caller's settings win over those the mechanism implies
-        raw = deep_merge(raw, {"dataset": self.dataset.name, "features": {"window": self.window, "horizon": self.h}})
+        raw = deep_merge(raw, {"dataset": self.dataset.name, "features": {"window": window, "horizon": h}})
         if privacy is not None:  # ... but never over the mechanism's own terms
             raw["privacy"] = deep_merge(raw["privacy"], implied["privacy"])
         protocol = self.dataset.protocol
@@ -124,6 +111,7 @@ class DPForecast:
         # No test block: the last validation_days are held out for stopping and calibration.
         self.params = replace(params, split=SplitParams(test_days=0, validation_days=self.validation_days,
                                                         history_days=self.history_days or 0))
+        self.h, self.window = self.params.features.horizon, self.params.features.window
         self.zones: list[str] = []
         self.fitted: dict[str, FittedModel] = {}
         self.release: PrivacyReport | None = None
@@ -217,7 +205,7 @@ class DPForecast:
         under privacy it is charged like any other."""
         if n_windows < 1:
             raise ConfigError(f"n_windows: must be at least 1, got {n_windows}")
-        every = self.h if step is None else _steps(step, self.dataset.interval_minutes, "step")
+        every = self.h if step is None else steps(step, self.dataset.interval_minutes, "step")
         series = to_series(df, self.params)
         zones, _ = modelled_zones(series, self.params)  # a zone the fit will drop must not empty the origins
         table = add_calendar_features(series.select(TIMESTAMP, *zones), self.params.features.week_period_days)

@@ -11,13 +11,12 @@ its spec says for a repeated or skipped hour).
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.data.ingest import drop_total, read_raw_files, series_from_typed, source_files
+from dpforecast.data.ingest import series_from_typed
 from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.data.spec import DatasetSpec, Layout
 from dpforecast.data.time_formats import ISO8601
@@ -40,7 +39,13 @@ def as_polars(df: Any) -> pl.DataFrame:
         pd = None
     if pd is not None and isinstance(df, pd.DataFrame):
         named = [n for n in df.index.names if n in (ID, DS)]
-        return pl.from_pandas(df.reset_index() if named else df)
+        df = df.reset_index() if named else df
+        for column in df.columns:  # a column of mixed Python objects has no table type
+            try:
+                pl.from_pandas(df[[column]])
+            except Exception as exc:  # noqa: BLE001 - pyarrow's many conversion errors
+                raise FrameError(f"frame: column {column} cannot be read as one type ({exc})") from None
+        return pl.from_pandas(df)
     raise FrameError(f"expected a Polars or pandas DataFrame with columns {ID}, {DS}, {Y}; got {type(df).__name__}")
 
 
@@ -69,9 +74,11 @@ def _strings(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
         raise FrameError(f"frame: column {DS} is {ds.dtype}; expected datetimes (aware or the data set's local "
                          f"wall clock) or ISO 8601 strings")
     y = frame[Y]
-    if y.dtype.is_float():
-        count = pl.when(pl.col(Y) == pl.col(Y).round(0)).then(pl.col(Y).cast(pl.Int64).cast(pl.String)).otherwise(
-            pl.col(Y).cast(pl.String))
+    if y.dtype.is_float():  # NaN is pandas' missing value; a whole number is a count; anything else is refused
+        whole = (pl.col(Y) == pl.col(Y).round(0)) & (pl.col(Y).abs() < 2.0**62)
+        count = (pl.when(pl.col(Y).is_nan()).then(None)
+                 .when(whole).then(pl.col(Y).cast(pl.Int64, strict=False).cast(pl.String))
+                 .otherwise(pl.col(Y).cast(pl.String)))
     elif y.dtype.is_integer() or y.dtype == pl.String:
         count = pl.col(Y).cast(pl.String)
     else:
@@ -95,14 +102,3 @@ def to_long(series: pl.DataFrame, zones: list[str]) -> pl.DataFrame:
     """``unique_id, ds, y`` (one row per zone and interval, missing counts null) of a series."""
     return series.select(TIMESTAMP, *zones).unpivot(index=TIMESTAMP, on=zones, variable_name=ID, value_name=Y).rename(
         {TIMESTAMP: DS}).select(ID, DS, Y).sort(ID, DS)
-
-
-def read_counts(params: Params, root: str | Path = ".") -> pl.DataFrame:
-    """The data set's own files (base file and accepted increments, under ``root``), validated,
-    as a long frame: what the pipeline's ``ingest`` and ``validate`` stages read."""
-    spec = params.data_set
-    raw = read_raw_files(source_files(Path(root), spec), spec.layout.delimiter)
-    report = validate_raw(raw, params, source=str(Path(root) / spec.raw))
-    if not report.passed:
-        raise DataValidationError(report, report.message())
-    return to_long(drop_total(series_from_typed(report.typed, spec)), spec.zone_ids)

@@ -114,15 +114,24 @@ def window_arrays(
     table: pl.DataFrame, windows: pl.DataFrame, split: str, window: int, horizon: int, zones: list[str],
     targets: pl.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs ``(n, window, features)`` in float32 and targets ``(n, horizon, zones)``:
-    from ``targets`` (the raw counts) when given, else from ``table``."""
-    part = windows.filter(pl.col("split") == split)
+    """Inputs ``(n, window, features)`` in float32 and targets ``(n, horizon, zones)`` of the
+    windows of ``split``: from ``targets`` (the raw counts) when given, else from ``table``."""
+    return index_arrays(table, windows.filter(pl.col("split") == split), window, horizon, zones, targets)
+
+
+def index_arrays(
+    table: pl.DataFrame, index: pl.DataFrame, window: int, horizon: int, zones: list[str],
+    targets: pl.DataFrame | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays of the windows ``index`` lists (``start_row``, ``target_row``); a target row
+    past the table's end (a forecast of the future) is NaN."""
     values = table.select(feature_columns(zones)).to_numpy().astype(np.float32)
-    starts = part["start_row"].to_numpy()
-    idx = starts[:, None] + np.arange(window)[None, :]
-    x = values[idx]
-    source = table if targets is None else targets
-    y = source.select(zones).to_numpy().astype(np.float32)[target_rows(part, horizon)]
+    x = values[index["start_row"].to_numpy()[:, None] + np.arange(window)[None, :]]
+    source = (table if targets is None else targets).select(zones).to_numpy().astype(np.float32)
+    rows = target_rows(index, horizon)
+    y = np.full((len(index), horizon, len(zones)), np.nan, np.float32)
+    inside = rows < len(source)
+    y[inside] = source[rows[inside]]
     return x, y
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.features.windows import feature_columns, target_rows
+from dpforecast.features.windows import index_arrays
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,7 @@ class Windows:
            interval_minutes: int, targets: pl.DataFrame | None = None) -> Windows:
         """The arrays of ``index``'s windows: targets from ``targets`` (raw counts) when
         given, else from ``table``; a target row past the table's end is NaN."""
-        values = table.select(feature_columns(list(zones))).to_numpy().astype(np.float32)
-        starts = index["start_row"].to_numpy()
-        x = values[starts[:, None] + np.arange(window)[None, :]]
-        source = (table if targets is None else targets).select(list(zones)).to_numpy().astype(np.float32)
-        rows = target_rows(index, horizon)
-        y = np.full((len(index), horizon, len(zones)), np.nan, np.float32)
-        inside = rows < len(source)
-        y[inside] = source[rows[inside]]
+        x, y = index_arrays(table, index, window, horizon, list(zones), targets)
         return cls(table, index, x, y, tuple(zones), interval_minutes)
 
     def __len__(self) -> int:
@@ -105,11 +98,16 @@ class Model(ABC):
     #: True for a model whose fit runs its own private mechanism (DP-SGD); a baseline fitted
     #: on raw counts is covered only when its input is itself private (a noisy release).
     trains_privately: ClassVar[bool] = False
+    #: The model's name unless an alias is given.
+    default_name: ClassVar[str]
+
+    def __init__(self, alias: str | None = None) -> None:
+        self.alias = alias
 
     @property
-    @abstractmethod
     def name(self) -> str:
         """The model's column in forecasts and metrics (unique within one DPForecast)."""
+        return self.alias or self.default_name
 
     @abstractmethod
     def fit(self, train: Windows, validation: Windows, context: FitContext) -> FitSummary:
@@ -121,7 +119,7 @@ class Model(ABC):
 
     def config(self) -> dict[str, Any]:
         """The constructor's arguments, JSON types: what :meth:`save` writes to rebuild it."""
-        return {}
+        return {"alias": self.alias}
 
     def save(self, folder: Path) -> None:
         """Write what :meth:`fit` learned into ``folder`` (nothing for a rule)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from dpforecast.models.base import FitContext, FitSummary, Model, Windows
@@ -18,15 +16,7 @@ def persistence_forecast(x: np.ndarray, n_zones: int, horizon: int = 1) -> np.nd
 class Persistence(Model):
     """The last observed count, at every lead: the first thing any forecaster tries."""
 
-    def __init__(self, alias: str | None = None) -> None:
-        self.alias = alias
-
-    @property
-    def name(self) -> str:
-        return self.alias or "persistence"
-
-    def config(self) -> dict[str, Any]:
-        return {"alias": self.alias}
+    default_name = "persistence"
 
     def fit(self, train: Windows, validation: Windows, context: FitContext) -> FitSummary:
         return FitSummary()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -64,16 +63,11 @@ def select_ridge(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndar
 class Ridge(Model):
     """Ridge regression on the flattened window, its penalty chosen on the validation windows."""
 
+    default_name = "ridge"
+
     def __init__(self, alias: str | None = None) -> None:
-        self.alias = alias
+        super().__init__(alias)
         self.fitted: RidgeFit | None = None
-
-    @property
-    def name(self) -> str:
-        return self.alias or "ridge"
-
-    def config(self) -> dict[str, Any]:
-        return {"alias": self.alias}
 
     def fit(self, train: Windows, validation: Windows, context: FitContext) -> FitSummary:
         start = time.perf_counter()

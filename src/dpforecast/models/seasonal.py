@@ -71,15 +71,16 @@ class SeasonalNaive(Model):
         match = re.fullmatch(r"([1-9][0-9]*)d", season)
         if match is None:
             raise ValueError(f"SeasonalNaive: season {season!r} is not a whole number of days such as '1d' or '7d'")
-        self.season, self.alias, self.lag_days = season, alias, int(match.group(1))
+        super().__init__(alias)
+        self.season, self.lag_days = season, int(match.group(1))
 
     @property
-    def name(self) -> str:
+    def default_name(self) -> str:  # type: ignore[override]
         named = {lag: name for name, lag in LAGS.items()}
-        return self.alias or named.get(self.lag_days, f"seasonal_{self.lag_days}d")
+        return named.get(self.lag_days, f"seasonal_{self.lag_days}d")
 
     def config(self) -> dict[str, Any]:
-        return {"season": self.season, "alias": self.alias}
+        return {**super().config(), "season": self.season}
 
     def fit(self, train: Windows, validation: Windows, context: FitContext) -> FitSummary:
         return FitSummary()

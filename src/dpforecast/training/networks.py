@@ -34,19 +34,19 @@ class Network(Model):
 
     def __init__(self, units: int = 64, epochs: int | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, alias: str | None = None) -> None:
+        super().__init__(alias)
         self.units, self.epochs, self.batch_size, self.learning_rate = units, epochs, batch_size, learning_rate
-        self.alias = alias
         self.module: Forecaster | None = None
         #: The DP-SGD guarantee of the last fit (None when the fit was not DP-SGD).
         self.privacy: PrivacyReport | None = None
 
     @property
-    def name(self) -> str:
-        return self.alias or self.architecture
+    def default_name(self) -> str:  # type: ignore[override]
+        return self.architecture
 
     def config(self) -> dict[str, Any]:
-        return {"units": self.units, "epochs": self.epochs, "batch_size": self.batch_size,
-                "learning_rate": self.learning_rate, "alias": self.alias}
+        return {**super().config(), "units": self.units, "epochs": self.epochs, "batch_size": self.batch_size,
+                "learning_rate": self.learning_rate}
 
     def resolve(self, params: Params) -> Params:
         """``params`` with this network's own settings in its architecture's place."""

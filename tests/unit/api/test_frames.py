@@ -44,3 +44,22 @@ def test_a_frame_without_the_long_columns_is_refused_by_name(params, frame):
         to_series(frame.with_columns(pl.lit(1).cast(pl.Int64).alias("ds")), params)
     with pytest.raises(FrameError, match="expected a Polars or pandas DataFrame"):
         to_series([1, 2, 3], params)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda f: f.with_columns(pl.lit(float("nan")).alias("y")), r"column 'y' \(empty cell\)"),
+    (lambda f: f.with_columns(pl.lit(1e30).alias("y")), r"column 'y' \(not a non-negative integer\).*'1e\+30'"),
+    (lambda f: f.head(0), "fewer than 48 data rows"),
+])
+def test_floats_nan_and_an_empty_frame_are_refused_by_the_suite(params, frame, change, message):
+    """NaN is pandas' missing value (refused here: the spec refuses missing counts); a float
+    too large for a count and a frame with no row are refused by name, never a cast error."""
+    with pytest.raises(DataValidationError, match=message):
+        to_series(change(frame), params)
+
+
+def test_a_pandas_column_of_mixed_objects_is_refused_by_name(params):
+    import pandas as pd
+
+    with pytest.raises(FrameError, match="column unique_id cannot be read as one type"):
+        to_series(pd.DataFrame({"unique_id": ["z0001", 3], "ds": ["2024-03-01T00:00", None], "y": [1, 2]}), params)
