@@ -34,12 +34,12 @@ sys.path.insert(0, str(ROOT / "src"))
 from dpforecast.config import load_params  # noqa: E402
 from dpforecast.evaluation.baselines import baseline_forecasts, in_sample_seasonal_mae  # noqa: E402
 from dpforecast.evaluation.scores import score, skill  # noqa: E402
-from dpforecast.experiments.study import prepare_workspace  # noqa: E402
 from dpforecast.features.windows import window_arrays  # noqa: E402
 from dpforecast.models.store import load_forecaster, load_intervals  # noqa: E402
 from dpforecast.runtime.io import write_json  # noqa: E402
 from dpforecast.runtime.paths import Paths  # noqa: E402
 from dpforecast.stages.train import train_one  # noqa: E402
+from dpforecast.stages.workspace import build_workspace  # noqa: E402
 from dpforecast.training.loop import predict  # noqa: E402
 
 LEADS_SHOWN_HOURS = (0.5, 1, 3, 6, 12, 24)
@@ -51,7 +51,7 @@ def run(dataset: str, models: list[str], seeds: int, profile: str, block: str = 
     params = load_params(ROOT / "params.yaml", profile=profile, dataset=dataset, **over)
     work = Paths(ROOT / "artifacts" / "study" / "-".join([profile, dataset, *([residual] if residual else [])]),
                  tracking_root=ROOT)
-    counts = prepare_workspace(ROOT, params, work)
+    counts = build_workspace(ROOT, params, work)
     table, windows = pl.read_parquet(work.feature_table), pl.read_parquet(work.windows)
     targets = pl.read_parquet(work.targets)
     zones = list(targets.columns)

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from dpforecast.config import deep_merge, load_params  # noqa: E402
 from dpforecast.evaluation.metrics import forecast_errors  # noqa: E402
-from dpforecast.experiments.study import prepare_workspace  # noqa: E402
 from dpforecast.features.windows import window_arrays  # noqa: E402
 from dpforecast.models.persistence import persistence_forecast  # noqa: E402
 from dpforecast.runtime.paths import Paths  # noqa: E402
+from dpforecast.stages.workspace import build_workspace  # noqa: E402
 from dpforecast.training.build import build_model, private_options  # noqa: E402
 from dpforecast.training.device import select_device  # noqa: E402
 from dpforecast.training.dp_sgd import fit_private  # noqa: E402
@@ -121,7 +121,7 @@ def main() -> int:
     params = load_params(ROOT / "params.yaml", dataset=args.dataset, privacy={"mode": "gp"},
                          features={"scaling": "log"})
     work = Paths(ROOT / "artifacts" / "study" / f"defaults-{args.dataset}", tracking_root=ROOT)
-    prepare_workspace(ROOT, params, work)
+    build_workspace(ROOT, params, work)
     for name, over in configs.items():
         row = run(args.dataset, name, over, args.epsilon, args.seed, work)
         print(f"{name:>14}  eps {row['epsilon']:g}  sigma {row['noise_multiplier']:.2f}  val RMSE "

@@ -1,7 +1,7 @@
 """``backtest``: rolling-origin folds before the test period, and the model they select.
 
-Calls :func:`dpforecast.experiments.backtest.backtest` (what ``dpforecast backtest`` runs) in its own
-workspace, ``artifacts/study/backtest/``; writes ``metrics/backtest.json`` and
+Calls :func:`dpforecast.experiments.backtest.backtest` (what ``dpforecast backtest`` runs), in memory
+on the ``validated_series`` asset's series; writes ``metrics/backtest.json`` and
 ``reports/backtest.md``. It trains every selected model once per fold, so it has its own
 job, ``backtest_job``, and is outside ``full_pipeline`` (group ``backtest``, see ``jobs.py``).
 """
@@ -28,8 +28,10 @@ def backtest(context: dg.AssetExecutionContext, config: BacktestConfig,
     from dpforecast.experiments.backtest import backtest as run_backtest
     from dpforecast.experiments.backtest import backtest_table
 
-    root = project.root_path()
-    result = run_backtest(root, config.folds, config.step_days, config.refit, tuple(config.models) or None)
+    paths, _ = project.load()
+    root = paths.root
+    result = run_backtest(root, config.folds, config.step_days, config.refit, tuple(config.models) or None,
+                          series=project.validated_series(paths))
     table = backtest_table(result)
     context.log.info(f"backtest:\n{table}\nselected: {result['selected']} ({result['selection_note']})")
     return dg.MaterializeResult(metadata={

@@ -11,9 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field
+
+if TYPE_CHECKING:
+    import polars as pl
 
 from dpforecast.config import Params, TrackingParams, load_params
 from dpforecast.runtime.paths import Paths
@@ -88,6 +92,16 @@ class ProjectResource(dg.ConfigurableResource):
         if log is not None:
             log.info(f"dvc {stage}: {outcome}")
         return {"dvc": dg.MetadataValue.text(outcome)}
+
+    def validated_series(self, paths: Paths) -> "pl.DataFrame":
+        """The ``validated_series`` asset's series (``deps``: read here, never re-validated);
+        a clear failure when it was never materialized."""
+        import polars as pl
+
+        if not paths.series.is_file():
+            raise dg.Failure(description=f"{paths.series} does not exist: materialize validated_series first "
+                                         f"(or run `.venv/bin/dvc repro validate`)")
+        return pl.read_parquet(paths.series)
 
     def load_all_models(self, dataset: str | None = None) -> tuple[Paths, Params]:
         """As :meth:`load`, with ``train.model = "all"``: Dagster always builds the four model

@@ -3,7 +3,8 @@
 The main assets follow ``params.yaml`` (one privacy mode, like ``dvc repro``). The variants
 are a second, partitioned asset over ``model`` x ``privacy`` (:data:`dpforecast.experiments.variants.SETTINGS`)
 so any combination is materialized from the UI (or a backfill) without editing parameters.
-Each partition trains through :func:`dpforecast.experiments.variants.train_variant` in its own folder,
+Each partition trains through :func:`dpforecast.experiments.variants.train_variant`, in memory on
+the ``validated_series`` asset's series (its input), writes its model folder to
 ``artifacts/study/variant-<privacy>-<model>/``, charges the privacy ledger as any private
 run does, is registered as a version of ``<prefix>-<model>[-ip|-gp]`` (the promotion rule
 decides its alias), and shows its epsilon with its unit and delta in the metadata.
@@ -32,10 +33,12 @@ def model_variant(context: dg.AssetExecutionContext, project: ProjectResource, m
     keys = context.partition_key.keys_by_dimension
     model, setting = keys["model"], PrivacySetting.parse(keys["privacy"])
     paths, params = project.load()
+    series = project.validated_series(paths)  # the asset it depends on: never validated or ingested again here
     context.log.info(f"variant {model} / {setting.key}: profile {params.profile}, seed {params.train.seed}")
     with mlflow.tracking(paths, params) as (params, uri, experiment_id):
         row = train_variant(paths.root, model, setting, seed=params.train.seed, profile=params.profile,
-                            extra={"tracking": {"experiment": params.tracking.experiment}}, register=True)
+                            extra={"tracking": {"experiment": params.tracking.experiment}}, register=True,
+                            series=series)
     test = read_json(f"{row['model_dir']}/metrics.json")
     context.log.info(f"variant {model} / {setting.key}: mean RMSE {row['rmse']:.1f}; {row['guarantee']}")
     return dg.MaterializeResult(

@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
+from dagster_assets import materialize_validated_series
 
 from dagster_project.definitions import defs
 from dagster_project.defs.budget import BUDGET_TAG, REFUSAL_TAG, SKIPPED_TAG
@@ -195,6 +196,12 @@ def test_a_private_variant_partition_materializes_with_its_guarantee(tmp_path):
     root = make_root(tmp_path)
     variant = next(a for a in defs.assets if a.key.to_user_string() == "model_variant")
     key = dg.MultiPartitionKey({"model": "gru", "privacy": "gp-eps1"})
+    unmaterialized = dg.materialize([variant], partition_key=key, raise_on_error=False,
+                                    resources={"project": ProjectResource(root=str(root)), "mlflow": MlflowResource()})
+    assert not unmaterialized.success  # it reads validated_series, never re-validates: named when absent
+    failure = unmaterialized.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert "materialize validated_series first" in failure.description
+    materialize_validated_series(root)
     result = dg.materialize([variant], partition_key=key,
                             resources={"project": ProjectResource(root=str(root)), "mlflow": MlflowResource()})
     assert result.success
@@ -204,6 +211,7 @@ def test_a_private_variant_partition_materializes_with_its_guarantee(tmp_path):
     assert meta["privacy_unit"].value.startswith("one event")
     assert meta["test_rmse_mean"].value > 0 and len(meta["mlflow_run_id"].value) == 32
     assert (root / "artifacts" / "study" / "variant-gp-eps1-gru" / "models" / "gru-seed0" / "privacy.json").is_file()
+    assert sorted(p.name for p in (root / "artifacts" / "study" / "variant-gp-eps1-gru").iterdir()) == ["models"]
     assert meta["registry"].value.startswith("v1: champion")
     import mlflow
 

@@ -74,7 +74,7 @@ def test_model_stages_need_train_model_all(tmp_path, stage):
 @pytest.mark.real_data
 def test_models_folder_must_be_what_the_train_stage_builds(tmp_path):
     from dpforecast.lineage import code_digest, file_md5
-    from dpforecast.stages.train import flat_params
+    from dpforecast.tracking.model_folder import flat_params
 
     root = dvc_root(tmp_path)
     paths, params = Paths(root), load_params(root / "params.yaml")

@@ -139,11 +139,11 @@ def test_a_dp_sgd_day_ahead_project_is_scored_at_every_lead_with_no_interval(tmp
     """Under DP-SGD no interval is calibrated by default, yet every output the DVC stage
     declares is written (the fan plot without bands), and the model starts from yesterday."""
     from dpforecast.config import deep_merge
-    from dpforecast.experiments.study import prepare_workspace
     from dpforecast.runtime.io import read_json
     from dpforecast.runtime.project import load_project
     from dpforecast.stages.evaluate import evaluate
     from dpforecast.stages.train import train
+    from dpforecast.stages.workspace import build_workspace
 
     from project_roots import TINY, make_root
 
@@ -151,7 +151,7 @@ def test_a_dp_sgd_day_ahead_project_is_scored_at_every_lead_with_no_interval(tmp
                              "train": {"model": "gru", "epochs": 1, "batch_size": 512}})
     root = make_root(tmp_path, over)
     paths, params = load_project(root)
-    prepare_workspace(root, params, paths)
+    build_workspace(root, params, paths)
     [result] = train(paths, params, progress=False)
     assert result.description["params"]["train.residual_season"] == 48 and result.privacy.windows_per_unit == 96
     scores = evaluate(paths, params, track=False)

@@ -23,12 +23,12 @@ import torch
 import yaml
 
 from dpforecast.config import load_params
-from dpforecast.experiments.study import prepare_series
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.privacy import randomness
 from dpforecast.privacy.discrete import sample
 from dpforecast.privacy.randomness import SecretStream
 from dpforecast.runtime.paths import Paths
+from dpforecast.stages.workspace import build_series
 from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.loop import LoopConfig
 
@@ -95,7 +95,7 @@ IP = {"privacy": {"mode": "ip", "unit": "day"}}
 def test_release_noise_cannot_be_regenerated_from_what_is_published(tmp_path: Path) -> None:
     root = _short_root(tmp_path, IP)
     params = load_params(root / "params.yaml")
-    prepare_series(root, params, Paths(root))
+    build_series(root, params, Paths(root))
     meta = json.loads(Paths(root).release_metadata.read_text())
     assert not {"seed", "noise_seed", "input_md5"} & set(meta)
     # chance: a discrete Gaussian of this sigma hits one given value with probability < 1 / (sigma sqrt(2 pi))
@@ -109,7 +109,7 @@ def test_the_attack_recovers_every_count_through_the_public_seeding_seam(tmp_pat
     params = load_params(root / "params.yaml")
     seed = yaml.safe_load((root / "params.yaml").read_text())["train"]["seed"]  # a public seed
     monkeypatch.setattr(randomness, "_public_seed", seed)
-    prepare_series(root, params, Paths(root))
+    build_series(root, params, Paths(root))
     monkeypatch.setattr(randomness, "_public_seed", None)
     assert _attack(root) == 1.0
 

@@ -11,7 +11,6 @@ import pytest
 
 from dpforecast.config import deep_merge
 from dpforecast.evaluation.metrics import forecast_errors
-from dpforecast.experiments.study import prepare_workspace
 from dpforecast.features.windows import window_arrays
 from dpforecast.models.conformal import Intervals
 from dpforecast.models.store import load_forecaster
@@ -19,6 +18,7 @@ from dpforecast.registry.scoring import score_version, scoring_targets
 from dpforecast.runtime.project import lineage, load_project
 from dpforecast.serving.predict import forecast_csv, interval_note, last_window_table
 from dpforecast.stages.train import train_one
+from dpforecast.stages.workspace import build_workspace
 from dpforecast.training.loop import predict
 
 from montreuil_spec import ZONE_NAMES, ZONES
@@ -35,7 +35,7 @@ def served(tmp_path_factory):
                                   "architectures": {"gru": {"units": 4}}})
     root = make_root(tmp_path_factory.mktemp("horizon"), overrides)
     paths, params = load_project(root)
-    prepare_workspace(root, params, paths)
+    build_workspace(root, params, paths)
     result = train_one(paths, params, "gru", progress=False, lineage=lineage(paths, params))
     mlflow.set_tracking_uri(f"sqlite:///{paths.mlflow_db}")
     return paths, params, f"runs:/{result.mlflow_run_id}/model"

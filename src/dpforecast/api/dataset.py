@@ -25,9 +25,16 @@ def read_counts(dataset: DatasetSpec | str | Path, root: str | Path = ".") -> pl
     holding them), validated by its suite, as a long frame ``unique_id, ds, y`` (missing
     counts null): what the pipeline's ``ingest`` and ``validate`` stages read."""
     spec = dataset if isinstance(dataset, DatasetSpec) else load_dataset(dataset)
-    params = resolve(Params(dataset=spec.name), spec)
+    return to_long(validated_series(resolve(Params(dataset=spec.name), spec), root), spec.zone_ids)
+
+
+def validated_series(params: Params, root: str | Path = ".") -> pl.DataFrame:
+    """``params``' data set read from its files under ``root`` and validated in memory, as
+    the ``validate`` stage writes it (``timestamp`` and one column per zone; no total
+    column): the series the experiments fit, with no stage re-run in a scratch folder."""
+    spec = params.data_set
     raw = read_raw_files(source_files(Path(root), spec), spec.layout.delimiter)
     report = validate_raw(raw, params, source=str(Path(root) / spec.raw))
     if not report.passed:
         raise DataValidationError(report, report.message())
-    return to_long(drop_total(series_from_typed(report.typed, spec)), spec.zone_ids)
+    return drop_total(series_from_typed(report.typed, spec))

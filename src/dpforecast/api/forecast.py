@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,36 +33,33 @@ import yaml
 
 from dpforecast.api.dataset import load_dataset
 from dpforecast.api.frames import DS, ID, Y, to_series
+from dpforecast.api.holdout import HeldOutScore, Holdout
 from dpforecast.api.privacy import Privacy, privacy_from_json, privacy_to_json
+from dpforecast.api.release import release_once
 from dpforecast.api.reports import PrivacyReports
-from dpforecast.config import SplitParams, deep_merge, params_from_dict, resolve, steps
+from dpforecast.config import Params, ParamsDocument, SplitParams, deep_merge, params_from_dict, resolve, steps
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.data.spec import DatasetSpec, spec_from_dict
 from dpforecast.errors import ConfigError
+from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.calendar import add_calendar_features
-from dpforecast.features.windows import make_windows
+from dpforecast.features.windows import make_windows, split_counts
 from dpforecast.features.zones import SplitError, modelled_zones
 from dpforecast.models.base import Callback, FitContext, FitSummary, Model, Windows
-from dpforecast.models.conformal import Intervals, validation_halves
+from dpforecast.models.conformal import Intervals
 from dpforecast.models.persistence import Persistence
 from dpforecast.models.ridge import Ridge
 from dpforecast.models.seasonal import SeasonalNaive
-from dpforecast.privacy.continual_release import extend, release_terms
-from dpforecast.privacy.randomness import load_key
-from dpforecast.privacy.release_start import start_release
 from dpforecast.privacy.report import PrivacyReport
 from dpforecast.runtime.io import atomic_dir, read_json, write_json
-from dpforecast.training.intervals import calibrate_forecasts
+from dpforecast.training.intervals import fit_calibrated
 from dpforecast.training.networks import NETWORKS, Network
-from dpforecast.training.private_plan import release_report
 
 #: Every model class a saved forecast can name.
 MODEL_CLASSES: dict[str, type[Model]] = {
     **{cls.__name__: cls for cls in NETWORKS.values()}, "Ridge": Ridge, "SeasonalNaive": SeasonalNaive,
     "Persistence": Persistence}
 SAVED_FORMAT = 1
-ONE_RELEASE = ("one release of the frame given to fit, noised in memory and charged to the data set's ledger before "
-               "any count was read: every fit is a new release, charged again (the pipeline's release is continual)")
 NOT_COVERED = ("fitted on the raw counts beside DP-SGD: its forecasts and intervals are statistics of the private "
                "data that no accountant charges; not covered by any guarantee")
 
@@ -108,6 +105,8 @@ class DPForecast:
         self.validation_days = protocol.validation_days if validation_days is None else validation_days
         self.history_days = protocol.history_days if history_days is None else (history_days or None)
         params = resolve(params_from_dict(raw), self.dataset)
+        #: The protocol's test block: what :meth:`holdout` scores on (``fit`` reads it like any day).
+        self.test_days = params.protocol()[0]
         # No test block: the last validation_days are held out for stopping and calibration.
         self.params = replace(params, split=SplitParams(test_days=0, validation_days=self.validation_days,
                                                         history_days=self.history_days or 0))
@@ -117,44 +116,89 @@ class DPForecast:
         self.release: PrivacyReport | None = None
         self._series: pl.DataFrame | None = None
 
+    @classmethod
+    def from_params(cls, params: Params, models: Sequence[Model], seed: int | None = None,
+                    callbacks: Sequence[Callback] = (), progress: bool = False) -> DPForecast:
+        """The pipeline's resolved parameters (``params.yaml``, a profile, overrides) as a
+        forecast: their data set, protocol, privacy mode and training settings; ``seed``
+        defaults to ``train.seed``. What the experiments (study, variants, frontier) fit."""
+        test_days, validation_days, history_days = params.protocol()
+        settings = {f.name: asdict(getattr(params, f.name)) if f.name != "architectures" else
+                    {a: asdict(v) for a, v in params.architectures.items()}
+                    for f in fields(ParamsDocument) if f.name not in ("profile", "dataset")}
+        settings["split"] = {"test_days": test_days, "validation_days": validation_days,
+                             "history_days": history_days or 0}
+        forecast = cls(models, params.features.horizon, params.features.window, params.data_set, None,
+                       validation_days, history_days or 0, params.train.seed if seed is None else seed, settings,
+                       callbacks, progress)
+        forecast.params = replace(forecast.params, profile=params.profile)
+        return forecast
+
     # ------------------------------------------------------------------ fit
 
     def fit(self, df: Any) -> DPForecast:
         """Validate ``df`` (``unique_id, ds, y``), release it (input perturbation: charged
         first), fit every model on its windows and calibrate their intervals."""
-        self._fit_series(to_series(df, self.params))
+        self._fit_series(to_series(df, self.params), 0)
         return self
 
-    def _fit_series(self, series: pl.DataFrame) -> None:
+    def holdout(self, df: Any) -> Holdout:
+        """Fit on ``df`` before the protocol's last ``test_days`` (the pipeline's split:
+        training, then the validation block) and score every model on the test block's
+        windows against the raw counts: the ``train`` stage's evaluation, in memory. Under
+        privacy the fit is charged like any other; the scores are the data owner's."""
+        return self.holdout_series(to_series(df, self.params))
+
+    def holdout_series(self, series: pl.DataFrame) -> Holdout:
+        """:meth:`holdout` of a series the pipeline validated (``timestamp`` and one column
+        per zone, as the ``validate`` stage writes it or :func:`~dpforecast.api.dataset.validated_series`
+        returns it): what the experiments and Dagster's ``model_variant`` fit."""
+        test, released, counts = self._fit_series(series, self.test_days)
+        if len(test) == 0:
+            raise SplitError(f"frame: no complete test window in the last {self.test_days} days")
+        zones = list(self.zones)
+        scores = {}
+        for model in self.models:
+            forecast = model.predict(test)  # the inputs are the release's under IP; the targets raw
+            whole = np.isfinite(forecast).all(axis=(1, 2))
+            errors = forecast_errors(test.y[whole], forecast[whole], zones) if whole.any() else None
+            noisy = forecast_errors(released.y[whole], forecast[whole], zones) \
+                if released is not None and whole.any() else None
+            fitted = self.fitted[model.name]
+            scores[model.name] = HeldOutScore(errors, noisy, fitted.summary, fitted.intervals, fitted.privacy)
+        return Holdout(test, counts, scores)
+
+    def _fit_series(self, series: pl.DataFrame, test_days: int) -> tuple[Windows, Windows | None, dict[str, int]]:
+        """Release (IP), window and fit on ``series`` less its last ``test_days``; the test
+        windows with raw targets, the same windows with the release's (IP) and the counts."""
         params, spec = self.params, self.dataset
         zones, dropped = modelled_zones(series, params)
+        raw = series
         self.release = None
         if params.privacy.mode == "ip":
-            key = load_key()
-            info = start_release(params, release_terms(params), "owner key" if key else "operating system", "")
-            series, info = extend(series.select(TIMESTAMP, *spec.zone_ids), spec.zone_ids, None, info, key)
-            self.release = release_report(params, info, ONE_RELEASE)
+            series, self.release = release_once(params, series)
         training = series.select(TIMESTAMP, *zones)
         table = add_calendar_features(training, params.features.week_period_days)
-        index = make_windows(table, self.window, self.h, params.data.contiguous, 0, self.validation_days,
+        index = make_windows(table, self.window, self.h, params.data.contiguous, test_days, self.validation_days,
                              spec.interval_minutes, zones, self.history_days)
-        train, validation = (Windows.of(table, index.filter(pl.col("split") == s), self.window, self.h, zones,
-                                        spec.interval_minutes) for s in ("train", "validation"))
+        train, validation, test = (Windows.of(table, index.filter(pl.col("split") == s), self.window, self.h, zones,
+                                              spec.interval_minutes) for s in ("train", "validation", "test"))
         if len(train) == 0:
             raise SplitError(f"frame: no training window of {self.window} + {self.h} steps before the last "
-                             f"{self.validation_days} days ({table.height} intervals, dropped zones {dropped})")
-        stopping, calibration = validation_halves(len(validation), self.h)
+                             f"{self.validation_days + test_days} days ({table.height} intervals, dropped zones "
+                             f"{dropped})")
         context = FitContext(params, self.seed, self.callbacks, self.progress)
         fitted = {}
         for model in self.models:
-            summary = model.fit(train, validation.take(stopping), context)
-            held = validation.take(calibration)
-            intervals = calibrate_forecasts(held.y, model.predict(held), params) if len(held) else None
+            summary, intervals = fit_calibrated(model, train, validation, context)
             report = self._report(model)
             for callback in self.callbacks:
                 callback.on_fit_end(model.name, summary, report.to_json())
             fitted[model.name] = FittedModel(summary, intervals, report)
         self.zones, self.fitted, self._series = zones, fitted, training
+        raw_test = Windows.of(table, test.index, self.window, self.h, zones, spec.interval_minutes,
+                              targets=raw.select(zones)) if len(test) else test
+        return raw_test, (test if self.release is not None else None), split_counts(index)
 
     def _report(self, model: Model) -> PrivacyReport:
         mode = self.params.privacy.mode
@@ -219,7 +263,7 @@ class DPForecast:
         index = usable.filter(pl.col("target_row").is_in(wanted)).sort("target_row")
         if index.height == 0:
             raise SplitError(f"frame: no complete window at the {n_windows} origins {every} steps apart")
-        self._fit_series(series.head(int(index["target_row"][0])))
+        self._fit_series(series.head(int(index["target_row"][0])), 0)
         windows = Windows.of(table, index, self.window, self.h, self.zones, self.dataset.interval_minutes)
         return self._frame(windows, cutoffs=True)
 

@@ -2,21 +2,18 @@
 
 The project's test block (the last ``test_days`` of the protocol) is cut off the series
 first. Fold k of n (oldest first) evaluates on the ``step_days`` days that end where fold
-k+1's begin, the last ending where the test block begins. Each fold has its own workspace,
-``artifacts/study/backtest/fold-<k>/``, whose series stops at the end of the fold's
-evaluation block and whose protocol is that block as test set, the project's validation
-days before it and its history before that: windows, scalers, early stopping and conformal
-calibration see only the fold's past, and the block's own targets are only scored. The
-workspaces are cut from one ingested, validated and released series
-(``artifacts/study/backtest/``), so in ``ip`` mode every fold reads one release (cutting is
-post-processing) charged like the project's. ``refit``: every model is trained on each
-fold's data; otherwise once on fold 1's, and that model scores every fold. Writes
-``metrics/backtest.json`` and ``reports/backtest.md``.
+k+1's begin, the last ending where the test block begins. Each fold is the series cut at
+the end of the fold's evaluation block, with that block as test set, the project's
+validation days before it and its history before that: windows, scalers, early stopping
+and conformal calibration see only the fold's past, and the block's own targets are only
+scored. Everything runs in memory on the data set's series validated once, and in ``ip``
+mode released once (cutting is post-processing), charged like the project's release.
+``refit``: every model is trained on each fold's data; otherwise once on fold 1's, and
+that model scores every fold. Writes ``metrics/backtest.json`` and ``reports/backtest.md``.
 """
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import time
 from dataclasses import dataclass, replace
@@ -27,6 +24,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dpforecast.api.dataset import validated_series
+from dpforecast.api.release import release_once
 from dpforecast.config import ARCHITECTURES, Params, load_params
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.errors import ConfigError
@@ -36,15 +35,13 @@ from dpforecast.evaluation.baselines import (
     in_sample_seasonal_mae,
 )
 from dpforecast.evaluation.scores import like_for_like, persistence_skill, score
-from dpforecast.experiments.study import prepare_series
-from dpforecast.features.windows import split_starts, window_arrays
-from dpforecast.models.store import DESCRIPTION, load_forecaster, load_intervals
-from dpforecast.runtime.io import atomic_dir, read_json, write_json, write_parquet, write_text
-from dpforecast.runtime.paths import Paths
-from dpforecast.runtime.project import lineage
-from dpforecast.stages.features import build_features
-from dpforecast.stages.train import train_one
-from dpforecast.training.loop import predict
+from dpforecast.features.feature_set import FeatureSet, build_feature_set
+from dpforecast.features.windows import split_starts
+from dpforecast.models.base import FitContext, Windows
+from dpforecast.models.conformal import Intervals
+from dpforecast.runtime.io import write_json, write_text
+from dpforecast.training.intervals import fit_calibrated
+from dpforecast.training.networks import NETWORKS, Network
 
 MEASURES = ("rmse", "mae", "skill", "mase", "coverage_80", "coverage_95")
 
@@ -57,6 +54,8 @@ SCOPE: dict[str, tuple[str, bool | None]] = {
     "gp": ("every fold training is a DP-SGD training charged to the privacy ledger; the fold scores are "
            "computed on the raw private counts outside any accountant: NOT covered by the DP-SGD guarantee", False),
 }
+ONE_BACKTEST_RELEASE = ("one release of the series before the backtest's folds, noised in memory and charged to the "
+                        "data set's ledger before any count was read; every fold is a cut of it")
 GP_NOTE = ("nothing is selected on private folds: under DP-SGD the fold scores are statistics of the raw private "
            "series that no accountant charged, and a statistic of private data never leaves a private run "
            "unaccounted; the scores are reported for inspection only, not covered by the privacy guarantee")
@@ -112,16 +111,37 @@ def fold_params(params: Params, step_days: int) -> Params:
                                          history_days=history_days or 0))
 
 
-def cut_workspace(base: Paths, work: Paths, until: datetime) -> None:
-    """``work``'s validated series and release: ``base``'s rows before ``until``, nothing after."""
-    def cut(path: Path) -> pl.DataFrame:
-        return pl.read_parquet(path).filter(pl.col(TIMESTAMP) < until)
+@dataclass(frozen=True)
+class FittedNetwork:
+    """A network fitted on one fold: the zones it models and its calibrated intervals."""
 
-    write_parquet(work.series, cut(base.series))
-    with atomic_dir(work.release_dir) as tmp:
-        shutil.copyfile(base.release_metadata, tmp / base.release_metadata.name)
-        if base.release_series.is_file():  # ip: the noisy release the models train on
-            write_parquet(tmp / base.release_series.name, cut(base.release_series))
+    model: Network
+    zones: list[str]
+    intervals: Intervals | None
+
+
+def fold_features(raw: pl.DataFrame, released: pl.DataFrame, params: Params, until: datetime) -> FeatureSet:
+    """The features of the rows before ``until``: the release's counts to train on, the raw as targets."""
+    def cut(series: pl.DataFrame) -> pl.DataFrame:
+        return series.filter(pl.col(TIMESTAMP) < until)
+
+    return build_feature_set(cut(raw), cut(released), params)
+
+
+def fit_networks(features: FeatureSet, params: Params, archs: tuple[str, ...], progress: bool) -> dict[str, FittedNetwork]:
+    """Each architecture fitted (``train.seed``) on the fold's training windows, stopped and
+    calibrated on its validation block, as the ``train`` stage does."""
+    zones = list(features.targets.columns)
+    w, h, minutes = params.features.window, params.features.horizon, params.data_set.interval_minutes
+    train, validation = (Windows.of(features.table, features.windows.filter(pl.col("split") == s), w, h, zones,
+                                    minutes) for s in ("train", "validation"))
+    context = FitContext(params, params.train.seed, progress=progress)
+    fitted = {}
+    for arch in archs:
+        model = NETWORKS[arch](units=params.architectures[arch].units)
+        _, intervals = fit_calibrated(model, train, validation, context)
+        fitted[arch] = FittedNetwork(model, zones, intervals)
+    return fitted
 
 
 def selected_models(params: Params, models: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -133,27 +153,25 @@ def selected_models(params: Params, models: tuple[str, ...] | None) -> tuple[str
     return chosen
 
 
-def score_fold(work: Paths, params: Params, model_dirs: dict[str, Path]) -> dict[str, dict[str, Any]]:
+def score_fold(features: FeatureSet, params: Params, fitted: dict[str, FittedNetwork]) -> dict[str, dict[str, Any]]:
     """Every baseline's and model's means on the fold's evaluation windows: against the raw
     counts, or in ``ip`` mode against the noisy release, so that choosing on the folds reads
     nothing the release's guarantee does not cover."""
-    table, windows = pl.read_parquet(work.feature_table), pl.read_parquet(work.windows)
-    targets = pl.read_parquet(work.targets)
+    table, windows, targets = features.table, features.windows, features.targets
     zones = list(targets.columns)
     w, h, minutes = params.features.window, params.features.horizon, params.data_set.interval_minutes
     raw = targets if params.privacy.mode != "ip" else None  # None: the table's (noisy) counts
-    x, y = window_arrays(table, windows, "test", w, h, zones, targets=raw)
+    test = Windows.of(table, windows.filter(pl.col("split") == "test"), w, h, zones, minutes, targets=raw)
     forecasts, _ = baseline_forecasts(table, windows, w, h, zones, minutes)
     intervals = {}
-    for arch, folder in model_dirs.items():
-        trained = read_json(folder / DESCRIPTION)["zones"]
-        if trained != zones:
-            raise ValueError(f"backtest: {arch} at {folder} models zones {trained}, {work.root} has {zones}")
-        forecasts[arch] = predict(load_forecaster(folder), x, device="cpu")
-        intervals[arch] = load_intervals(folder)
+    for arch, network in fitted.items():
+        if network.zones != zones:
+            raise ValueError(f"backtest: {arch} models zones {network.zones}, the fold has {zones}")
+        forecasts[arch] = network.model.predict(test)
+        intervals[arch] = network.intervals
     scale = in_sample_seasonal_mae(table, windows, zones, minutes)
-    scores = {name: score(y, f, zones, scale, intervals.get(name)) for name, f in forecasts.items()}
-    like_for_like(scores, y, forecasts, zones)
+    scores = {name: score(test.y, f, zones, scale, intervals.get(name)) for name, f in forecasts.items()}
+    like_for_like(scores, test.y, forecasts, zones)
     reference = scores["persistence"]["rmse"]["mean"]
     return {name: fold_summary(s, None if name == "persistence" else reference) for name, s in scores.items()}
 
@@ -201,35 +219,31 @@ def select(ranking: list[str], means: dict[str, dict[str, Any]], models: tuple[s
 def backtest(
     root: Path, folds: int = 3, step_days: int = 7, refit: bool = True, models: tuple[str, ...] | None = None,
     overrides: dict[str, Any] | None = None, progress: bool = False, name: str = "backtest",
+    series: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Run the folds (``overrides``, nested as in params.yaml, may name a ``profile``);
     write and return per-fold and mean scores, the ranking and the selected model. ``name``
-    keeps candidates apart when choosing hyper-parameters: ``artifacts/study/<name>/``,
-    ``metrics/<name>.json``, ``reports/<name>.md``."""
+    keeps candidates apart when choosing hyper-parameters: ``metrics/<name>.json``,
+    ``reports/<name>.md``. ``series``: the data set's validated series (default: its files
+    under ``root``, validated in memory)."""
     began = time.perf_counter()
     params = load_params(root / "params.yaml", **(overrides or {}))
     archs = selected_models(params, models)
-    base = Paths(root / "artifacts" / "study" / name, tracking_root=root)
-    prepare_series(root, params, base)
-    test_start, plan = plan_folds(pl.read_parquet(base.series), params, folds, step_days)
+    raw = validated_series(params, root) if series is None else series
+    test_start, plan = plan_folds(raw, params, folds, step_days)
+    # One release for every fold (ip), charged before a count is read: cutting it is post-processing.
+    released = release_once(params, raw, ONE_BACKTEST_RELEASE)[0] if params.privacy.mode == "ip" else raw
     inner = fold_params(params, step_days)
-    tags = {**lineage(Paths(root), params), "study": name}
     rows: list[dict[str, Any]] = []
-    model_dirs: dict[str, Path] = {}
+    fitted: dict[str, FittedNetwork] = {}
     trained_on, trainings = 0, 0
     for fold in plan:
-        work = Paths(base.root / f"fold-{fold.number}", tracking_root=root)
-        shutil.rmtree(work.root, ignore_errors=True)  # no model of an earlier backtest is scored
-        cut_workspace(base, work, fold.end)
-        counts = build_features(work, inner)
-        if refit or not model_dirs:
-            for arch in archs:
-                train_one(work, inner, arch, track=False, progress=progress, lineage=tags)
-            model_dirs, trained_on = {a: work.model_dir(a) for a in archs}, fold.number
+        features = fold_features(raw, released, inner, fold.end)
+        if refit or not fitted:
+            fitted, trained_on = fit_networks(features, inner, archs, progress), fold.number
             trainings += len(archs)
-        rows.append({"fold": fold.number, "evaluation": fold.to_json(), "windows": counts,
-                     "trained_on_fold": trained_on, "workspace": str(work.root),
-                     "scores": score_fold(work, inner, model_dirs)})
+        rows.append({"fold": fold.number, "evaluation": fold.to_json(), "windows": features.counts,
+                     "trained_on_fold": trained_on, "scores": score_fold(features, inner, fitted)})
     means = mean_over_folds(rows)
     ranking = rank(means, len(rows))
     span = f"{rows[0]['evaluation']['start']} to {rows[-1]['evaluation']['end']}"
@@ -238,6 +252,7 @@ def backtest(
     result = {
         "dataset": params.dataset, "profile": params.profile, "horizon": params.features.horizon,
         "window": params.features.window, "models": list(archs), "refit": refit, "step_days": step_days,
+        "hyper": {a: dict(zip(("units", "batch_size", "learning_rate"), inner.hyper(a), strict=True)) for a in archs},
         "test_start": test_start.date().isoformat(),
         "protocol": {"validation_days": inner.split.validation_days, "history_days": inner.split.history_days or None},
         "privacy": {"mode": params.privacy.mode, "scores": scope, "covered_by_privacy_guarantee": covered},

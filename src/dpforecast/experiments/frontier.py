@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dpforecast.api.dataset import validated_series
 from dpforecast.config import deep_merge, load_params
 from dpforecast.evaluation.baselines import BASELINES, baseline_forecasts
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.evaluation.plots import plt, save_png
 from dpforecast.experiments.variants import PrivacySetting, train_variant
+from dpforecast.features.feature_set import build_feature_set
 from dpforecast.features.windows import window_arrays
 from dpforecast.runtime.io import read_json, write_json
 from dpforecast.runtime.paths import Paths
@@ -43,6 +45,7 @@ def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPS
     the frontier (``runs``: one row per training; ``points``: mean and spread over seeds) under
     the data set's key of ``metrics/frontier.json``."""
     params = load_params(root / "params.yaml", profile=profile, **(extra or {}))
+    series = validated_series(params, root)  # validated once, in memory; every training fits it
     runs = []
     for unit in units:
         for mode in modes:
@@ -56,11 +59,12 @@ def frontier(root: Path, model: str = "bigru", epsilons: tuple[float, ...] = EPS
                         continue
                     row = train_variant(root, model, PrivacySetting(mode, eps), seed, profile,
                                         deep_merge({"privacy": {"unit": unit}}, extra or {}),
-                                        name=f"frontier-{params.dataset}-{unit}-{mode}-{eps:g}-seed{seed}")
+                                        name=f"frontier-{params.dataset}-{unit}-{mode}-{eps:g}-seed{seed}",
+                                        series=series)
                     runs.append({"unit": unit, **{k: row[k] for k in ("mode", "epsilon", "seed", "rmse", "mae",
                                                                       "guarantee")},
                                  "delta": row["report"]["delta"], "unit_description": row["report"]["unit"]})
-    baselines = baseline_lines(root, profile, extra)
+    baselines = baseline_lines(root, profile, extra, series)
     path = root / "metrics" / "frontier.json"
     others = read_json(path).get("datasets", {}) if path.is_file() else {}
     # a narrower run (one unit, one epsilon) adds to the data set's frontier instead of replacing it
@@ -92,17 +96,16 @@ def _vacuous(params: Any, unit: str) -> str | None:
             f"by 2C per window it touches, so no noise that still trains gives a meaningful epsilon")
 
 
-def baseline_lines(root: Path, profile: str = "default", extra: dict[str, Any] | None = None) -> dict[str, float | None]:
+def baseline_lines(root: Path, profile: str = "default", extra: dict[str, Any] | None = None,
+                   series: pl.DataFrame | None = None) -> dict[str, float | None]:
     """Persistence, ridge and seasonal naive mean RMSE on the frontier's test windows, from
-    the raw (non-private) series: what a private model must beat to be worth its noise."""
-    from dpforecast.experiments.study import prepare_workspace
-
+    the raw (non-private) series validated in memory: what a private model must beat to be
+    worth its noise."""
     over = deep_merge(extra or {}, {"privacy": {"mode": "none"}})
     params = load_params(root / "params.yaml", profile=profile, **over)
-    work = Paths(root / "artifacts" / "study" / "frontier-baselines", tracking_root=root)
-    prepare_workspace(root, params, work)
-    table, windows = pl.read_parquet(work.feature_table), pl.read_parquet(work.windows)
-    targets = pl.read_parquet(work.targets)
+    series = validated_series(params, root) if series is None else series
+    features = build_feature_set(series, series, params)
+    table, windows, targets = features.table, features.windows, features.targets
     zones = list(targets.columns)
     w, h = params.features.window, params.features.horizon
     _, y = window_arrays(table, windows, "test", w, h, zones, targets=targets)

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from dpforecast.api.dataset import validated_series
 from dpforecast.config import deep_merge, load_params
 from dpforecast.errors import ConfigError
-from dpforecast.experiments.study import run_study
-from dpforecast.runtime.io import read_json
+from dpforecast.experiments.network_run import scoring_of, train_network
+from dpforecast.registry.publish import publish
 from dpforecast.runtime.paths import Paths
+from dpforecast.runtime.project import lineage
 
 MODE_OVERRIDES: dict[str, dict[str, Any]] = {
     "none": {"privacy": {"mode": "none"}},
@@ -64,29 +68,30 @@ SETTINGS: tuple[str, ...] = ("none", "ip-eps0.1", "ip-eps1", "ip-eps10", "gp-eps
 def train_variant(
     root: Path, model: str, setting: PrivacySetting, seed: int = 0, profile: str = "default",
     extra: dict[str, Any] | None = None, name: str | None = None, register: bool = False,
+    series: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Train ``model`` under ``setting`` in ``artifacts/study/<name>/``; return one table row
-    (mode, epsilon, mean RMSE and MAE, the guarantee sentence) with the full privacy report.
+    """Train ``model`` under ``setting`` in memory on ``series`` (the data set's validated
+    series; default: its files, validated in memory), write its folder to
+    ``artifacts/study/<name>/``; return one table row (mode, epsilon, mean RMSE and MAE, the
+    guarantee sentence) with the full privacy report.
 
-    ``register``: also publish it to the registry (``<prefix>-<model>-<mode>``), where the
-    promotion rule decides whether it becomes that variant's champion (``row["decision"]``)."""
+    ``register``: also publish it to the registry (``<prefix>-<model>-<mode>``), scored on
+    the same test windows as that variant's champion; the promotion rule decides whether it
+    becomes the champion (``row["decision"]``)."""
     overrides = deep_merge(setting.overrides(), extra or {})
     if profile == "default":
         profile = MODE_PROFILES.get(setting.mode, profile)
     name = name or f"variant-{setting.key}-{model}"
-    run = run_study(root, profile, model, [seed], overrides=overrides, name=name)["runs"][0]
-    row = {"model": model, "mode": setting.mode, "epsilon": setting.epsilon, "rmse": run["rmse"]["mean"],
-           "mae": run["mae"]["mean"], "guarantee": run["privacy"], "seed": seed,
-           "report": read_json(Path(run["model_dir"]) / "privacy.json"),
-           "mlflow_run_id": run["mlflow_run_id"], "model_dir": run["model_dir"]}
+    params = load_params(root / "params.yaml", profile=profile, **deep_merge({"train": {"model": model}}, overrides))
+    series = validated_series(params, root) if series is None else series
+    tags = {**lineage(Paths(root), params), "study": profile}
+    folder = root / "artifacts" / "study" / name / "models" / f"{model}-seed{seed}"
+    trained, holdout = train_network(root, params, model, seed, series, folder, lineage=tags)
+    row = {"model": model, "mode": setting.mode, "epsilon": setting.epsilon, "rmse": trained.test["rmse"]["mean"],
+           "mae": trained.test["mae"]["mean"], "guarantee": trained.privacy.summary(), "seed": seed,
+           "report": trained.privacy.to_json(), "mlflow_run_id": trained.mlflow_run_id, "model_dir": str(folder)}
     if register:
-        from dpforecast.registry.publish import publish
-        from dpforecast.runtime.project import lineage
-
-        params = load_params(root / "params.yaml", profile=profile,
-                             **deep_merge({"train": {"model": model}}, overrides))
-        work = Paths(root / "artifacts" / "study" / name, tracking_root=root)
-        decision = publish(work, params, model, {**lineage(Paths(root), params), "variant": setting.key},
-                           folder=Path(run["model_dir"]))
+        decision = publish(Paths(root), params, model, {**tags, "variant": setting.key}, folder=folder,
+                           scoring=scoring_of(series, holdout, params.features.horizon))
         row["decision"] = decision.to_json()
     return row

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from dpforecast.config import Params
 from dpforecast.models.conformal import interval_tags
 from dpforecast.models.store import DESCRIPTION, load_intervals
@@ -64,9 +66,11 @@ def _champion(client: Any, name: str) -> Any | None:
 
 
 def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | None = None,
-            folder: Path | None = None) -> Decision:
+            folder: Path | None = None, scoring: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> Decision:
     """Register ``folder`` (default ``models/<arch>``; already tracked), decide on the
-    champion, log the decision.
+    champion, log the decision. ``scoring``: the raw series and test targets both versions
+    are scored on (:func:`~dpforecast.registry.scoring.test_targets`; default: the features
+    built in ``paths``).
 
     Safe to repeat after a crash: the model's version is found again instead of registered
     twice, a decision already in the log is applied rather than taken again, and decisions
@@ -91,7 +95,7 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
     report = read_json(folder / "privacy.json")
     name = registered_name(params.model_prefix(), arch, params.privacy.mode)
     _complete_pending(client, paths, name, model_uri)
-    series, targets = scoring_targets(paths, params.features.horizon)
+    series, targets = scoring_targets(paths, params.features.horizon) if scoring is None else scoring
     version = _version_of(client, name, model_uri)
     if version is None:
         private = bool(report.get("private"))  # a private model's version carries no raw-data hash

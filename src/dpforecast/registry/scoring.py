@@ -32,15 +32,23 @@ ISO = "%Y-%m-%dT%H:%M:%S%:z"  # how the pyfunc writes times
 
 
 def scoring_targets(paths: Paths, horizon: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The raw series and the test targets: one row per test window and lead (window by
-    window, lead 1 first) with ``origin_time`` (the window's last input), ``target_time``,
-    ``lead`` and the raw zone counts. ``horizon``: the leads the features were built for."""
+    """:func:`test_targets` of the features just built in ``paths``: the raw series and the
+    test windows the ``features`` stage wrote (``horizon``: the leads they were built for)."""
     zones = list(pl.read_parquet_schema(paths.targets))  # the modelled zones
     series = pl.read_parquet(paths.series).select(TIMESTAMP, *zones)
     windows = pl.read_parquet(paths.windows).filter(pl.col("split") == "test")
+    return series, test_targets(series, windows, horizon, str(paths.windows))
+
+
+def test_targets(series: pl.DataFrame, windows: pl.DataFrame, horizon: int, where: str = "windows") -> pl.DataFrame:
+    """The test targets of ``windows`` (their ``target_row``) in the raw ``series``
+    (``timestamp`` and the modelled zones): one row per window and lead (window by window,
+    lead 1 first) with ``origin_time`` (the window's last input), ``target_time``, ``lead``
+    and the raw zone counts."""
+    zones = [c for c in series.columns if c != TIMESTAMP]
     rows = target_rows(windows, horizon)
     if rows.size and rows.max() >= series.height:
-        raise ValueError(f"{paths.windows}: the test window with lead-1 target row {int(rows[-1, 0])} has no lead "
+        raise ValueError(f"{where}: the test window with lead-1 target row {int(rows[-1, 0])} has no lead "
                          f"{horizon} in the {series.height}-row series: the windows were built for a shorter horizon")
     times = series[TIMESTAMP]
     targets = series.select(zones)[rows.ravel()].with_columns(
@@ -48,7 +56,7 @@ def scoring_targets(paths: Paths, horizon: int) -> tuple[pl.DataFrame, pl.DataFr
         times[rows.ravel()].alias(TARGET_TIME),
         pl.Series(LEAD, np.tile(np.arange(1, horizon + 1), len(windows)), dtype=pl.Int64),
     )
-    return series, targets.select(ORIGIN_TIME, TARGET_TIME, LEAD, *zones)
+    return targets.select(ORIGIN_TIME, TARGET_TIME, LEAD, *zones)
 
 
 def _segments(counts: pl.DataFrame, interval_minutes: int) -> list[pl.DataFrame]:

@@ -1,22 +1,16 @@
-"""Stage ``features``: calendar features, the window index, and the raw targets.
+"""Stage ``features``: the feature set of the training series, written as one folder.
 
-Models train on the series :func:`training_series` names (the noisy release in ``ip``
-mode); ``targets.parquet`` keeps the raw counts, against which the test block is scored.
-Its columns are the modelled zones: the data set's zones, less those with no count in
-the training period when the spec lets such zones be dropped. ``summary.json`` says
-which zones were dropped and how many windows a gap or a missing count removed.
+:func:`~dpforecast.features.feature_set.build_feature_set` computes it (calendar table,
+raw targets, window index, ``summary.json``: dropped zones and the windows a gap or a
+missing count removed); the stage reads the series and swaps the folder in whole.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from dpforecast.config import Params
-from dpforecast.features.calendar import add_calendar_features
-from dpforecast.features.windows import make_windows, split_counts
-from dpforecast.features.zones import SplitError, modelled_zones
+from dpforecast.features.feature_set import build_feature_set
 from dpforecast.runtime.io import atomic_dir, write_json, write_parquet
 from dpforecast.runtime.paths import Paths
 from dpforecast.stages.release import training_series
@@ -24,42 +18,13 @@ from dpforecast.stages.release import training_series
 
 def build_features(paths: Paths, params: Params) -> dict[str, int]:
     """Write the feature table, the raw targets and the window index; return windows per split."""
-    series = pl.read_parquet(training_series(paths, params))
-    raw = pl.read_parquet(paths.series)
-    if not series["timestamp"].equals(raw["timestamp"]):
-        raise ValueError("the training series and the validated series have different timestamps")
-    spec = params.data_set
-    zones, dropped = modelled_zones(raw, params)
-    series = series.drop(dropped)
-    table = add_calendar_features(series, params.features.week_period_days)
-    test_days, validation_days, history_days = params.protocol()
-    common = (params.features.window, params.features.horizon, params.data.contiguous, test_days,
-              validation_days, spec.interval_minutes)
-    windows = make_windows(table, *common, zones, history_days)
-    counts = split_counts(windows)
-    if counts["train"] == 0 or counts["test"] == 0:
-        raise SplitError(f"{spec.path}: the split leaves no training or no test window ({counts}; protocol "
-                         f"test {test_days} days, validation {validation_days}, history {history_days}); a window "
-                         f"touching a missing count is dropped, so a zone with no count in the test block removes "
-                         f"every test window")
-    summary: dict[str, Any] = {
-        **spec.summary(),
-        "modelled_zones": zones,
-        "dropped_zones": dropped,
-        "windows": counts,
-        # Windows the same split would have without the missing-count rule.
-        "windows_dropped_for_missing_counts": int(make_windows(table, *common, [], history_days).height - windows.height),
-        "missing_counts": {z: int(n) for z in zones if (n := raw[z].null_count())},
-        "rows": raw.height,
-        "protocol": {"test_days": test_days, "validation_days": validation_days, "history_days": history_days},
-    }
+    features = build_feature_set(pl.read_parquet(paths.series), pl.read_parquet(training_series(paths, params)), params)
     # One folder swapped in whole: a table never sits beside another run's windows.
     folder = paths.feature_table.parent
     assert paths.targets.parent == folder and paths.windows.parent == folder
     with atomic_dir(folder) as tmp:
-        write_parquet(tmp / paths.feature_table.name, table)
-        write_parquet(tmp / paths.targets.name, raw.select(zones))
-        write_parquet(tmp / paths.windows.name, windows)
-        write_json(tmp / paths.feature_summary.name, summary)
-    return counts
-
+        write_parquet(tmp / paths.feature_table.name, features.table)
+        write_parquet(tmp / paths.targets.name, features.targets)
+        write_parquet(tmp / paths.windows.name, features.windows)
+        write_json(tmp / paths.feature_summary.name, features.summary)
+    return features.counts

@@ -52,7 +52,7 @@ def models_differ(paths: Paths, params: Params) -> str | None:
     from dpforecast.privacy.published_lineage import WITHHELD, data_digest
     from dpforecast.privacy.randomness import load_key
     from dpforecast.runtime.io import read_json
-    from dpforecast.stages.train import flat_params
+    from dpforecast.tracking.model_folder import flat_params
 
     folder = paths.model_dir(ARCHITECTURES[0]).parent
     others = sorted(p.name for p in folder.iterdir() if p.name not in ARCHITECTURES) if folder.is_dir() else []

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import polars as pl
 
 from dpforecast.config import Params
@@ -15,19 +12,12 @@ from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.windows import feature_columns, window_arrays
 from dpforecast.lineage import code_digest, file_md5
 from dpforecast.models.conformal import validation_halves
-from dpforecast.models.store import (
-    DATASET_SPEC,
-    DESCRIPTION,
-    INTERVALS,
-    save_forecaster,
-)
 from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.published_lineage import data_digest, published_lineage
 from dpforecast.privacy.randomness import load_key
-from dpforecast.privacy.report import PrivacyReport
 from dpforecast.runtime.faults import crash_point
-from dpforecast.runtime.io import atomic_dir, write_json
 from dpforecast.runtime.paths import Paths
+from dpforecast.tracking.model_folder import TrainedModel, flat_params, served_example, write_model_folder
 from dpforecast.tracking.training_run import TrainingRun, Untracked
 from dpforecast.training.build import build_model, private_options
 from dpforecast.training.device import select_device
@@ -37,65 +27,6 @@ from dpforecast.training.loop import fit, predict
 from dpforecast.training.private_plan import PrivacyPlan, charge, plan_privacy, training_digest
 
 
-@dataclass(frozen=True)
-class TrainedModel:
-    """One trained architecture: its folder, what ``model.json`` describes, its test errors
-    (raw targets; the data owner's, never covered by a guarantee) and its privacy report."""
-
-    architecture: str
-    seed: int
-    folder: Path
-    description: dict[str, Any]
-    test: dict[str, Any]
-    privacy: PrivacyReport
-
-    @property
-    def mlflow_run_id(self) -> str | None:
-        return self.description.get("mlflow_run_id")
-
-    @property
-    def epochs_run(self) -> int:
-        return int(self.description["epochs_run"])
-
-    @property
-    def best_epoch(self) -> int:
-        return int(self.description["best_epoch"])
-
-    @property
-    def train_seconds(self) -> float:
-        return float(self.description["train_seconds"])
-
-    @property
-    def device(self) -> str:
-        return str(self.description["device"])
-
-    @property
-    def zones(self) -> list[str]:
-        return list(self.description["zones"])
-
-
-def flat_params(params: Params, arch: str) -> dict[str, Any]:
-    """The parameters that shaped one model, flattened for MLflow."""
-    units, batch, lr = params.hyper(arch)
-    flat: dict[str, Any] = {"profile": params.profile, "dataset": params.dataset, "architecture": arch}
-    for section in ("features", "split", "train"):
-        for key, value in asdict(getattr(params, section)).items():
-            flat[f"{section}.{key}"] = value
-    flat["train.residual"] = params.residual()  # resolved: what the model is, not "auto"
-    flat["train.residual_season"] = params.residual_season()
-    flat["data.contiguous"] = params.data.contiguous
-    flat["data.timezone"] = params.data_set.timezone
-    flat["data.interval_minutes"] = params.data_set.interval_minutes
-    privacy = asdict(params.privacy)
-    for key in ("mode", "epsilon", "delta"):
-        flat[f"privacy.{key}"] = privacy[key]
-    for group in ("ip", "gp"):
-        if params.privacy.mode == group:
-            flat.update({f"privacy.{group}.{k}": v for k, v in privacy[group].items()})
-    flat.update({"units": units, "batch_size": batch, "learning_rate": lr})
-    return flat
-
-
 def _tracker(paths: Paths, params: Params, arch: str, seed: int, plan: PrivacyPlan, private: bool) -> TrainingRun:
     """The MLflow run of one training; under DP-SGD it logs the epsilon spent per step."""
     spent = None
@@ -103,16 +34,7 @@ def _tracker(paths: Paths, params: Params, arch: str, seed: int, plan: PrivacyPl
         unit = params.privacy_unit()
         spent = unit_accounting.spent_epsilon(plan.noise_multiplier, plan.report.sample_rate, plan.report.delta,
                                               plan.report.windows_per_unit, unit.sensitivity_per_window)
-    return TrainingRun(paths, params.tracking.experiment, f"{arch}-seed{seed}", plan.report, private, spent)
-
-
-def served_example(paths: Paths, window: int, zones: list[str]) -> pd.DataFrame:
-    """An input example in the served format: the series' last ``window`` timestamps with
-    zero counts. Never real counts: the example is stored in the artifact store beside
-    the model, and a private model must not carry raw data with it."""
-    tail = pl.read_parquet(paths.series, columns=[TIMESTAMP]).tail(window)
-    return tail.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"),
-                       *(pl.lit(0, dtype=pl.Int64).alias(z) for z in zones)).to_pandas()
+    return TrainingRun(paths, params.tracking.experiment, f"{arch}-seed{seed}", private, spent)
 
 
 def train_one(
@@ -195,21 +117,10 @@ def train_one(
             "lineage": lineage,
             "privacy": plan.report.to_json(),
         }
-        with atomic_dir(out_dir) as tmp:
-            save_forecaster(model.cpu(), tmp, description)
-            # The data set's spec travels with the model: serving reads its layout and clock.
-            (tmp / DATASET_SPEC).write_text(Path(params.data_set.path).read_text())
-            write_json(tmp / "history.json", result.history)
-            write_json(tmp / "metrics.json", errors)
-            write_json(tmp / "privacy.json", plan.report.to_json())
-            if intervals is not None:
-                write_json(tmp / INTERVALS, intervals.to_json())
-            (tmp / "privacy.md").write_text(plan.report.to_markdown())
-            summary = {"train_seconds": result.seconds, "best_epoch": result.best_epoch}
-            uri = tracker.finish(tmp, errors, intervals, summary, lambda: served_example(paths, w, zones))
-            if uri is not None:
-                description["mlflow_model_uri"] = uri
-                write_json(tmp / DESCRIPTION, {"spec": model.spec.to_dict(), **description})
+        description = write_model_folder(
+            out_dir, model, description, params.data_set.path, result.history, errors, plan.report, intervals,
+            {"train_seconds": result.seconds, "best_epoch": result.best_epoch}, tracker,
+            lambda: served_example(pl.read_parquet(paths.series, columns=[TIMESTAMP])[TIMESTAMP], w, zones))
         tracker.close()
     except BaseException:
         tracker.fail()

@@ -1,10 +1,11 @@
 """What the ``train`` stage records in MLflow about one training, as a callback it is handed.
 
 The stage calls the same hooks whether or not it is tracked: :class:`TrainingRun` logs
-parameters, lineage tags and the guarantee when the run starts, each epoch's losses (under
-DP-SGD the steps and the epsilon spent on the unit instead: no private loss leaves), and
-at the end the test errors (tagged as the data owner's, covered by no guarantee), the
-privacy report, the data version of a non-private run, the intervals' tags and the model
+parameters and lineage tags when the run starts, each epoch's losses (under DP-SGD the
+steps and the epsilon spent on the unit instead: no private loss leaves), and at the end
+the test errors (tagged as the data owner's, covered by no guarantee), the guarantee and
+privacy report (known once the fit has planned or released: the in-memory API plans
+inside the fit), the data version of a non-private run, the intervals' tags and the model
 itself; :class:`Untracked` records nothing. A run that raises is closed as FAILED.
 """
 
@@ -32,7 +33,7 @@ class Untracked(Callback):
         return None
 
     def finish(self, folder: Path, errors: Mapping[str, Any], intervals: Intervals | None,
-               summary: Mapping[str, float], example: Callable[[], pd.DataFrame]) -> str | None:
+               summary: Mapping[str, float], example: Callable[[], pd.DataFrame], report: PrivacyReport) -> str | None:
         """Record the trained model (its folder still being written); the served model's URI."""
         return None
 
@@ -47,10 +48,10 @@ class Untracked(Callback):
 class TrainingRun(Untracked):
     """One MLflow run of the project's store for one trained architecture."""
 
-    def __init__(self, paths: Paths, experiment: str, name: str, report: PrivacyReport, private: bool,
+    def __init__(self, paths: Paths, experiment: str, name: str, private: bool,
                  spent: Callable[[int], float] | None = None) -> None:
         self.paths, self.experiment, self.name = paths, experiment, name
-        self.report, self.private, self.spent = report, private, spent
+        self.private, self.spent = private, spent
 
     def start(self, params: Mapping[str, Any], tags: Mapping[str, str]) -> None:
         import mlflow
@@ -60,7 +61,7 @@ class TrainingRun(Untracked):
         configure(self.paths, self.experiment)
         self.run_id = start_run(self.name).info.run_id
         mlflow.log_params(dict(params))
-        mlflow.set_tags({**tags, "privacy.guarantee": self.report.summary()})
+        mlflow.set_tags(dict(tags))
 
     def on_epoch_end(self, model: str, epoch: int, metrics: Mapping[str, float]) -> None:
         import mlflow
@@ -71,22 +72,23 @@ class TrainingRun(Untracked):
         mlflow.log_metrics(row, step=epoch)
 
     def finish(self, folder: Path, errors: Mapping[str, Any], intervals: Intervals | None,
-               summary: Mapping[str, float], example: Callable[[], pd.DataFrame]) -> str | None:
+               summary: Mapping[str, float], example: Callable[[], pd.DataFrame], report: PrivacyReport) -> str | None:
         import mlflow
 
         from dpforecast.tracking.mlflow_tracking import log_forecaster
 
         mlflow.log_metrics({f"test_{m}_{z}": v for m in ("rmse", "mae") for z, v in errors[m].items()})
         # the raw test errors are the data owner's, never covered by the model's guarantee
+        mlflow.set_tag("privacy.guarantee", report.summary())
         mlflow.set_tag("test_metrics.scope", "internal: raw test counts, not covered by any privacy guarantee")
-        if self.report.private:
-            mlflow.log_metrics({"privacy_epsilon": self.report.epsilon, "privacy_delta": self.report.delta})
-        mlflow.log_dict(self.report.to_json(), "privacy/privacy.json")
+        if report.private:
+            mlflow.log_metrics({"privacy_epsilon": report.epsilon, "privacy_delta": report.delta})
+        mlflow.log_dict(report.to_json(), "privacy/privacy.json")
         roots = (self.paths.root, self.paths.tracking_root)
         dvc_file = next((r / DVC_FILE for r in roots if r and (r / DVC_FILE).is_file()), None)
         if dvc_file is not None and not self.private:  # what `dpforecast restore-data` checks out again
             mlflow.log_artifact(str(dvc_file), "lineage")
-        mlflow.log_text(self.report.to_markdown(), "privacy/privacy.md")
+        mlflow.log_text(report.to_markdown(), "privacy/privacy.md")
         mlflow.set_tags(interval_tags(intervals))
         mlflow.log_metrics(dict(summary))
         return log_forecaster(folder, example())

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from dpforecast.config import Params
-from dpforecast.models.conformal import Intervals, calibrate
+from dpforecast.models.base import FitContext, FitSummary, Model, Windows
+from dpforecast.models.conformal import Intervals, calibrate, validation_halves
 from dpforecast.models.forecaster import Forecaster
 from dpforecast.training.loop import predict
 
@@ -47,3 +48,13 @@ def calibrate_intervals(model: Forecaster, x_val: np.ndarray, y_val: np.ndarray,
     if len(x_val) == 0:
         return None
     return calibrate_forecasts(y_val, predict(model, x_val, device), params)
+
+
+def fit_calibrated(model: Model, train: Windows, validation: Windows, context: FitContext
+                   ) -> tuple[FitSummary, Intervals | None]:
+    """Fit ``model`` on ``train``, the first half of ``validation`` to stop or select, and
+    calibrate its intervals on the second half (the ``train`` stage's protocol, for any model)."""
+    stopping, calibration = validation_halves(len(validation), validation.horizon)
+    summary = model.fit(train, validation.take(stopping), context)
+    held = validation.take(calibration)
+    return summary, calibrate_forecasts(held.y, model.predict(held), context.params) if len(held) else None

@@ -10,13 +10,14 @@ import numpy as np
 import polars as pl
 import pytest
 
+from dpforecast.api.dataset import validated_series
 from dpforecast.config import deep_merge, load_params
 from dpforecast.evaluation.baselines import BASELINES
-from dpforecast.experiments.backtest import backtest, fold_params, plan_folds
+from dpforecast.experiments import backtest as backtest_module
+from dpforecast.experiments.backtest import backtest, fit_networks, fold_features, fold_params, plan_folds
+from dpforecast.features.feature_set import FeatureSet
 from dpforecast.features.windows import window_arrays
-from dpforecast.models.store import load_forecaster
 from dpforecast.privacy.budget import open_ledger
-from dpforecast.runtime.paths import Paths
 from dpforecast.training.loop import predict
 
 from project_roots import TINY, make_root
@@ -33,8 +34,14 @@ def once(tmp_path_factory) -> tuple[Path, dict]:
     return root, backtest(root, folds=FOLDS, step_days=STEP, refit=False)
 
 
-def workspace(fold: dict) -> Paths:
-    return Paths(Path(fold["workspace"]))
+def folds_of(root: Path, released: pl.DataFrame | None = None) -> list[FeatureSet]:
+    """Each fold's features as the backtest cut them (from ``released`` under IP), rebuilt in
+    memory from the same validated series: the backtest writes no workspace to look into."""
+    params = load_params(root / "params.yaml")
+    raw = validated_series(params, root)
+    _, plan = plan_folds(raw, params, FOLDS, STEP)
+    inner = fold_params(params, STEP)
+    return [fold_features(raw, raw if released is None else released, inner, fold.end) for fold in plan]
 
 
 @pytest.mark.real_data
@@ -46,12 +53,11 @@ def test_folds_are_consecutive_blocks_before_the_test_period_which_no_fold_reads
     ends = [date.fromisoformat(f["evaluation"]["end"]) for f in result["folds"]]
     assert [(e - s).days + 1 for s, e in zip(starts, ends, strict=True)] == [STEP] * FOLDS
     assert [s - timedelta(days=1) for s in starts[1:]] == ends[:-1] and ends[-1] + timedelta(days=1) == test_start
-    for fold, start, end in zip(result["folds"], starts, ends, strict=True):
-        work = workspace(fold)
+    for fold, features, start, end in zip(result["folds"], folds_of(root), starts, ends, strict=True):
         # The fold's series stops at its evaluation block's end: no row of a later block, nor of the test period.
-        for path in (work.series, work.feature_table):
-            assert pl.read_parquet(path)["timestamp"].max().date() == end < test_start
-        evaluated = pl.read_parquet(work.windows).filter(pl.col("split") == "test")["target_time"]
+        assert features.table["timestamp"].max().date() == end < test_start
+        assert features.windows.height == sum(fold["windows"].values())
+        evaluated = features.windows.filter(pl.col("split") == "test")["target_time"]
         assert evaluated.min().date() == start and evaluated.max().date() == end
         assert fold["windows"]["test"] == fold["scores"]["persistence"]["windows"] > 0
     saved = json.loads((root / "metrics" / "backtest.json").read_text())
@@ -64,22 +70,23 @@ def test_folds_are_consecutive_blocks_before_the_test_period_which_no_fold_reads
 def test_without_refit_one_model_trained_on_fold_one_scores_every_fold(once):
     root, result = once
     assert result["trainings"] == 1 and [f["trained_on_fold"] for f in result["folds"]] == [1] * FOLDS
-    first, second = (workspace(f) for f in result["folds"])
-    assert (first.model_dir("gru") / "model.pt").is_file() and not second.model_dir("gru").exists()
-    # The second fold's score is fold 1's saved model on fold 2's windows.
-    x, y, _ = fold_windows(second, fold_params(load_params(root / "params.yaml"), STEP))
-    forecast = np.clip(predict(load_forecaster(first.model_dir("gru")), x, "cpu"), 0, None)
+    assert not (root / "artifacts" / "study").exists()  # in memory: no fold workspace, no scratch stage run
+    # The second fold's score is fold 1's model (refitted here: same seed, same windows) on fold 2's windows.
+    first, second = folds_of(root)
+    params = fold_params(load_params(root / "params.yaml"), STEP)
+    network = fit_networks(first, params, ("gru",), progress=False)["gru"]
+    x, y, _ = fold_windows(second, params)
+    forecast = np.clip(predict(network.model.module, x, "cpu"), 0, None)
     rmse = np.sqrt(np.mean((forecast.astype(np.float64) - y) ** 2, axis=(0, 1))).mean()
     assert result["folds"][1]["scores"]["gru"]["rmse"] == pytest.approx(rmse, rel=1e-6)
     assert result["selected"] == "gru" and result["mean"]["gru"]["folds"] == FOLDS
     assert result["mean"]["gru"]["coverage_80"] is not None and set(result["ranking"]) == {"gru", *BASELINES}
 
 
-def fold_windows(work: Paths, params) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    table, windows = pl.read_parquet(work.feature_table), pl.read_parquet(work.windows)
-    targets = pl.read_parquet(work.targets)
-    zones = list(targets.columns)
-    x, y = window_arrays(table, windows, "test", params.features.window, params.features.horizon, zones, targets)
+def fold_windows(features: FeatureSet, params) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    zones = list(features.targets.columns)
+    x, y = window_arrays(features.table, features.windows, "test", params.features.window, params.features.horizon,
+                         zones, features.targets)
     return x, y, zones
 
 
@@ -87,8 +94,8 @@ def fold_windows(work: Paths, params) -> tuple[np.ndarray, np.ndarray, list[str]
 def test_persistence_rmse_per_fold_is_the_last_count_against_the_fold_targets(once):
     root, result = once
     params = fold_params(load_params(root / "params.yaml"), STEP)
-    for fold in result["folds"]:
-        x, y, zones = fold_windows(workspace(fold), params)
+    for fold, features in zip(result["folds"], folds_of(root), strict=True):
+        x, y, zones = fold_windows(features, params)
         last = x[:, -1:, :len(zones)]  # the last input counts, at every lead
         rmse = np.sqrt(np.mean((last - y.astype(np.float64)) ** 2, axis=(0, 1))).mean()
         assert fold["scores"]["persistence"]["rmse"] == pytest.approx(rmse, rel=1e-9)
@@ -110,20 +117,31 @@ def test_dp_sgd_folds_are_charged_and_select_nothing(tmp_path):
 
 
 @pytest.mark.real_data
-def test_input_perturbation_folds_are_scored_against_the_release_and_may_select(tmp_path):
+def test_input_perturbation_folds_are_scored_against_the_release_and_may_select(tmp_path, monkeypatch):
     """Choosing on the folds under IP reads only the noisy release: post-processing, covered."""
     from dpforecast.evaluation.metrics import forecast_errors
     from dpforecast.models.persistence import persistence_forecast
 
+    releases = []  # the one release, as the backtest drew it (the real mechanism, recorded)
+
+    real = backtest_module.release_once
+
+    def recorded(*args, **kwargs):
+        releases.append(real(*args, **kwargs))
+        return releases[-1]
+
+    monkeypatch.setattr(backtest_module, "release_once", recorded)
     root = make_root(tmp_path, SMALL)
     result = backtest(root, folds=1, step_days=STEP, overrides={"privacy": {"mode": "ip"}})
     assert result["selected"] == "gru" and result["privacy"]["covered_by_privacy_guarantee"] is True
     [fold] = result["folds"]
-    work = workspace(fold)
-    table, windows = pl.read_parquet(work.feature_table), pl.read_parquet(work.windows)
-    zones = list(pl.read_parquet(work.targets).columns)
+    [(released, report)] = releases
+    assert report.private and report.mode == "ip"
+    features = folds_of(root, released)[-1]  # the last fold ends where the test period begins
+    table, windows = features.table, features.windows
+    zones = list(features.targets.columns)
     x, noisy = window_arrays(table, windows, "test", 6, 1, zones)
-    _, raw = window_arrays(table, windows, "test", 6, 1, zones, targets=pl.read_parquet(work.targets))
+    _, raw = window_arrays(table, windows, "test", 6, 1, zones, targets=features.targets)
     assert not np.array_equal(noisy, raw)
     expected = forecast_errors(noisy, persistence_forecast(x, len(zones)), zones)["rmse"]["mean"]
     assert fold["scores"]["persistence"]["rmse"] == pytest.approx(expected)
@@ -134,7 +152,7 @@ def test_input_perturbation_folds_are_scored_against_the_release_and_may_select(
 def test_a_plan_longer_than_the_series_or_ending_after_a_missing_day_is_refused(once):
     root, result = once
     params = load_params(root / "params.yaml")
-    series = pl.read_parquet(Paths(Path(result["folds"][0]["workspace"]).parent).series)
+    series = validated_series(params, root)
     with pytest.raises(ValueError, match=r"20 folds x 7 days \+ 7 validation days \+ 3 training day\(s\) = 150 days"):
         plan_folds(series, params, 20, 7)
     # With the series cut on 2020-09-25, a 1-day fold would end on 2020-09-17, which the file lacks.
@@ -146,11 +164,13 @@ def test_a_plan_longer_than_the_series_or_ending_after_a_missing_day_is_refused(
 @pytest.mark.real_data
 def test_the_dagster_asset_shows_the_fold_table_and_the_selection(tmp_path):
     import dagster as dg
+    from dagster_assets import materialize_validated_series
 
     from dagster_project.definitions import defs
     from dagster_project.defs.resources import ProjectResource
 
     root = make_root(tmp_path, SMALL)
+    materialize_validated_series(root)
     asset = next(a for a in defs.assets if a.key.to_user_string() == "backtest")
     config = {"folds": FOLDS, "step_days": STEP, "refit": False, "models": ["gru"]}
     result = dg.materialize([asset], resources={"project": ProjectResource(root=str(root))},
@@ -168,7 +188,6 @@ def test_a_named_candidate_keeps_its_parameters_and_files_apart(once):
     wider = backtest(root, folds=1, step_days=STEP, overrides={"architectures": {"gru": {"units": 12}}}, name="gru-12")
     assert wider["overrides"] == {"architectures": {"gru": {"units": 12}}}
     assert json.loads((root / "metrics" / "gru-12.json").read_text())["folds"][0]["fold"] == 1
-    assert (root / "reports" / "gru-12.md").is_file() and (root / "artifacts" / "study" / "gru-12").is_dir()
+    assert (root / "reports" / "gru-12.md").is_file() and not (root / "artifacts" / "study" / "gru-12").exists()
     assert json.loads((root / "metrics" / "backtest.json").read_text())["overrides"] == default["overrides"] == {}
-    model = json.loads((Path(wider["folds"][0]["workspace"]) / "models" / "gru" / "model.json").read_text())
-    assert model["spec"]["units"] == 12
+    assert wider["hyper"]["gru"]["units"] == 12 and default["hyper"]["gru"]["units"] == 8

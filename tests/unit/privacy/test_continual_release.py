@@ -19,13 +19,13 @@ import pytest
 
 from dpforecast.config import deep_merge, load_params
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.experiments.study import prepare_workspace
 from dpforecast.privacy.budget import open_ledger
 from dpforecast.privacy.continual_release import ReleaseError
 from dpforecast.privacy.discrete_gaussian_accounting import discrete_epsilon
 from dpforecast.runtime.paths import Paths
 from dpforecast.stages.release import release
 from dpforecast.stages.train import train_one
+from dpforecast.stages.workspace import build_workspace
 
 from project_roots import REPO, TINY, make_root
 
@@ -53,7 +53,7 @@ def _released(tmp: Path) -> tuple[Path, Paths, list[tuple[str, str]]]:
     base, days = _split(tmp)
     root = make_root(tmp / "project", IP, raw_csv=base)
     paths = Paths(root)
-    prepare_workspace(root, load_params(root / "params.yaml"), paths)
+    build_workspace(root, load_params(root / "params.yaml"), paths)
     return root, paths, days
 
 
@@ -78,7 +78,7 @@ def test_five_deliveries_extend_the_release_and_charge_nothing(tmp_path: Path) -
     released = first
     for n, (day, text) in enumerate(days, start=1):
         (increments / f"{day}.csv").write_bytes(text.encode())
-        prepare_workspace(root, params, paths)
+        build_workspace(root, params, paths)
         now = pl.read_parquet(paths.release_series)
         assert now.height == first.height + 48 * n
         # every value released before is exactly as it was
@@ -105,7 +105,7 @@ def test_restated_interval_is_refused_and_new_terms_start_a_new_release(tmp_path
     lines[10] = ",".join(cells) + "\r\n"
     raw.write_bytes("".join(lines).encode())
     with pytest.raises(ReleaseError, match="released and its counts have changed"):
-        prepare_workspace(root, params, paths)
+        build_workspace(root, params, paths)
     assert pl.read_parquet(paths.release_series).equals(before)
     raw.write_bytes(text.encode())
 
@@ -126,7 +126,7 @@ def test_an_interval_released_before_is_not_noised_again_and_a_foreign_release_i
     increments = root / "data" / "montreuil" / "increments"
     increments.mkdir()
     (increments / f"{days[0][0]}.csv").write_bytes(days[0][1].encode())
-    prepare_workspace(root, params, paths)
+    build_workspace(root, params, paths)
     current = pl.read_parquet(paths.release_series)
 
     # A rolled-back copy (dvc checkout of an older commit) would noise the delivered day again.

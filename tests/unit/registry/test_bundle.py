@@ -16,13 +16,13 @@ import pytest
 import yaml
 
 from dpforecast.config import deep_merge, load_params
-from dpforecast.experiments.study import prepare_workspace
 from dpforecast.lineage import file_md5
 from dpforecast.registry.bundle import BundleError, export_bundle
 from dpforecast.runtime.io import read_json
 from dpforecast.runtime.paths import Paths
 from dpforecast.runtime.project import lineage
 from dpforecast.stages.train import train_one
+from dpforecast.stages.workspace import build_workspace
 
 from project_roots import REPO, TINY, make_root
 
@@ -39,7 +39,7 @@ def _project(tmp: Path, overrides: dict) -> tuple[Path, Paths]:
     short.write_bytes("".join(lines[: 1 + 48 * DAYS]).encode())
     root = make_root(tmp / "project", deep_merge(TINY, overrides), raw_csv=short)
     paths = Paths(root)
-    prepare_workspace(root, load_params(root / "params.yaml"), paths)
+    build_workspace(root, load_params(root / "params.yaml"), paths)
     return root, paths
 
 

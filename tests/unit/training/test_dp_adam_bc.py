@@ -23,7 +23,7 @@ from dpforecast.config import load_params
 from dpforecast.errors import ConfigError
 from dpforecast.models.forecaster import Forecaster, ModelSpec
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream
-from dpforecast.stages.train import flat_params
+from dpforecast.tracking.model_folder import flat_params
 from dpforecast.training import dp_sgd
 from dpforecast.training.dp_adam_bc import DPAdamBC
 from dpforecast.training.dp_sgd import base_optimizer, fit_private, private_optimizer
