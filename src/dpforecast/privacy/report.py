@@ -14,7 +14,14 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from dpforecast.privacy import accounting, unit_accounting
+from dpforecast.config import Accountant
+from dpforecast.privacy.accounting import (
+    AccountingError,
+    default_prv_eps_error,
+    opacus_default_orders_epsilon,
+    tf_privacy_2020_epsilon,
+)
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 from dpforecast.privacy.unit import PrivacyUnit
 
 GP_MECHANISM = "dp-sgd (Opacus, Poisson sampling)"
@@ -261,12 +268,10 @@ def _unit_entry(unit: PrivacyUnit, noise_multiplier: float, sample_rate: float, 
                              "sensitivity": f"{s:g}C per window it touches ({unit.neighbouring})"}
     if bound_so_far > MEANINGLESS_EPSILON:
         return entry  # a larger unit than one already past it: no number worth the time
-    entry["epsilon_rdp_upper"] = rdp = unit_accounting.unit_epsilon_rdp(
-        noise_multiplier, sample_rate, steps, delta, k, s)
+    run = (noise_multiplier, sample_rate, steps, delta)
+    entry["epsilon_rdp_upper"] = rdp = DPSGDAccountant("rdp", k, s).epsilon(*run)
     if rdp <= MEANINGLESS_EPSILON:
-        entry["epsilon"] = unit_accounting.unit_epsilon(
-            noise_multiplier, sample_rate, steps, delta, k, s,
-            value_discretization_interval=unit_accounting.default_discretization(rdp, steps))
+        entry["epsilon"] = DPSGDAccountant("pld", k, s).epsilon(*run)
     return entry
 
 
@@ -283,8 +288,8 @@ def _person_level(unit: PrivacyUnit, mode: str, epsilon: float, delta: float, **
     units = math.ceil(m / unit.intervals)
     if mode == "gp":
         k = min(gp["n"], m * (gp["window"] + gp["horizon"]))
-        eps = unit_accounting.unit_epsilon_rdp(gp["noise_multiplier"], gp["sample_rate"], gp["steps"], delta, k,
-                                               unit.sensitivity_per_window)
+        eps = DPSGDAccountant("rdp", k, unit.sensitivity_per_window).epsilon(
+            gp["noise_multiplier"], gp["sample_rate"], gp["steps"], delta)
         text = (f"person level (at most {m:,} intervals per person, the spec's bound): ε ≤ {_fmt_eps(eps)} "
                 f"(δ = {_fmt_delta(delta)}, RDP upper bound over the {k:,} windows they touch)")
         return {"protected": True, "intervals_per_person": m, "windows": k, "epsilon": eps, "delta": delta}, text
@@ -309,54 +314,43 @@ def gp_report(
     window: int,
     horizon: int,
     epochs: float | None = None,
-    accountant: str = "pld",
+    accountant: Accountant = "pld",
     context: tuple[PrivacyUnit, ...] = (),
     study_comparison: bool = False,
-    prv_eps_error: float | None = None,
     notes: list[str] | None = None,
 ) -> PrivacyReport:
     """The report of one DP-SGD training on ``unit`` (computes the epsilons).
 
     A data-level unit (event, day, w-event) touches ``unit.windows(window, horizon)``
-    overlapping windows, 2C each (replace), accounted by :mod:`~dpforecast.privacy.unit_accounting`:
-    dp_accounting's mixture PLD (``pld``) and an RDP upper bound (``rdp``), both in
-    ``epsilons``; ``accountant`` picks the headline. The study's ``window`` unit is the
-    per-window subsampled Gaussian (``rdp``, ``prv`` and ``pld``). ``context`` adds other
-    units' epsilons (``unit_epsilons``) for comparison. Every input an independent check
-    needs is recorded: sigma, C, q and the sampling scheme, steps, windows per unit, the
-    neighbouring relation, delta and the accountant.
+    overlapping windows, 2C each (replace): its ``epsilons`` are the ``pld`` and ``rdp``
+    accountants'; ``accountant`` picks the headline. The study's ``window`` unit, one window
+    added or removed, also gets ``prv`` (and, with ``study_comparison``, the figures of TF
+    Privacy 2020 and Opacus's default orders). ``context`` adds other units' epsilons
+    (``unit_epsilons``) for comparison. Every input an independent check needs is recorded:
+    sigma, C, q and the sampling scheme, steps, windows per unit, the neighbouring relation,
+    delta and the accountant.
     """
     report_notes = list(notes or [])
-    k = unit.windows(window, horizon)
-    s = unit.sensitivity_per_window
-    epsilons: dict[str, float] = {}
+    headline = DPSGDAccountant.on(accountant, unit, window, horizon)  # refuses prv on a data-level unit
+    k, s = headline.windows, headline.sensitivity_per_window
+    run = (noise_multiplier, sample_rate, steps, delta)
+    epsilons: dict[str, float] = {"rdp": DPSGDAccountant("rdp", k, s).epsilon(*run)}
     if unit.data_level:
-        if accountant not in unit_accounting.UNIT_ACCOUNTANTS:
-            raise ValueError(f"privacy.gp.accountant: a data-level unit is accounted by "
-                             f"{unit_accounting.UNIT_ACCOUNTANTS}, got {accountant!r}")
-        epsilons["rdp"] = rdp = unit_accounting.unit_epsilon_rdp(noise_multiplier, sample_rate, steps, delta, k, s)
-        if rdp <= MEANINGLESS_EPSILON:  # past it, a PLD at low noise costs minutes and protects nothing
-            epsilons["pld"] = unit_accounting.unit_epsilon(
-                noise_multiplier, sample_rate, steps, delta, k, s,
-                value_discretization_interval=unit_accounting.default_discretization(rdp, steps))
+        if epsilons["rdp"] <= MEANINGLESS_EPSILON:  # past it, a PLD at low noise costs minutes and protects nothing
+            epsilons["pld"] = DPSGDAccountant("pld", k, s).epsilon(*run)
     else:
-        if accountant not in accounting.ACCOUNTANTS + ("pld",):
-            raise ValueError(f"privacy.gp.accountant: must be pld, rdp or prv, got {accountant!r}")
-        epsilons["rdp"] = accounting.dp_sgd_epsilon(noise_multiplier, sample_rate, steps, delta, "rdp")
-        epsilons["pld"] = unit_accounting.unit_epsilon(noise_multiplier, sample_rate, steps, delta, 1, 1.0)
+        epsilons["pld"] = DPSGDAccountant("pld", k, s).epsilon(*run)
         try:
-            epsilons["prv"] = accounting.prv_epsilon(noise_multiplier, sample_rate, steps, delta,
-                                                     eps_error=prv_eps_error)
-            err = prv_eps_error if prv_eps_error is not None else accounting.default_prv_eps_error(epsilons["rdp"])
-            report_notes.append(f"PRV epsilon is an upper bound: estimate + eps_error ({err:.3g})")
-        except accounting.AccountingError as exc:
+            epsilons["prv"] = DPSGDAccountant("prv", k, s).epsilon(*run)
+            report_notes.append("PRV epsilon is an upper bound: estimate + eps_error "
+                                f"({default_prv_eps_error(epsilons['rdp']):.3g})")
+        except AccountingError as exc:
             if accountant == "prv":
                 raise
             report_notes.append(f"prv accountant not available: {exc}")
         if study_comparison:
-            epsilons["tf_privacy_2020"] = accounting.tf_privacy_2020_epsilon(noise_multiplier, sample_rate, steps, delta)
-            epsilons["opacus_default_orders"] = accounting.opacus_default_orders_epsilon(
-                noise_multiplier, sample_rate, steps, delta)
+            epsilons["tf_privacy_2020"] = tf_privacy_2020_epsilon(*run)
+            epsilons["opacus_default_orders"] = opacus_default_orders_epsilon(*run)
             report_notes.append(
                 "tf_privacy_2020 and opacus_default_orders are shown to compare with the study and with "
                 "Opacus's defaults: both are stuck at the floor of their largest RDP order, not set by the noise")

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from dpforecast.privacy import accounting as acc
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 
 Q = 5 / 3120
 STEPS = 62_400
@@ -79,7 +80,7 @@ def test_integer_order_rdp_is_exact_at_order_2():
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: f"noise{s[0]}-q{s[1]:.4f}-T{s[2]}")
 def test_rdp_matches_dp_accounting(setting):
     """Same orders (RDP_ORDERS), same improved conversion: within 1 % (observed < 0.02 %)."""
-    ours = acc.dp_sgd_epsilon(*setting, accountant="rdp")
+    ours = DPSGDAccountant("rdp").epsilon(*setting)
     theirs = _dp_accounting_rdp(*setting)
     assert ours == pytest.approx(theirs, rel=0.01)
 
@@ -99,11 +100,11 @@ def test_prv_matches_dp_accounting_pld(setting):
     noise, q, steps, delta = setting
     study = noise >= 10
     eps_error = 0.003 if study else 0.01
-    prv = acc.dp_sgd_epsilon(noise, q, steps, delta, accountant="prv", eps_error=eps_error)
+    prv = acc.prv_epsilon(noise, q, steps, delta, eps_error=eps_error)
     pld = _dp_accounting_pld(noise, q, steps, delta, 1e-6 if study else 1e-4)
     assert abs((prv - eps_error) - pld) <= eps_error + 1e-3
     # PRV is the tighter accountant: never above RDP by more than its own error.
-    assert prv <= acc.dp_sgd_epsilon(*setting) + 2 * eps_error
+    assert prv <= DPSGDAccountant("rdp").epsilon(*setting) + 2 * eps_error
 
 
 def test_prv_default_error_is_relative_to_the_epsilon():
@@ -138,7 +139,7 @@ def test_tf_privacy_2020_with_batch_5_for_all_settings():
 def test_opacus_default_orders_are_stuck_at_a_floor():
     """Regression test for the orders pitfall: Opacus's default orders (<= 63) give ~0.18."""
     stuck = acc.opacus_default_orders_epsilon(35.0, Q, STEPS, DELTA)
-    ours = acc.dp_sgd_epsilon(35.0, Q, STEPS, DELTA)
+    ours = DPSGDAccountant("rdp").epsilon(35.0, Q, STEPS, DELTA)
     assert 0.17 < stuck < 0.19
     assert ours == pytest.approx(0.049, abs=0.002)
     # The floor does not move with the noise: noise 500 is "as private" as noise 35.
@@ -162,48 +163,6 @@ def test_opacus_accountant_drops_integer_orders_above_1029():
 def test_warns_when_the_optimum_is_the_largest_order():
     with pytest.warns(RuntimeWarning, match="largest order"):
         acc.rdp_epsilon_and_order(500.0, Q, STEPS, DELTA, orders=acc.TF_PRIVACY_2020_ORDERS)
-
-
-def test_edge_cases():
-    assert acc.dp_sgd_epsilon(0.0, Q, STEPS, DELTA) == math.inf
-    assert acc.dp_sgd_epsilon(1.0, Q, 0, DELTA) == 0.0
-    assert acc.dp_sgd_epsilon(2.0, 1.0, 10, 1e-5) == pytest.approx(
-        acc.rdp_epsilon_and_order(2.0, 1.0, 10, 1e-5)[0]
-    )
-    with pytest.raises(ValueError, match="accountant"):
-        acc.dp_sgd_epsilon(1.0, Q, 10, DELTA, accountant="gdp")
-    with pytest.raises(ValueError, match="delta"):
-        acc.dp_sgd_epsilon(1.0, Q, 10, 0.0)
-
-
-@pytest.mark.parametrize(
-    ("target", "delta", "q", "steps"),
-    [(0.049, DELTA, Q, STEPS), (1.0, 1e-5, 0.01, 1_000), (3.0, 1e-5, 0.02, 5_000)],
-)
-def test_noise_multiplier_for_round_trips_rdp(target, delta, q, steps):
-    sigma = acc.noise_multiplier_for(target, delta, q, steps, "rdp")
-    eps = acc.dp_sgd_epsilon(sigma, q, steps, delta)
-    assert eps <= target
-    assert eps >= 0.99 * target
-
-
-def test_noise_multiplier_for_the_study_first_setting_is_about_35():
-    sigma = acc.noise_multiplier_for(acc.dp_sgd_epsilon(35.0, Q, STEPS, DELTA), DELTA, Q, STEPS)
-    assert sigma == pytest.approx(35.0, rel=1e-3)
-
-
-def test_noise_multiplier_for_round_trips_prv():
-    target, delta, q, steps = 2.0, 1e-5, 0.01, 1_000
-    sigma = acc.noise_multiplier_for(target, delta, q, steps, "prv")
-    eps = acc.dp_sgd_epsilon(sigma, q, steps, delta, "prv")
-    assert 0.98 * target <= eps <= target
-    # PRV is tighter than RDP, so it needs less noise for the same target.
-    assert sigma <= acc.noise_multiplier_for(target, delta, q, steps, "rdp")
-
-
-def test_noise_multiplier_for_refuses_an_unreachable_target():
-    with pytest.raises(acc.AccountingError, match="no noise multiplier"):
-        acc.noise_multiplier_for(1e-6, 1e-7, 0.01, 1_000, max_noise=10)
 
 
 # ----------------------------------------------------------------------------- reports

@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from dpforecast.privacy import accounting
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 from dpforecast.privacy.unit_accounting import (
     unit_epsilon,
     unit_epsilon_rdp,
@@ -68,7 +69,7 @@ def test_one_window_rdp_is_the_sampled_gaussian():
 )
 def test_one_window_sensitivity_one_is_the_per_window_epsilon(sigma, q, steps, delta):
     pld = unit_epsilon(sigma, q, steps, delta, windows=1, sensitivity_per_window=1.0)
-    rdp = accounting.dp_sgd_epsilon(sigma, q, steps, delta, "rdp")
+    rdp = DPSGDAccountant("rdp").epsilon(sigma, q, steps, delta)
     err = accounting.default_prv_eps_error(rdp)
     prv = accounting.prv_epsilon(sigma, q, steps, delta, eps_error=err)
     # PRV returns estimate + err, and the true epsilon is within err of the estimate.
