@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,101 +162,3 @@ def test_opacus_accountant_drops_integer_orders_above_1029():
 def test_warns_when_the_optimum_is_the_largest_order():
     with pytest.warns(RuntimeWarning, match="largest order"):
         acc.rdp_epsilon_and_order(500.0, Q, STEPS, DELTA, orders=acc.TF_PRIVACY_2020_ORDERS)
-
-
-# ----------------------------------------------------------------------------- reports
-
-
-def _unit(name: str, **privacy):
-    from dpforecast.config import load_params
-
-    params = load_params(Path(__file__).resolve().parents[3] / "params.yaml", privacy={"unit": name, **privacy})
-    return params.privacy_unit()
-
-
-def test_gp_report_json_markdown_and_summary():
-    import json
-
-    from dpforecast.privacy.report import PrivacyReport, gp_report
-
-    unit = _unit("window")
-    r = gp_report(
-        noise_multiplier=35.0, sample_rate=Q, steps=STEPS, delta=DELTA, max_grad_norm=1.0, n=3114,
-        epochs=100, accountant="rdp", unit=unit, window=6, horizon=1, study_comparison=True,
-    )
-    assert r.private and r.unit == unit.describe("gp") and r.accountant == "rdp"
-    assert r.epsilon == pytest.approx(0.0491, abs=1e-4)
-    assert r.epsilons["pld"] <= r.epsilons["rdp"]
-    assert r.epsilons["tf_privacy_2020"] == pytest.approx(0.06507, abs=1e-4)
-    assert r.epsilons["opacus_default_orders"] > 0.17
-    assert r.summary() == f"ε = 0.0491 (δ = 1e-7, RDP) per {unit.describe('gp')}"
-    assert r.windows_per_unit == 1 and r.sensitivity_per_window == 1.0 and r.sampling == "poisson"
-    # No person bound with delta >= 1: Montreuil declares no bound on a person's intervals.
-    assert r.person_level["protected"] is False
-    data = json.loads(json.dumps(r.to_json(), allow_nan=False))
-    assert data["private"] is True and data["epsilon"] == r.epsilon
-    assert PrivacyReport.from_json(data) == r
-    md = r.to_markdown()
-    assert "not a data-level guarantee" in md
-    for sentence in r.guarantee_sentences():
-        assert sentence in md
-    assert all("δ" in sentence for sentence in r.guarantee_sentences()[:2])
-
-
-def test_ip_report_states_unit_and_delta():
-    from dpforecast.privacy.report import ip_report
-
-    unit = _unit("event")
-    r = ip_report(mechanism="discrete_gaussian", epsilon=0.065, delta=DELTA, sensitivity=2 ** 0.5, sigma=70.0,
-                  unit=unit, n=6 * 3456, unit_epsilons={"event": 0.065, "day": 0.64, "week": 1.7, "person": 5.2})
-    assert r.summary() == f"ε = 0.065 (δ = 1e-7, discrete_gaussian) per {unit.describe('ip')}"
-    assert r.unit == unit.describe("gp"), "both mechanisms state one unit, so the ledger composes them"
-    assert r.counts_per_unit == 2 and r.person_level["protected"] is False
-    first, *_ = r.guarantee_sentences()
-    assert "δ = 1e-7" in first and "the 2 counts one unit changes" in first
-    # the release's epsilon on every unit the ledger tracks, at the release's delta
-    assert [(e["unit"], e["epsilon"], e["delta"]) for e in r.unit_epsilons] == [
-        ("event", 0.065, DELTA), ("day", 0.64, DELTA), ("week", 1.7, DELTA), ("person", 5.2, DELTA)]
-    md = r.to_markdown()
-    assert "ε per person (ledger unit)" in md and "ε per day (ledger unit)" in md
-    assert ip_report(mechanism="discrete_gaussian", epsilon=0.065, delta=DELTA, sensitivity=2 ** 0.5, sigma=70.0,
-                     unit=unit, n=6).unit_epsilons == []
-    lap = ip_report(mechanism="discrete_laplace", epsilon=1.0, delta=DELTA, sensitivity=2.0, sigma=2.0, unit=unit, n=6,
-                    unit_epsilons={"event": 1.0})
-    assert lap.delta == 0.0 and "pure ε-DP" in lap.to_markdown()
-    assert lap.unit_epsilons[0]["delta"] == 0.0
-    assert any("discrete Laplace" in n for n in lap.notes)
-
-
-def test_person_level_follows_from_a_declared_bound():
-    from dpforecast.data.spec import PrivacyBound
-    from dpforecast.privacy.report import gp_report, ip_report
-    from dpforecast.privacy.unit import privacy_unit
-
-    bound = PrivacyBound(2, "R1 above IRIS", {"r1": ("r2",)}, intervals_per_person=96)
-    unit = privacy_unit("day", None, 30, 48, bound.counts_per_person, bound.l1_per_interval, bound.l2_per_interval,
-                        bound.reason, bound.intervals_per_person)
-    ip = ip_report(mechanism="discrete_gaussian", epsilon=1.0, delta=DELTA, sensitivity=96 ** 0.5, sigma=30.0,
-                   unit=unit, n=100)
-    assert ip.person_level == {"protected": True, "intervals_per_person": 96, "epsilon": 2.0, "delta": 2 * DELTA}
-    gp = gp_report(noise_multiplier=60.0, sample_rate=0.02, steps=100, delta=DELTA, max_grad_norm=1.0, n=2770,
-                   unit=unit, window=6, horizon=1)
-    person = gp.person_level
-    assert person["protected"] and person["windows"] == 96 * 7 and person["epsilon"] >= gp.epsilon
-
-
-def test_non_private_report_is_strict_json():
-    import json
-
-    from dpforecast.privacy.report import PrivacyReport
-
-    r = PrivacyReport.non_private()
-    assert not r.private and r.summary().startswith("not private")
-    text = json.dumps(r.to_json(), allow_nan=False)
-    data = json.loads(text)
-    assert data["private"] is False and data["epsilon"] is None
-    back = PrivacyReport.from_json(data)
-    assert back.epsilon == math.inf and back == r
-    assert "not private" in r.to_markdown().lower()
-    with pytest.raises(ValueError, match="private"):
-        PrivacyReport.from_json({**data, "private": True})

@@ -21,7 +21,8 @@ from dpforecast.privacy.budget import (
     training_mechanisms,
 )
 from dpforecast.privacy.charges import epsilon_of
-from dpforecast.privacy.report import PrivacyReport, gp_report
+from dpforecast.privacy.guarantees import gp_report
+from dpforecast.privacy.report import PrivacyReport
 from dpforecast.privacy.unit import UnitError, privacy_unit
 
 ROOT = Path(__file__).resolve().parents[3]
