@@ -27,11 +27,13 @@ if TYPE_CHECKING:
 Architecture = Literal["lstm", "gru", "bilstm", "bigru"]
 PrivacyMode = Literal["none", "ip", "gp"]
 IpMechanism = Literal["discrete_gaussian", "discrete_laplace"]
+#: privacy.gp.accountant's names, one list (dpforecast.privacy.dp_sgd_accountant accounts by them)
+Accountant = Literal["pld", "rdp", "prv"]
 Unit = Literal[UNITS]  # privacy.unit's names, one list
 ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
 PRIVACY_MODES: tuple[str, ...] = get_args(PrivacyMode)
 IP_MECHANISMS: tuple[str, ...] = get_args(IpMechanism)
-ACCOUNTANTS = ("pld", "rdp", "prv")
+ACCOUNTANTS: tuple[str, ...] = get_args(Accountant)
 #: Parameters that no longer exist, and what replaced them: refused by name.
 REMOVED = {
     "privacy.ip.seed": "the noise of a release is secret: it comes from the data owner's key "
@@ -223,7 +225,7 @@ class GradientPerturbationParams:
     that meets privacy.epsilon."""
     max_grad_norm: float | None = 1.0
     """Per-sample clipping norm C."""
-    accountant: Literal["pld", "rdp", "prv"] = "pld"
+    accountant: Accountant = "pld"
     """The accountant of the noise search and the headline epsilon: pld (dp_accounting's privacy
     loss distribution), rdp, or prv (the study's window unit only); the report shows the others."""
     optimizer: Literal["adam", "adam_bc", "sgd"] = "adam"

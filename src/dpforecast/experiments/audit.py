@@ -84,9 +84,9 @@ from dpforecast.config import Params, deep_merge, load_params
 from dpforecast.data.synthetic import TIMESTAMP, generate
 from dpforecast.experiments.variants import MODE_OVERRIDES, MODE_PROFILES
 from dpforecast.features.calendar import CALENDAR_FEATURES, add_calendar_features
-from dpforecast.privacy import unit_accounting
 from dpforecast.privacy.audit_bound import epsilon_lower_bound
 from dpforecast.privacy.budget import noise_for
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 from dpforecast.privacy.randomness import SecretStream
 from dpforecast.runtime.io import write_json, write_text
 from dpforecast.runtime.paths import Paths
@@ -367,10 +367,8 @@ def _kind_audit(kind: str, params: Params, arch: str, x: np.ndarray, y: np.ndarr
     if (spend.sample_rate, spend.steps) != (q, steps) or hook.steps != steps:
         raise RuntimeError(f"the run took {spend.steps} steps at q {spend.sample_rate} ({hook.steps} observed), "
                            f"not the {steps} at q {q} the claim is for")
-    if kind == "window":
-        claim_eps = unit_accounting.unit_epsilon(sigma, q, steps, delta, 1, 1.0)
-    else:
-        claim_eps = unit_accounting.unit_epsilon(sigma, q, steps, delta, per_event, 2.0)
+    claimed = DPSGDAccountant("pld") if kind == "window" else DPSGDAccountant("pld", per_event, 2.0)
+    claim_eps = claimed.epsilon(sigma, q, steps, delta)
     rules = []
     for rule, k in (("tight", k_tight), ("reach", reach_k(m))):
         v = correct_guesses(hook.scores, included, k)

@@ -1,12 +1,15 @@
-"""Privacy accounting for DP-SGD: Poisson-sampled Gaussian mechanism iterated ``steps`` times.
+"""DP-SGD's Poisson-sampled Gaussian mechanism iterated ``steps`` times: its RDP and PRV epsilons.
 
 One step of DP-SGD as Opacus runs it samples every training window independently with
 probability ``sample_rate`` (Poisson sampling), clips each sampled window's gradient to
 ``max_grad_norm`` and adds ``N(0, (noise_multiplier * max_grad_norm)^2)`` to their sum.
-The guarantee is about one training window (add/remove one record) and its ``delta``.
+The guarantee here is about one training window (add/remove one record) and its ``delta``:
+the one-window case of :class:`~dpforecast.privacy.dp_sgd_accountant.DPSGDAccountant`,
+which reads these routes; a unit touching several windows is
+:mod:`~dpforecast.privacy.unit_accounting`'s.
 
-Accountants
------------
+Routes
+------
 ``rdp``
     Renyi DP of the sampled Gaussian (Mironov, Talwar & Zhang 2019), composed over the
     steps, converted to (epsilon, delta) with the improved conversion (Balle et al. 2020,
@@ -39,19 +42,20 @@ Two pitfalls of Opacus 1.6 that this module works around (both are tested):
   :data:`PRV_MAX_POINTS` with an :class:`AccountingError`. Any failure of the PRV
   accountant is re-raised as :class:`AccountingError` naming the settings: there is no
   silent fallback to RDP, because a report must state the accountant that produced its
-  epsilon. Use ``accountant="rdp"`` (never fails) in that case.
+  epsilon. Use accountant ``rdp`` (never fails) in that case.
+
+:func:`tf_privacy_2020_epsilon` and :func:`opacus_default_orders_epsilon` reproduce what
+the study and Opacus's defaults state, independently of the routes above, to compare.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import special
-
-ACCOUNTANTS = ("rdp", "prv")
 
 
 def _geometric_orders(start: int, stop: int, per_octave: int) -> list[int]:
@@ -99,7 +103,8 @@ class AccountingError(RuntimeError):
     """An accountant cannot produce an epsilon (or a noise multiplier) for these settings."""
 
 
-def _check_inputs(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> None:
+def check_inputs(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> None:
+    """Refuse settings no accountant can read, naming the input."""
     if not (math.isfinite(noise_multiplier) and noise_multiplier >= 0):
         raise ValueError(f"noise_multiplier must be a finite number >= 0, got {noise_multiplier!r}")
     if not (0.0 <= sample_rate <= 1.0):
@@ -187,7 +192,7 @@ def rdp_epsilon_and_order(
     """
     from opacus.accountants.analysis import rdp as opacus_rdp
 
-    _check_inputs(noise_multiplier, sample_rate, steps, delta)
+    check_inputs(noise_multiplier, sample_rate, steps, delta)
     if steps == 0 or sample_rate == 0.0:
         return 0.0, float("nan")
     if noise_multiplier == 0.0:
@@ -205,17 +210,6 @@ def rdp_epsilon_and_order(
             stacklevel=2,
         )
     return max(0.0, eps), order
-
-
-def opacus_default_orders_epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> float:
-    """Opacus's own ``RDPAccountant`` with its default orders (for comparison only)."""
-    from opacus.accountants import RDPAccountant
-
-    acc = RDPAccountant()
-    acc.history = [(float(noise_multiplier), float(sample_rate), int(steps))]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(acc.get_epsilon(delta=delta))
 
 
 # --------------------------------------------------------------------------- PRV
@@ -270,7 +264,7 @@ def prv_epsilon(
     """
     from opacus.accountants import PRVAccountant
 
-    _check_inputs(noise_multiplier, sample_rate, steps, delta)
+    check_inputs(noise_multiplier, sample_rate, steps, delta)
     if steps == 0 or sample_rate == 0.0:
         return 0.0
     if noise_multiplier == 0.0:
@@ -311,94 +305,7 @@ def prv_epsilon(
     return max(0.0, eps)
 
 
-# --------------------------------------------------------------------------- public API
-
-
-def dp_sgd_epsilon(
-    noise_multiplier: float,
-    sample_rate: float,
-    steps: int,
-    delta: float,
-    accountant: str = "rdp",
-    *,
-    orders: Sequence[float] = RDP_ORDERS,
-    eps_error: float | None = None,
-) -> float:
-    """Epsilon of DP-SGD (Poisson sampling, Gaussian noise) per training window at ``delta``.
-
-    ``accountant``: ``"rdp"`` (over ``orders``) or ``"prv"`` (``eps_error`` as in
-    :func:`prv_epsilon`). ``noise_multiplier == 0`` gives ``inf``; no steps give 0.
-    """
-    if accountant == "rdp":
-        return rdp_epsilon_and_order(noise_multiplier, sample_rate, steps, delta, orders)[0]
-    if accountant == "prv":
-        return prv_epsilon(noise_multiplier, sample_rate, steps, delta, eps_error=eps_error)
-    raise ValueError(f"accountant must be one of {ACCOUNTANTS}, got {accountant!r}")
-
-
-def noise_multiplier_for(
-    target_epsilon: float,
-    delta: float,
-    sample_rate: float,
-    steps: int,
-    accountant: str = "rdp",
-    *,
-    rtol: float = 1e-4,
-    max_noise: float = 1e6,
-) -> float:
-    """The smallest noise multiplier (to relative precision ``rtol``) whose epsilon is <= target.
-
-    Bisection on :func:`dp_sgd_epsilon` with the same accountant (and its default
-    settings), returning the upper end of the final bracket, so that
-    ``dp_sgd_epsilon(result, ...) <= target_epsilon`` always holds. Opacus's
-    ``get_noise_multiplier`` is not used: its tolerance is an absolute 0.01 in epsilon,
-    coarser than the study's epsilons. With ``"prv"`` the bracket starts from the RDP
-    answer and ``rtol`` is at least 1e-3 (each PRV evaluation takes up to seconds).
-    """
-    if not (math.isfinite(target_epsilon) and target_epsilon > 0):
-        raise ValueError(f"target_epsilon must be a positive finite number, got {target_epsilon!r}")
-    _check_inputs(1.0, sample_rate, steps, delta)
-    if accountant not in ACCOUNTANTS:
-        raise ValueError(f"accountant must be one of {ACCOUNTANTS}, got {accountant!r}")
-    if steps == 0 or sample_rate == 0.0:
-        return 0.0
-
-    def eps(sigma: float) -> float:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return dp_sgd_epsilon(sigma, sample_rate, steps, delta, accountant)
-
-    if accountant == "prv":
-        rtol = max(rtol, 1e-3)
-        hi = noise_multiplier_for(target_epsilon, delta, sample_rate, steps, "rdp", max_noise=max_noise)
-    else:
-        hi = 1.0
-    while eps(hi) > target_epsilon:
-        hi *= 2.0
-        if hi > max_noise:
-            raise AccountingError(
-                f"no noise multiplier up to {max_noise:g} reaches epsilon {target_epsilon:g} at "
-                f"delta {delta:g} (sample_rate {sample_rate:.6g}, {steps} steps)"
-            )
-    return bisect_noise(eps, target_epsilon, hi, rtol=rtol, floor=1e-6)
-
-
-def bisect_noise(eps: Callable[[float], float], target_epsilon: float, hi: float, *, rtol: float, floor: float) -> float:
-    """The smallest noise multiplier (to relative precision ``rtol``) with ``eps(sigma) <=
-    target``, from an ``hi`` that meets it: halve down to a bracket, then bisect, returning
-    the bracket's upper end so the result always meets the target (``floor``: stop halving)."""
-    lo = hi / 2.0
-    while eps(lo) <= target_epsilon:
-        hi, lo = lo, lo / 2.0
-        if lo < floor:
-            return hi
-    while hi - lo > rtol * hi:
-        mid = 0.5 * (lo + hi)
-        if eps(mid) <= target_epsilon:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+# --------------------------------------------------------------------------- cross-checks
 
 
 def tf_privacy_2020_epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> float:
@@ -414,7 +321,7 @@ def tf_privacy_2020_epsilon(noise_multiplier: float, sample_rate: float, steps: 
     """
     from opacus.accountants.analysis import rdp as opacus_rdp
 
-    _check_inputs(noise_multiplier, sample_rate, steps, delta)
+    check_inputs(noise_multiplier, sample_rate, steps, delta)
     if steps == 0 or sample_rate == 0.0:
         return 0.0
     if noise_multiplier == 0.0:
@@ -425,3 +332,14 @@ def tf_privacy_2020_epsilon(noise_multiplier: float, sample_rate: float, steps: 
     )
     eps = rdp - math.log(delta) / (orders - 1.0)
     return float(np.nanmin(eps))
+
+
+def opacus_default_orders_epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> float:
+    """Opacus's own ``RDPAccountant`` with its default orders (for comparison only)."""
+    from opacus.accountants import RDPAccountant
+
+    acc = RDPAccountant()
+    acc.history = [(float(noise_multiplier), float(sample_rate), int(steps))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(acc.get_epsilon(delta=delta))

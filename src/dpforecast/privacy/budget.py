@@ -12,9 +12,8 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
-from dpforecast.config import Params
+from dpforecast.config import Accountant, Params
 from dpforecast.errors import ConfigError
-from dpforecast.privacy import accounting, unit_accounting
 from dpforecast.privacy.charges import (
     DiscreteGaussianRelease,
     LaplaceRelease,
@@ -22,6 +21,7 @@ from dpforecast.privacy.charges import (
     SubsampledGaussian,
     Vacuous,
 )
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 from dpforecast.privacy.ledger import PrivacyLedger, ledger_location
 from dpforecast.privacy.unit import LEDGER_UNITS, PrivacyUnit
 from dpforecast.privacy.unit_accounting import windows_per_unit
@@ -83,15 +83,10 @@ def training_mechanisms(params: Params, noise_multiplier: float, sample_rate: fl
 
 @functools.lru_cache(maxsize=64)
 def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int, unit: PrivacyUnit, window: int,
-              horizon: int, accountant: str) -> float:
+              horizon: int, accountant: Accountant) -> float:
     """The smallest noise multiplier meeting ``epsilon`` on ``unit`` by ``accountant`` (cached:
     the search takes seconds, and seeds of one setting share it)."""
-    if unit.data_level:
-        return unit_accounting.noise_multiplier_for_unit(
-            epsilon, delta, sample_rate, steps, unit.windows(window, horizon), unit.sensitivity_per_window, accountant)
-    if accountant == "pld":
-        return unit_accounting.noise_multiplier_for_unit(epsilon, delta, sample_rate, steps, 1, 1.0, "pld")
-    return accounting.noise_multiplier_for(epsilon, delta, sample_rate, steps, accountant)
+    return DPSGDAccountant.on(accountant, unit, window, horizon).noise_for(epsilon, sample_rate, steps, delta)
 
 
 def dp_sgd_schedule(params: Params, batch_size: int, n_train: int) -> tuple[float, int, float]:

@@ -4,8 +4,9 @@ Every guarantee sentence states its unit (what one protected record is) and its 
 The JSON is strict (no ``Infinity``/``NaN``): a non-private run has ``"private": false``
 and ``"epsilon": null``; infinite values anywhere become ``null``.
 
-Build reports with :func:`gp_report` (DP-SGD, computes the epsilons) or :func:`ip_report`
-(input perturbation), or :meth:`PrivacyReport.non_private`.
+A report holds numbers, it computes none: :mod:`~dpforecast.privacy.guarantees` builds
+them from the accountants (``gp_report``, ``ip_report``); :meth:`PrivacyReport.non_private`
+needs no accountant.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from typing import Any
-
-from dpforecast.privacy import accounting, unit_accounting
-from dpforecast.privacy.unit import PrivacyUnit
 
 GP_MECHANISM = "dp-sgd (Opacus, Poisson sampling)"
 ACCOUNTANT_LABELS = {
@@ -30,23 +28,27 @@ ACCOUNTANT_LABELS = {
 #: Past this, a unit's epsilon protects nothing: it is stated as such, without the PLD (which
 #: costs seconds to minutes at low noise).
 MEANINGLESS_EPSILON = 100.0
+
+
 def _unit_eps_text(entry: dict[str, Any]) -> str:
     """One data-level unit's epsilon, or why there is no number worth printing."""
     if entry["epsilon"] is not None:
-        return (f"ε = {_fmt_eps(entry['epsilon'])} (δ = {_fmt_delta(entry['delta'])}, PLD; "
-                f"RDP upper bound {_fmt_eps(entry['epsilon_rdp_upper'])})")
+        return (f"ε = {format_epsilon(entry['epsilon'])} (δ = {format_delta(entry['delta'])}, PLD; "
+                f"RDP upper bound {format_epsilon(entry['epsilon_rdp_upper'])})")
     bound = entry["epsilon_rdp_upper"]
-    shown = f"RDP upper bound {_fmt_eps(bound)}" if bound is not None else "a smaller unit's bound already is"
+    shown = f"RDP upper bound {format_epsilon(bound)}" if bound is not None else "a smaller unit's bound already is"
     return f"ε above {MEANINGLESS_EPSILON:g} ({shown}): no meaningful protection, PLD not computed"
 
 
-def _fmt_eps(value: float | None, digits: int = 3) -> str:
+def format_epsilon(value: float | None, digits: int = 3) -> str:
+    """An epsilon as every guarantee prints it: ``digits`` significant digits, or "not private"."""
     if value is None or not math.isfinite(value):
         return "not private"
     return f"{value:.{digits}g}"
 
 
-def _fmt_delta(value: float | None) -> str:
+def format_delta(value: float | None) -> str:
+    """A delta as every guarantee prints it: 1e-7, not 1e-07."""
     if value is None:
         return "n/a"
     text = f"{value:.3g}"
@@ -117,7 +119,7 @@ class PrivacyReport:
         """One line, e.g. ``ε = 0.0491 (δ = 1e-7, RDP) per one training window (...)``."""
         if not self.private:
             return "not private (no differential privacy guarantee)"
-        return f"ε = {_fmt_eps(self.epsilon)} (δ = {_fmt_delta(self.delta)}, {self._label()}) per {self.unit}"
+        return f"ε = {format_epsilon(self.epsilon)} (δ = {format_delta(self.delta)}, {self._label()}) per {self.unit}"
 
     # ------------------------------------------------------------------ JSON
 
@@ -162,7 +164,7 @@ class PrivacyReport:
         out = []
         if self.mode == "gp":
             out.append(
-                f"The trained model is (ε = {_fmt_eps(self.epsilon)}, δ = {_fmt_delta(self.delta)})-"
+                f"The trained model is (ε = {format_epsilon(self.epsilon)}, δ = {format_delta(self.delta)})-"
                 f"differentially private per {self.unit}, by the {self._label()} accountant, "
                 f"for {GP_MECHANISM} over {self.steps:,} steps"
                 + (f" ({self.windows_per_unit} training windows per unit, {self.neighbouring})."
@@ -173,18 +175,18 @@ class PrivacyReport:
                     continue
                 out.append(
                     f"For comparison ({ACCOUNTANT_LABELS.get(name, name)}): "
-                    f"ε = {_fmt_eps(eps)} at δ = {_fmt_delta(self.delta)} per {self.unit}."
+                    f"ε = {format_epsilon(eps)} at δ = {format_delta(self.delta)} per {self.unit}."
                 )
         else:
-            delta = "δ = 0 (pure ε-DP)" if not self.delta else f"δ = {_fmt_delta(self.delta)}"
+            delta = "δ = 0 (pure ε-DP)" if not self.delta else f"δ = {format_delta(self.delta)}"
             touched = (f", the norm of the {self.counts_per_unit} counts one unit changes"
                        if self.counts_per_unit and self.counts_per_unit > 1 else "")
             out.append(
-                f"The released series is (ε = {_fmt_eps(self.epsilon)}, {delta})-differentially private "
+                f"The released series is (ε = {format_epsilon(self.epsilon)}, {delta})-differentially private "
                 f"per {self.unit}, by the {self.mechanism} mechanism (noise scale {self.sigma:.4g}, "
                 f"sensitivity {self.sensitivity:.4g}{touched})."
                 if self.sigma is not None and self.sensitivity is not None
-                else f"The released series is (ε = {_fmt_eps(self.epsilon)}, {delta})-differentially "
+                else f"The released series is (ε = {format_epsilon(self.epsilon)}, {delta})-differentially "
                 f"private per {self.unit}, by the {self.mechanism} mechanism."
             )
         if self.unit_name == "window":
@@ -193,7 +195,7 @@ class PrivacyReport:
         person = self.person_level
         if person.get("protected"):
             out.append(f"Per person (at most {person['intervals_per_person']:,} intervals, the data set's bound): "
-                       f"ε ≤ {_fmt_eps(person['epsilon'])}, δ ≤ {_fmt_delta(person['delta'])}.")
+                       f"ε ≤ {format_epsilon(person['epsilon'])}, δ ≤ {format_delta(person['delta'])}.")
         elif person:
             out.append(f"Person level: not protected. {person['reason'][0].upper()}{person['reason'][1:]}.")
         return out
@@ -207,13 +209,13 @@ class PrivacyReport:
             rows.append(("mechanism", self.mechanism))
         if self.unit is not None:
             rows.append(("unit (one protected record)", self.unit))
-        rows.append(("ε", _fmt_eps(self.epsilon, 4)))
+        rows.append(("ε", format_epsilon(self.epsilon, 4)))
         if self.delta is not None:
-            rows.append(("δ", _fmt_delta(self.delta)))
+            rows.append(("δ", format_delta(self.delta)))
         if self.accountant is not None:
             rows.append(("accountant", self._label()))
         for name, eps in self.epsilons.items():
-            rows.append((f"ε, {ACCOUNTANT_LABELS.get(name, name)}", _fmt_eps(eps, 4)))
+            rows.append((f"ε, {ACCOUNTANT_LABELS.get(name, name)}", format_epsilon(eps, 4)))
         for name, fmt in (
             ("sample_rate", "{:.6g}"),
             ("steps", "{:,}"),
@@ -233,7 +235,7 @@ class PrivacyReport:
             if value is not None:
                 rows.append((name, f"{value:g}" if isinstance(value, float) else f"{value}"))
         if self.person_level:
-            rows.append(("person level", f"ε ≤ {_fmt_eps(self.person_level['epsilon'])}"
+            rows.append(("person level", f"ε ≤ {format_epsilon(self.person_level['epsilon'])}"
                          if self.person_level.get("protected") else "not protected"))
         for entry in self.unit_epsilons:
             if "windows_per_unit" in entry:  # DP-SGD: the unit's windows and their change
@@ -241,210 +243,8 @@ class PrivacyReport:
                              f"{_unit_eps_text(entry)}, {entry['windows_per_unit']} windows, {entry['sensitivity']}"))
             else:
                 rows.append((f"ε per {entry['unit']} (ledger unit)",
-                             f"{_fmt_eps(entry['epsilon'], 4)} (δ = {_fmt_delta(entry['delta'])})"))
+                             f"{format_epsilon(entry['epsilon'], 4)} (δ = {format_delta(entry['delta'])})"))
         lines += [f"| {k} | {v} |" for k, v in rows]
         if self.notes:
             lines += ["", "Notes:", ""] + [f"- {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------------- builders
-
-
-def _unit_entry(unit: PrivacyUnit, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
-                window: int, horizon: int, bound_so_far: float) -> dict[str, Any]:
-    """One unit's epsilon (PLD, and the RDP upper bound), or none past :data:`MEANINGLESS_EPSILON`."""
-    k = unit.windows(window, horizon)
-    s = unit.sensitivity_per_window
-    entry: dict[str, Any] = {"unit": unit.name, "description": unit.describe("gp"), "intervals": unit.intervals,
-                             "windows_per_unit": k, "epsilon": None, "epsilon_rdp_upper": None, "delta": delta,
-                             "sensitivity": f"{s:g}C per window it touches ({unit.neighbouring})"}
-    if bound_so_far > MEANINGLESS_EPSILON:
-        return entry  # a larger unit than one already past it: no number worth the time
-    entry["epsilon_rdp_upper"] = rdp = unit_accounting.unit_epsilon_rdp(
-        noise_multiplier, sample_rate, steps, delta, k, s)
-    if rdp <= MEANINGLESS_EPSILON:
-        entry["epsilon"] = unit_accounting.unit_epsilon(
-            noise_multiplier, sample_rate, steps, delta, k, s,
-            value_discretization_interval=unit_accounting.default_discretization(rdp, steps))
-    return entry
-
-
-def _person_level(unit: PrivacyUnit, mode: str, epsilon: float, delta: float, **gp: Any) -> tuple[dict, str]:
-    """Person-level protection: composed from the data set's declared bound on a person's
-    intervals, or stated as not protected (never a bound with delta >= 1)."""
-    m = unit.person_intervals()
-    if m is None:
-        why = ("person level: the guarantee above is per unit; what it means for a whole person is the person "
-               "unit's epsilon (the spec's protected period, in the ledger and the unit table), which may be "
-               "large or vacuous; the spec declares no bound on how many intervals one person is counted in "
-               "(privacy.intervals_per_person) from which to compose another")
-        return {"protected": False, "reason": why}, why
-    units = math.ceil(m / unit.intervals)
-    if mode == "gp":
-        k = min(gp["n"], m * (gp["window"] + gp["horizon"]))
-        eps = unit_accounting.unit_epsilon_rdp(gp["noise_multiplier"], gp["sample_rate"], gp["steps"], delta, k,
-                                               unit.sensitivity_per_window)
-        text = (f"person level (at most {m:,} intervals per person, the spec's bound): ε ≤ {_fmt_eps(eps)} "
-                f"(δ = {_fmt_delta(delta)}, RDP upper bound over the {k:,} windows they touch)")
-        return {"protected": True, "intervals_per_person": m, "windows": k, "epsilon": eps, "delta": delta}, text
-    eps, d = units * epsilon, min(1.0, units * delta)
-    if d >= 1.0:
-        why = f"person level: {units:,} units compose to δ ≥ 1, which protects nothing; not protected"
-        return {"protected": False, "reason": why}, why
-    text = (f"person level (at most {m:,} intervals per person, the spec's bound): ε ≤ {_fmt_eps(eps)}, "
-            f"δ ≤ {_fmt_delta(d)} (basic composition over {units:,} units)")
-    return {"protected": True, "intervals_per_person": m, "epsilon": eps, "delta": d}, text
-
-
-def gp_report(
-    *,
-    noise_multiplier: float,
-    sample_rate: float,
-    steps: int,
-    delta: float,
-    max_grad_norm: float,
-    n: int,
-    unit: PrivacyUnit,
-    window: int,
-    horizon: int,
-    epochs: float | None = None,
-    accountant: str = "pld",
-    context: tuple[PrivacyUnit, ...] = (),
-    study_comparison: bool = False,
-    prv_eps_error: float | None = None,
-    notes: list[str] | None = None,
-) -> PrivacyReport:
-    """The report of one DP-SGD training on ``unit`` (computes the epsilons).
-
-    A data-level unit (event, day, w-event) touches ``unit.windows(window, horizon)``
-    overlapping windows, 2C each (replace), accounted by :mod:`~dpforecast.privacy.unit_accounting`:
-    dp_accounting's mixture PLD (``pld``) and an RDP upper bound (``rdp``), both in
-    ``epsilons``; ``accountant`` picks the headline. The study's ``window`` unit is the
-    per-window subsampled Gaussian (``rdp``, ``prv`` and ``pld``). ``context`` adds other
-    units' epsilons (``unit_epsilons``) for comparison. Every input an independent check
-    needs is recorded: sigma, C, q and the sampling scheme, steps, windows per unit, the
-    neighbouring relation, delta and the accountant.
-    """
-    report_notes = list(notes or [])
-    k = unit.windows(window, horizon)
-    s = unit.sensitivity_per_window
-    epsilons: dict[str, float] = {}
-    if unit.data_level:
-        if accountant not in unit_accounting.UNIT_ACCOUNTANTS:
-            raise ValueError(f"privacy.gp.accountant: a data-level unit is accounted by "
-                             f"{unit_accounting.UNIT_ACCOUNTANTS}, got {accountant!r}")
-        epsilons["rdp"] = rdp = unit_accounting.unit_epsilon_rdp(noise_multiplier, sample_rate, steps, delta, k, s)
-        if rdp <= MEANINGLESS_EPSILON:  # past it, a PLD at low noise costs minutes and protects nothing
-            epsilons["pld"] = unit_accounting.unit_epsilon(
-                noise_multiplier, sample_rate, steps, delta, k, s,
-                value_discretization_interval=unit_accounting.default_discretization(rdp, steps))
-    else:
-        if accountant not in accounting.ACCOUNTANTS + ("pld",):
-            raise ValueError(f"privacy.gp.accountant: must be pld, rdp or prv, got {accountant!r}")
-        epsilons["rdp"] = accounting.dp_sgd_epsilon(noise_multiplier, sample_rate, steps, delta, "rdp")
-        epsilons["pld"] = unit_accounting.unit_epsilon(noise_multiplier, sample_rate, steps, delta, 1, 1.0)
-        try:
-            epsilons["prv"] = accounting.prv_epsilon(noise_multiplier, sample_rate, steps, delta,
-                                                     eps_error=prv_eps_error)
-            err = prv_eps_error if prv_eps_error is not None else accounting.default_prv_eps_error(epsilons["rdp"])
-            report_notes.append(f"PRV epsilon is an upper bound: estimate + eps_error ({err:.3g})")
-        except accounting.AccountingError as exc:
-            if accountant == "prv":
-                raise
-            report_notes.append(f"prv accountant not available: {exc}")
-        if study_comparison:
-            epsilons["tf_privacy_2020"] = accounting.tf_privacy_2020_epsilon(noise_multiplier, sample_rate, steps, delta)
-            epsilons["opacus_default_orders"] = accounting.opacus_default_orders_epsilon(
-                noise_multiplier, sample_rate, steps, delta)
-            report_notes.append(
-                "tf_privacy_2020 and opacus_default_orders are shown to compare with the study and with "
-                "Opacus's defaults: both are stuck at the floor of their largest RDP order, not set by the noise")
-        report_notes.append("this is the study's unit, one training window, not a data-level guarantee: one "
-                            f"count is in {window + horizon} overlapping windows (the event's ε is in unit_epsilons)")
-    epsilon = epsilons.get(accountant, epsilons["rdp"])
-    if accountant not in epsilons:
-        report_notes.append(f"ε is the RDP upper bound: past {MEANINGLESS_EPSILON:g} the PLD is not computed")
-    unit_epsilons: list[dict[str, Any]] = []
-    bound_so_far = 0.0
-    for other in context:
-        if other.name == unit.name and other.intervals == unit.intervals:
-            continue
-        entry = _unit_entry(other, noise_multiplier, sample_rate, steps, delta, window, horizon, bound_so_far)
-        unit_epsilons.append(entry)
-        if other.data_level:
-            bound_so_far = max(bound_so_far, entry["epsilon_rdp_upper"] or math.inf)
-    person, person_text = _person_level(unit, "gp", epsilon, delta, n=n, window=window, horizon=horizon,
-                                        noise_multiplier=noise_multiplier, sample_rate=sample_rate, steps=steps)
-    report_notes += [
-        person_text,
-        "no statistic of the private training windows leaves the run: no training loss, no validation "
-        "score, no early stopping or model selection on them; the last iterate (or its average) is kept",
-        "sampling: Poisson, each training window joins each step independently with probability q, as the "
-        "accountants assume",
-    ]
-    return PrivacyReport(
-        mode="gp",
-        mechanism=GP_MECHANISM,
-        unit=unit.describe("gp"),
-        unit_name=unit.name,
-        epsilon=epsilon,
-        delta=delta,
-        accountant=accountant,
-        epsilons=epsilons,
-        sample_rate=sample_rate,
-        sampling="poisson",
-        steps=int(steps),
-        epochs=epochs,
-        noise_multiplier=noise_multiplier,
-        max_grad_norm=max_grad_norm,
-        n=n,
-        windows_per_unit=k,
-        sensitivity_per_window=s * max_grad_norm,
-        neighbouring=unit.neighbouring,
-        counts_per_unit=unit.counts,
-        person_level=person,
-        unit_epsilons=unit_epsilons,
-        notes=report_notes,
-    )
-
-
-def ip_report(
-    *,
-    mechanism: str,
-    epsilon: float,
-    delta: float,
-    sensitivity: float,
-    sigma: float,
-    unit: PrivacyUnit,
-    n: int,
-    unit_epsilons: dict[str, float] | None = None,
-    notes: list[str] | None = None,
-) -> PrivacyReport:
-    """The report of one input-perturbation release: independent integer noise on every
-    count, calibrated to the norm (``sensitivity``) of everything one ``unit`` changes.
-    ``n``: counts released; ``unit_epsilons``: the release's epsilon on each unit the ledger
-    tracks (event, day, week, person), at the same delta."""
-    laplace = mechanism.endswith("laplace")
-    d = 0.0 if laplace else delta
-    report_notes = list(notes or [])
-    if laplace:
-        report_notes.append("discrete Laplace mechanism: sigma is its scale b, P(x) ∝ exp(-|x|/b)")
-    person, person_text = _person_level(unit, "ip", epsilon, d)
-    report_notes.append(person_text)
-    return PrivacyReport(
-        mode="ip",
-        mechanism=mechanism,
-        unit=unit.describe("ip"),
-        unit_name=unit.name,
-        counts_per_unit=unit.counts,
-        epsilon=epsilon,
-        delta=d,
-        sigma=sigma,
-        sensitivity=sensitivity,
-        n=n,
-        person_level=person,
-        unit_epsilons=[{"unit": u, "description": f"one {u}", "epsilon": e, "delta": d}
-                       for u, e in (unit_epsilons or {}).items()],
-        notes=report_notes,
-    )

@@ -33,13 +33,13 @@ dominating pair is used here: for ``k = 1`` ours is at least dp_accounting's tig
 ``REPLACE_ONE`` epsilon of the subsampled Gaussian (checked in the tests). With ``k = 1,
 s = 1`` it is the per-window (add/remove) accounting of :mod:`~dpforecast.privacy.accounting`.
 
-Accountants
------------
-:func:`unit_epsilon`
+Routes (:class:`~dpforecast.privacy.dp_sgd_accountant.DPSGDAccountant` reads them by name)
+-----------------------------------------------------------------------------------------
+:func:`unit_epsilon` (``pld``)
     dp_accounting's privacy loss distribution of that mixture
     (``from_mixture_gaussian_mechanism``, connect-the-dots, pessimistic rounding),
     self-composed ``steps`` times.
-:func:`unit_epsilon_rdp`
+:func:`unit_epsilon_rdp` (``rdp`` on more than one window)
     Independent cross-check and upper bound: the Renyi divergences of the same pair in both
     orders by numerical quadrature, composed over the steps and converted with the improved
     conversion (Balle et al. 2020, Thm 21, Opacus's ``get_privacy_spent``).
@@ -47,15 +47,14 @@ Accountants
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special, stats
-
-from dpforecast.privacy.accounting import bisect_noise
 
 if TYPE_CHECKING:
     from dp_accounting.pld.privacy_loss_distribution import PrivacyLossDistribution
@@ -145,6 +144,15 @@ def unit_rdp(
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _step_rdp(noise_multiplier: float, sample_rate: float, windows: int, sensitivity_per_window: float,
+              orders: tuple[float, ...]) -> np.ndarray:
+    """:func:`unit_rdp`, cached: a report, the PLD's grid and a training's progress log ask for the same step."""
+    out = unit_rdp(noise_multiplier, sample_rate, windows, sensitivity_per_window, orders)
+    out.flags.writeable = False
+    return out
+
+
 def unit_epsilon_rdp(
     noise_multiplier: float,
     sample_rate: float,
@@ -162,7 +170,7 @@ def unit_epsilon_rdp(
     from opacus.accountants.analysis import rdp as opacus_rdp
 
     _check(noise_multiplier, sample_rate, steps, delta, windows, sensitivity_per_window)
-    rdp = unit_rdp(noise_multiplier, sample_rate, windows, sensitivity_per_window, orders) * int(steps)
+    rdp = _step_rdp(noise_multiplier, sample_rate, windows, sensitivity_per_window, tuple(orders)) * int(steps)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Opacus warns when the optimum is at the grid's end
         eps, _ = opacus_rdp.get_privacy_spent(orders=list(orders), rdp=rdp, delta=delta)
@@ -217,7 +225,7 @@ def unit_epsilon(
     dp_accounting's ``from_mixture_gaussian_mechanism`` with pessimistic rounding, self
     composed. ``value_discretization_interval`` None: :func:`default_discretization` of
     :func:`unit_epsilon_rdp`. ``windows = 1, sensitivity_per_window = 1``: the per-window
-    epsilon of :func:`~dpforecast.privacy.accounting.dp_sgd_epsilon`.
+    (Poisson-sampled Gaussian) epsilon, as dp_accounting's own PLD of it gives it.
     """
     _check(noise_multiplier, sample_rate, steps, delta, windows, sensitivity_per_window)
     if value_discretization_interval is None:
@@ -226,68 +234,3 @@ def unit_epsilon(
         )
     pld = unit_pld(noise_multiplier, sample_rate, windows, sensitivity_per_window, value_discretization_interval)
     return max(0.0, float(pld.self_compose(int(steps)).get_epsilon_for_delta(delta)))
-
-
-#: Accountants of a unit's epsilon: dp_accounting's mixture PLD, or this module's RDP bound.
-UNIT_ACCOUNTANTS = ("pld", "rdp")
-
-
-def epsilon_by(accountant: str, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
-               windows: int, sensitivity_per_window: float = 2.0) -> float:
-    """The unit's epsilon by ``accountant`` (``pld``: :func:`unit_epsilon`, ``rdp``: :func:`unit_epsilon_rdp`)."""
-    if accountant == "pld":
-        return unit_epsilon(noise_multiplier, sample_rate, steps, delta, windows, sensitivity_per_window)
-    if accountant == "rdp":
-        return unit_epsilon_rdp(noise_multiplier, sample_rate, steps, delta, windows, sensitivity_per_window)
-    raise ValueError(f"accountant must be one of {UNIT_ACCOUNTANTS}, got {accountant!r}")
-
-
-def noise_multiplier_for_unit(
-    target_epsilon: float, delta: float, sample_rate: float, steps: int, windows: int,
-    sensitivity_per_window: float = 2.0, accountant: str = "pld", *, rtol: float = 1e-3, max_noise: float = 1e5,
-) -> float:
-    """The smallest noise multiplier (to relative precision ``rtol``) whose unit epsilon is <= target.
-
-    Bisection on :func:`epsilon_by`, returning the upper end of the final bracket, so the
-    result always meets the target with the same accountant. The RDP bound is never below
-    the PLD, so its answer brackets the PLD search from above.
-    """
-    if not (math.isfinite(target_epsilon) and target_epsilon > 0):
-        raise ValueError(f"target_epsilon must be a positive finite number, got {target_epsilon!r}")
-    _check(1.0, sample_rate, steps, delta, windows, sensitivity_per_window)
-    if accountant not in UNIT_ACCOUNTANTS:
-        raise ValueError(f"accountant must be one of {UNIT_ACCOUNTANTS}, got {accountant!r}")
-
-    def eps(sigma: float) -> float:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return epsilon_by(accountant, sigma, sample_rate, steps, delta, windows, sensitivity_per_window)
-
-    if accountant == "pld":
-        hi = noise_multiplier_for_unit(target_epsilon, delta, sample_rate, steps, windows, sensitivity_per_window,
-                                       "rdp", rtol=rtol, max_noise=max_noise)
-    else:
-        hi = 1.0
-        while eps(hi) > target_epsilon:
-            hi *= 2.0
-            if hi > max_noise:
-                raise ValueError(f"no noise multiplier up to {max_noise:g} reaches epsilon {target_epsilon:g} at "
-                                 f"delta {delta:g} for a unit of {windows} windows")
-    return bisect_noise(eps, target_epsilon, hi, rtol=rtol, floor=1e-3)
-
-
-def spent_epsilon(noise_multiplier: float, sample_rate: float, delta: float, windows: int,
-                  sensitivity_per_window: float = 2.0) -> Callable[[int], float]:
-    """``steps -> epsilon`` spent so far on the unit (the RDP upper bound), for progress logs:
-    one step's RDP is computed once, so each call is a conversion only."""
-    from opacus.accountants.analysis import rdp as opacus_rdp
-
-    per_step = unit_rdp(noise_multiplier, sample_rate, windows, sensitivity_per_window)
-
-    def spent(steps: int) -> float:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            eps, _ = opacus_rdp.get_privacy_spent(orders=list(UNIT_RDP_ORDERS), rdp=per_step * int(steps), delta=delta)
-        return max(0.0, float(eps))
-
-    return spent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +13,7 @@ from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.windows import feature_columns, window_arrays
 from dpforecast.lineage import code_digest, file_md5
 from dpforecast.models.conformal import validation_halves
-from dpforecast.privacy import unit_accounting
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 from dpforecast.privacy.published_lineage import data_digest, published_lineage
 from dpforecast.privacy.randomness import load_key
 from dpforecast.runtime.faults import crash_point
@@ -31,9 +32,13 @@ def _tracker(paths: Paths, params: Params, arch: str, seed: int, plan: PrivacyPl
     """The MLflow run of one training; under DP-SGD it logs the epsilon spent per step."""
     spent = None
     if plan.noise_multiplier is not None:  # DP-SGD: steps and the budget spent on the unit, no loss
-        unit = params.privacy_unit()
-        spent = unit_accounting.spent_epsilon(plan.noise_multiplier, plan.report.sample_rate, plan.report.delta,
-                                              plan.report.windows_per_unit, unit.sensitivity_per_window)
+        sigma, report = plan.noise_multiplier, plan.report
+        rdp = DPSGDAccountant("rdp", report.windows_per_unit, params.privacy_unit().sensitivity_per_window)
+
+        def spent(steps: int) -> float:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # early steps sit at the RDP grid's end: no news
+                return rdp.epsilon(sigma, report.sample_rate, steps, report.delta)
     return TrainingRun(paths, params.tracking.experiment, f"{arch}-seed{seed}", private, spent)
 
 

@@ -29,8 +29,9 @@ from dpforecast.privacy.budget import (
 from dpforecast.privacy.charges import Mechanism
 from dpforecast.privacy.checks import PrivacyConfigError, check_privacy
 from dpforecast.privacy.continual_release import ReleaseInfo, release_terms
+from dpforecast.privacy.guarantees import gp_report, ip_report
 from dpforecast.privacy.randomness import PrivacyKey, SecretStream, load_key
-from dpforecast.privacy.report import PrivacyReport, gp_report, ip_report
+from dpforecast.privacy.report import PrivacyReport
 from dpforecast.privacy.unit import PrivacyUnit
 from dpforecast.runtime.io import read_json
 from dpforecast.training.private_defaults import provenance_note

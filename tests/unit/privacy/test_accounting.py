@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dpforecast.privacy import accounting as acc
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 
 Q = 5 / 3120
 STEPS = 62_400
@@ -79,7 +79,7 @@ def test_integer_order_rdp_is_exact_at_order_2():
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: f"noise{s[0]}-q{s[1]:.4f}-T{s[2]}")
 def test_rdp_matches_dp_accounting(setting):
     """Same orders (RDP_ORDERS), same improved conversion: within 1 % (observed < 0.02 %)."""
-    ours = acc.dp_sgd_epsilon(*setting, accountant="rdp")
+    ours = DPSGDAccountant("rdp").epsilon(*setting)
     theirs = _dp_accounting_rdp(*setting)
     assert ours == pytest.approx(theirs, rel=0.01)
 
@@ -99,11 +99,11 @@ def test_prv_matches_dp_accounting_pld(setting):
     noise, q, steps, delta = setting
     study = noise >= 10
     eps_error = 0.003 if study else 0.01
-    prv = acc.dp_sgd_epsilon(noise, q, steps, delta, accountant="prv", eps_error=eps_error)
+    prv = acc.prv_epsilon(noise, q, steps, delta, eps_error=eps_error)
     pld = _dp_accounting_pld(noise, q, steps, delta, 1e-6 if study else 1e-4)
     assert abs((prv - eps_error) - pld) <= eps_error + 1e-3
     # PRV is the tighter accountant: never above RDP by more than its own error.
-    assert prv <= acc.dp_sgd_epsilon(*setting) + 2 * eps_error
+    assert prv <= DPSGDAccountant("rdp").epsilon(*setting) + 2 * eps_error
 
 
 def test_prv_default_error_is_relative_to_the_epsilon():
@@ -138,7 +138,7 @@ def test_tf_privacy_2020_with_batch_5_for_all_settings():
 def test_opacus_default_orders_are_stuck_at_a_floor():
     """Regression test for the orders pitfall: Opacus's default orders (<= 63) give ~0.18."""
     stuck = acc.opacus_default_orders_epsilon(35.0, Q, STEPS, DELTA)
-    ours = acc.dp_sgd_epsilon(35.0, Q, STEPS, DELTA)
+    ours = DPSGDAccountant("rdp").epsilon(35.0, Q, STEPS, DELTA)
     assert 0.17 < stuck < 0.19
     assert ours == pytest.approx(0.049, abs=0.002)
     # The floor does not move with the noise: noise 500 is "as private" as noise 35.
@@ -162,143 +162,3 @@ def test_opacus_accountant_drops_integer_orders_above_1029():
 def test_warns_when_the_optimum_is_the_largest_order():
     with pytest.warns(RuntimeWarning, match="largest order"):
         acc.rdp_epsilon_and_order(500.0, Q, STEPS, DELTA, orders=acc.TF_PRIVACY_2020_ORDERS)
-
-
-def test_edge_cases():
-    assert acc.dp_sgd_epsilon(0.0, Q, STEPS, DELTA) == math.inf
-    assert acc.dp_sgd_epsilon(1.0, Q, 0, DELTA) == 0.0
-    assert acc.dp_sgd_epsilon(2.0, 1.0, 10, 1e-5) == pytest.approx(
-        acc.rdp_epsilon_and_order(2.0, 1.0, 10, 1e-5)[0]
-    )
-    with pytest.raises(ValueError, match="accountant"):
-        acc.dp_sgd_epsilon(1.0, Q, 10, DELTA, accountant="gdp")
-    with pytest.raises(ValueError, match="delta"):
-        acc.dp_sgd_epsilon(1.0, Q, 10, 0.0)
-
-
-@pytest.mark.parametrize(
-    ("target", "delta", "q", "steps"),
-    [(0.049, DELTA, Q, STEPS), (1.0, 1e-5, 0.01, 1_000), (3.0, 1e-5, 0.02, 5_000)],
-)
-def test_noise_multiplier_for_round_trips_rdp(target, delta, q, steps):
-    sigma = acc.noise_multiplier_for(target, delta, q, steps, "rdp")
-    eps = acc.dp_sgd_epsilon(sigma, q, steps, delta)
-    assert eps <= target
-    assert eps >= 0.99 * target
-
-
-def test_noise_multiplier_for_the_study_first_setting_is_about_35():
-    sigma = acc.noise_multiplier_for(acc.dp_sgd_epsilon(35.0, Q, STEPS, DELTA), DELTA, Q, STEPS)
-    assert sigma == pytest.approx(35.0, rel=1e-3)
-
-
-def test_noise_multiplier_for_round_trips_prv():
-    target, delta, q, steps = 2.0, 1e-5, 0.01, 1_000
-    sigma = acc.noise_multiplier_for(target, delta, q, steps, "prv")
-    eps = acc.dp_sgd_epsilon(sigma, q, steps, delta, "prv")
-    assert 0.98 * target <= eps <= target
-    # PRV is tighter than RDP, so it needs less noise for the same target.
-    assert sigma <= acc.noise_multiplier_for(target, delta, q, steps, "rdp")
-
-
-def test_noise_multiplier_for_refuses_an_unreachable_target():
-    with pytest.raises(acc.AccountingError, match="no noise multiplier"):
-        acc.noise_multiplier_for(1e-6, 1e-7, 0.01, 1_000, max_noise=10)
-
-
-# ----------------------------------------------------------------------------- reports
-
-
-def _unit(name: str, **privacy):
-    from dpforecast.config import load_params
-
-    params = load_params(Path(__file__).resolve().parents[3] / "params.yaml", privacy={"unit": name, **privacy})
-    return params.privacy_unit()
-
-
-def test_gp_report_json_markdown_and_summary():
-    import json
-
-    from dpforecast.privacy.report import PrivacyReport, gp_report
-
-    unit = _unit("window")
-    r = gp_report(
-        noise_multiplier=35.0, sample_rate=Q, steps=STEPS, delta=DELTA, max_grad_norm=1.0, n=3114,
-        epochs=100, accountant="rdp", unit=unit, window=6, horizon=1, study_comparison=True,
-    )
-    assert r.private and r.unit == unit.describe("gp") and r.accountant == "rdp"
-    assert r.epsilon == pytest.approx(0.0491, abs=1e-4)
-    assert r.epsilons["pld"] <= r.epsilons["rdp"]
-    assert r.epsilons["tf_privacy_2020"] == pytest.approx(0.06507, abs=1e-4)
-    assert r.epsilons["opacus_default_orders"] > 0.17
-    assert r.summary() == f"ε = 0.0491 (δ = 1e-7, RDP) per {unit.describe('gp')}"
-    assert r.windows_per_unit == 1 and r.sensitivity_per_window == 1.0 and r.sampling == "poisson"
-    # No person bound with delta >= 1: Montreuil declares no bound on a person's intervals.
-    assert r.person_level["protected"] is False
-    data = json.loads(json.dumps(r.to_json(), allow_nan=False))
-    assert data["private"] is True and data["epsilon"] == r.epsilon
-    assert PrivacyReport.from_json(data) == r
-    md = r.to_markdown()
-    assert "not a data-level guarantee" in md
-    for sentence in r.guarantee_sentences():
-        assert sentence in md
-    assert all("δ" in sentence for sentence in r.guarantee_sentences()[:2])
-
-
-def test_ip_report_states_unit_and_delta():
-    from dpforecast.privacy.report import ip_report
-
-    unit = _unit("event")
-    r = ip_report(mechanism="discrete_gaussian", epsilon=0.065, delta=DELTA, sensitivity=2 ** 0.5, sigma=70.0,
-                  unit=unit, n=6 * 3456, unit_epsilons={"event": 0.065, "day": 0.64, "week": 1.7, "person": 5.2})
-    assert r.summary() == f"ε = 0.065 (δ = 1e-7, discrete_gaussian) per {unit.describe('ip')}"
-    assert r.unit == unit.describe("gp"), "both mechanisms state one unit, so the ledger composes them"
-    assert r.counts_per_unit == 2 and r.person_level["protected"] is False
-    first, *_ = r.guarantee_sentences()
-    assert "δ = 1e-7" in first and "the 2 counts one unit changes" in first
-    # the release's epsilon on every unit the ledger tracks, at the release's delta
-    assert [(e["unit"], e["epsilon"], e["delta"]) for e in r.unit_epsilons] == [
-        ("event", 0.065, DELTA), ("day", 0.64, DELTA), ("week", 1.7, DELTA), ("person", 5.2, DELTA)]
-    md = r.to_markdown()
-    assert "ε per person (ledger unit)" in md and "ε per day (ledger unit)" in md
-    assert ip_report(mechanism="discrete_gaussian", epsilon=0.065, delta=DELTA, sensitivity=2 ** 0.5, sigma=70.0,
-                     unit=unit, n=6).unit_epsilons == []
-    lap = ip_report(mechanism="discrete_laplace", epsilon=1.0, delta=DELTA, sensitivity=2.0, sigma=2.0, unit=unit, n=6,
-                    unit_epsilons={"event": 1.0})
-    assert lap.delta == 0.0 and "pure ε-DP" in lap.to_markdown()
-    assert lap.unit_epsilons[0]["delta"] == 0.0
-    assert any("discrete Laplace" in n for n in lap.notes)
-
-
-def test_person_level_follows_from_a_declared_bound():
-    from dpforecast.data.spec import PrivacyBound
-    from dpforecast.privacy.report import gp_report, ip_report
-    from dpforecast.privacy.unit import privacy_unit
-
-    bound = PrivacyBound(2, "R1 above IRIS", {"r1": ("r2",)}, intervals_per_person=96)
-    unit = privacy_unit("day", None, 30, 48, bound.counts_per_person, bound.l1_per_interval, bound.l2_per_interval,
-                        bound.reason, bound.intervals_per_person)
-    ip = ip_report(mechanism="discrete_gaussian", epsilon=1.0, delta=DELTA, sensitivity=96 ** 0.5, sigma=30.0,
-                   unit=unit, n=100)
-    assert ip.person_level == {"protected": True, "intervals_per_person": 96, "epsilon": 2.0, "delta": 2 * DELTA}
-    gp = gp_report(noise_multiplier=60.0, sample_rate=0.02, steps=100, delta=DELTA, max_grad_norm=1.0, n=2770,
-                   unit=unit, window=6, horizon=1)
-    person = gp.person_level
-    assert person["protected"] and person["windows"] == 96 * 7 and person["epsilon"] >= gp.epsilon
-
-
-def test_non_private_report_is_strict_json():
-    import json
-
-    from dpforecast.privacy.report import PrivacyReport
-
-    r = PrivacyReport.non_private()
-    assert not r.private and r.summary().startswith("not private")
-    text = json.dumps(r.to_json(), allow_nan=False)
-    data = json.loads(text)
-    assert data["private"] is False and data["epsilon"] is None
-    back = PrivacyReport.from_json(data)
-    assert back.epsilon == math.inf and back == r
-    assert "not private" in r.to_markdown().lower()
-    with pytest.raises(ValueError, match="private"):
-        PrivacyReport.from_json({**data, "private": True})

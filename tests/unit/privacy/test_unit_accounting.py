@@ -1,8 +1,7 @@
-"""Data-level (event, day) epsilons of DP-SGD: unit_accounting and its place in the report."""
+"""Data-level (event, day) epsilons of DP-SGD: the mixture's PLD and RDP routes of unit_accounting."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 from scipy import stats
 
 from dpforecast.privacy import accounting
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 from dpforecast.privacy.unit_accounting import (
     unit_epsilon,
     unit_epsilon_rdp,
@@ -68,7 +68,7 @@ def test_one_window_rdp_is_the_sampled_gaussian():
 )
 def test_one_window_sensitivity_one_is_the_per_window_epsilon(sigma, q, steps, delta):
     pld = unit_epsilon(sigma, q, steps, delta, windows=1, sensitivity_per_window=1.0)
-    rdp = accounting.dp_sgd_epsilon(sigma, q, steps, delta, "rdp")
+    rdp = DPSGDAccountant("rdp").epsilon(sigma, q, steps, delta)
     err = accounting.default_prv_eps_error(rdp)
     prv = accounting.prv_epsilon(sigma, q, steps, delta, eps_error=err)
     # PRV returns estimate + err, and the true epsilon is within err of the estimate.
@@ -159,63 +159,3 @@ def test_pld_matches_brute_force_hockey_stick():
         assert unit_epsilon(SIGMA, Q, steps, delta, K, S, value_discretization_interval=1e-2) == pytest.approx(
             eps, abs=5e-3
         )
-
-
-# ---------------------------------------------------------------- report
-
-
-def _units(*names: str):
-    from pathlib import Path
-
-    from dpforecast.config import load_params
-
-    root = Path(__file__).resolve().parents[3]
-    return tuple(load_params(root / "params.yaml", privacy={"unit": n}).privacy_unit() for n in names)
-
-
-def test_gp_report_states_event_and_day_epsilons():
-    from dpforecast.privacy.report import MEANINGLESS_EPSILON, PrivacyReport, gp_report
-
-    window_unit, event_unit, day_unit = _units("window", "event", "day")
-    r = gp_report(**MAIN, max_grad_norm=1.0, n=3000, unit=window_unit, window=6, horizon=1, accountant="rdp",
-                  context=(window_unit, event_unit, day_unit))
-    assert r.unit == window_unit.describe("gp") and r.summary().endswith(f"per {r.unit}")
-    event, day = r.unit_epsilons
-    assert event["unit"] == "event" and event["windows_per_unit"] == 7
-    assert event["description"].startswith("one event: one person's presence during one 30-minute interval")
-    assert event["epsilon"] == pytest.approx(19.056, rel=0.01) and event["epsilon"] <= event["epsilon_rdp_upper"]
-    assert event["sensitivity"].startswith("2C per window it touches (replace")
-    assert day["windows_per_unit"] == 54 and day["description"].startswith("one day of one person (w-event, w = 48)")
-    # A day's RDP bound is past 100: stated as no meaningful protection, with no PLD figure.
-    assert day["epsilon"] is None and event["epsilon_rdp_upper"] < day["epsilon_rdp_upper"]
-    assert day["epsilon_rdp_upper"] > MEANINGLESS_EPSILON
-    assert event["delta"] == day["delta"] == 1e-7
-    data = json.loads(json.dumps(r.to_json(), allow_nan=False))
-    assert PrivacyReport.from_json(data) == r
-    md = r.to_markdown()
-    assert "not a data-level guarantee" in md
-    assert f"ε = {event['epsilon']:.3g}" in md
-    assert "above 100 (RDP upper bound 383): no meaningful protection, PLD not computed" in md
-
-    # Low noise: the event itself is past 100, so the day is not even bounded.
-    loud = gp_report(**{**MAIN, "noise_multiplier": 0.8}, max_grad_norm=1.0, n=3000, unit=window_unit, window=6,
-                     horizon=1, accountant="rdp", context=(event_unit, day_unit))
-    assert [e["epsilon"] for e in loud.unit_epsilons] == [None, None]
-    assert loud.unit_epsilons[0]["epsilon_rdp_upper"] > MEANINGLESS_EPSILON
-    assert loud.unit_epsilons[1]["epsilon_rdp_upper"] is None
-    # At the study's noise the day is meaningful, and a PLD figure is given.
-    study = gp_report(noise_multiplier=35.0, sample_rate=5 / 3114, steps=62300, delta=1e-7, max_grad_norm=1.0,
-                      n=3114, unit=window_unit, window=6, horizon=1, accountant="rdp", context=(event_unit, day_unit))
-    assert 0 < study.unit_epsilons[0]["epsilon"] < study.unit_epsilons[1]["epsilon"] < 10
-
-
-def test_event_unit_is_the_headline_and_both_accountants_are_shown():
-    from dpforecast.privacy.report import gp_report
-
-    (event_unit,) = _units("event")
-    r = gp_report(**MAIN, max_grad_norm=1.0, n=3000, unit=event_unit, window=6, horizon=1)
-    assert r.accountant == "pld" and r.unit_name == "event" and r.windows_per_unit == 7
-    assert r.epsilon == r.epsilons["pld"] == pytest.approx(19.056, rel=0.01)
-    assert r.epsilons["pld"] <= r.epsilons["rdp"]
-    assert r.sensitivity_per_window == 2.0 and r.neighbouring.startswith("replace one unit")
-    assert r.summary().startswith("ε = 19.") and r.summary().endswith(f"per {event_unit.describe('gp')}")
