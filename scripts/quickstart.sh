@@ -6,7 +6,7 @@ start=$(date +%s)
 bash scripts/setup-env.sh
 # The raw data comes back from the DVC remote shipped in dvcstore/ (data.dvc names it).
 .venv/bin/dvc pull data.dvc
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/dvc repro
+.venv/bin/dvc repro   # the stages run with .venv's Python (pipelines/python.sh)
 .venv/bin/dvc push -q || echo "warning: dvc push to the local remote failed"
 echo
 echo "Test-week metrics (dvc metrics show):"
@@ -31,6 +31,6 @@ Done in $(( $(date +%s) - start )) s. Where to look:
   Dagster UI:         DAGSTER_HOME=$PWD/dagster_home .venv/bin/dagster dev   (http://127.0.0.1:3000)
   trained models:     models/<architecture>/ (weights, description, history, test metrics)
   registered models:  mobility-<architecture> in MLflow, aliases champion and challenger
-  day-ahead:          PATH=$PWD/.venv/bin:\$PATH .venv/bin/dvc exp run -S profile=day-ahead   (next 24 h, mobility-h48-*)
+  day-ahead:          .venv/bin/dvc exp run -S profile=day-ahead   (next 24 h, mobility-h48-*)
   backtest:           .venv/bin/dpforecast backtest --folds 3 --step-days 7 --model gru --model bigru
 MSG

@@ -25,17 +25,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print(report.message(), file=sys.stderr)
     hint = _matching_dataset(args.path, params)
     if hint:
-        print(f"  (its header is the {hint!r} data set's: dpforecast validate {args.path} --dataset {hint})",
+        print(f"  (its header is the {hint!r} data set's: .venv/bin/dpforecast validate {args.path} --dataset {hint})",
               file=sys.stderr)
     return 1
 
 
 def _matching_dataset(path: Path, params: Params) -> str | None:
-    """Another declared data set whose columns are this file's header, if any."""
+    """Another declared data set whose columns are this file's header, if any (none when the
+    header is this data set's own: then the file, not the data set, is wrong)."""
     from dpforecast.data.spec import available, dataset_path, load_spec
 
     try:
         header = path.open(encoding="utf-8").readline().strip()
+        if header.split(params.data_set.layout.delimiter) == params.data_set.source_columns():
+            return None
         root = Path(params.data_set.path).parent.parent
         for name in available(root):
             spec = load_spec(dataset_path(root, name))
@@ -214,7 +217,7 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
                      seed=args.seed, missing_stretches=args.missing, hierarchy=not args.no_hierarchy)
     csv, spec = write(frame, root / "data" / args.name, args.name, args.layout, root=root, seed=args.seed)
     print(f"{csv.relative_to(root)}: {frame.height} intervals x {args.zones} zones ({args.layout}); "
-          f"spec {spec.relative_to(root)}; train on it with: dvc exp run -S dataset={args.name}")
+          f"spec {spec.relative_to(root)}; train on it with: .venv/bin/dvc exp run -S dataset={args.name}")
     return 0
 
 

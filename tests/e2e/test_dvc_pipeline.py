@@ -132,3 +132,20 @@ def test_queued_privacy_grid_charges_and_tracks_in_the_workspace(repo):
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
                               filter_string="tags.privacy = 'ip'")
     assert sorted(r.data.params["privacy.epsilon"] for r in runs) == ["0.5", "2.0"]
+
+
+def test_a_stage_runs_with_the_projects_python_in_a_new_shell(repo):
+    """The README's `.venv/bin/dvc repro` in a shell whose PATH has no venv: the stage runs
+    `sh pipelines/python.sh`, which finds the clone's .venv (here the test's own, linked in
+    as `bash scripts/setup-env.sh` would make it), not a `python` without dpforecast."""
+    venv = repo / ".venv"
+    venv.symlink_to(Path(sys.prefix))
+    try:
+        bare = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", str(repo)),
+                **{k: v for k, v in env().items() if k.startswith(("DPFORECAST_", "GIT_"))}}
+        done = subprocess.run([".venv/bin/dvc", "repro", "--single-item", "--force", "ingest"], cwd=repo, env=bare,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Running stage 'ingest'" in done.stdout and "ModuleNotFoundError" not in done.stderr
+    finally:
+        venv.unlink()

@@ -266,3 +266,44 @@ def test_a_decision_is_never_joined_to_a_line_a_power_loss_cut_short(tmp_path):
     paths.promotions.write_text('{"registered_model": "mobility-gru", "version": "1", "model_ur')
     _log(paths, {"registered_model": "mobility-gru", "version": "2", "model_uri": "models:/m-2"})
     assert [e["version"] for e in _decisions(paths, "mobility-gru")] == ["2"]
+
+
+def test_a_model_that_cannot_be_scored_is_decided_not_promotable(tmp_path):
+    """The series the test windows are scored on has lost a count since the model was
+    trained: the model cannot forecast every test window, so register records it as not
+    promotable with the reason (no traceback, no version left undecided)."""
+    import shutil
+
+    import yaml
+
+    from dpforecast.data import synthetic
+
+    repo = Path(__file__).resolve().parents[2]
+    root = tmp_path / "town"
+    shutil.copytree(repo / "profiles", root / "profiles")
+    synthetic.write(synthetic.generate(zones=3, days=24, interval_minutes=60, seed=1), root / "data" / "town", "town",
+                    root=root)
+    params_yaml = deep_merge(yaml.safe_load((repo / "params.yaml").read_text()), {**TINY, "dataset": "town"})
+    (root / "params.yaml").write_text(yaml.safe_dump(params_yaml, sort_keys=False))
+    params = load_params(root / "params.yaml", train={"model": "gru"})
+    paths = Paths(root)
+    ingest(root / params.data_set.raw, paths.raw_table)
+    validate(paths.raw_table, paths.series, paths.validation_dir, params)
+    release(paths, params)
+    build_features(paths, params)
+    tags = lineage(paths, params)
+    train_one(paths, params, "gru", progress=False, lineage=tags)
+    series = pl.read_parquet(paths.series)
+    series.with_columns(pl.when(pl.int_range(pl.len()) == series.height - 3).then(None).otherwise(pl.col("z0002"))
+                        .alias("z0002")).write_parquet(paths.series)
+
+    decision = register(paths, params, lineage=tags)["gru"]
+    assert not decision["promoted"] and decision["rmse"] is None
+    assert decision["reason"].startswith("not promotable: it cannot be scored on the current test windows: ")
+    assert "cannot forecast every test window and lead" in decision["reason"]
+    client = mlflow.MlflowClient(f"sqlite:///{paths.mlflow_db}")
+    version = client.get_model_version(decision["registered_model"], "1").tags
+    assert version["promotion.recorded"] == "true" and version["promotion.rmse"] == "not scored"
+    assert version["promotion.decision"] == "not promotable" and "cannot be scored" in version["promotion.reason"]
+    logged = [json.loads(line) for line in paths.promotions.read_text().splitlines()]
+    assert [(e["version"], e["promote"], e["challenger"]["score"]) for e in logged] == [("1", False, None)]

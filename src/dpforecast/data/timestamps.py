@@ -64,3 +64,16 @@ def skipped_local(spec: DatasetSpec) -> pl.Expr:
     skipped = naive.is_not_null() & naive.dt.replace_time_zone(
         spec.timezone, ambiguous="earliest", non_existent="null").is_null()
     return skipped if offset is None else skipped & offset.is_null()
+
+
+def foreign_offsets(spec: DatasetSpec) -> pl.Expr:
+    """The UTC offset written in an ISO 8601 cell where the data set's time zone has
+    another offset at that instant: the file's clock is another zone's, and reading it in
+    the spec's would shift every local calendar feature. Null where the cell has no offset,
+    agrees, or is written in UTC (``Z``, ``+00:00``: an instant, whatever the local clock)."""
+    naive, offset = _wall_clock(spec.layout)
+    if offset is None:
+        return pl.lit(None, pl.String)
+    in_utc = offset.str.contains(r"^(Z|[+-]00:?00)$")
+    local = instants(spec).dt.replace_time_zone(None)
+    return pl.when(offset.is_not_null() & ~in_utc & (local != naive)).then(offset)

@@ -52,11 +52,13 @@ class Guarantee:
 
 @dataclass(frozen=True)
 class Scored:
-    """A model version scored on the current test windows."""
+    """A model version scored on the current test windows; ``score`` None with ``unscored``
+    saying why when it cannot be (it cannot forecast every test window and lead)."""
 
     version: str
-    score: float
+    score: float | None
     guarantee: Guarantee
+    unscored: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,10 @@ class Decision:
         """The decision :meth:`to_json` wrote (as read back from the decisions log)."""
 
         def scored(d: dict[str, Any] | None) -> Scored | None:
-            return None if d is None else Scored(str(d["version"]), float(d["score"]), Guarantee(**d["guarantee"]))
+            if d is None:
+                return None
+            score = None if d["score"] is None else float(d["score"])
+            return Scored(str(d["version"]), score, Guarantee(**d["guarantee"]), d.get("unscored", ""))
 
         challenger = scored(data["challenger"])
         assert challenger is not None
@@ -84,7 +89,14 @@ class Decision:
 
 def decide(challenger: Scored, champion: Scored | None, metric: str, margin: float) -> Decision:
     """Promote when there is no champion, or when the challenger's guarantee is at least as
-    strict and its error is below ``(1 - margin)`` times the champion's."""
+    strict and its error is below ``(1 - margin)`` times the champion's.
+
+    A challenger that cannot be scored is never promoted; a champion that cannot be scored
+    on the current test windows cannot serve them either, and gives way to a challenger
+    that can (if its guarantee is at least as strict)."""
+    if challenger.score is None:
+        return Decision(False, f"not promotable: it cannot be scored on the current test windows: {challenger.unscored}",
+                        metric, challenger, champion)
     if champion is None:
         return Decision(True, "no champion yet", metric, challenger, None)
     if champion.version == challenger.version:
@@ -92,6 +104,9 @@ def decide(challenger: Scored, champion: Scored | None, metric: str, margin: flo
     strict, why = challenger.guarantee.as_strict_as(champion.guarantee)
     if not strict:
         return Decision(False, why, metric, challenger, champion)
+    if champion.score is None:
+        return Decision(True, (f"the champion (version {champion.version}) cannot be scored on the current test windows "
+                               f"({champion.unscored}); the challenger can; {why}"), metric, challenger, champion)
     bar = champion.score * (1 - margin)
     if challenger.score < bar:
         return Decision(True, (f"{metric} {challenger.score:.2f} beats the champion's {champion.score:.2f} "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from polars.exceptions import PolarsError
 
 from dpforecast.config import Params
 from dpforecast.models.conformal import interval_tags
@@ -114,14 +115,11 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
             return decision  # decided and applied before: the aliases have moved on since, maybe
     else:
         metric, margin = params.registry.metric, params.registry.margin
-        challenger = Scored(version, score_version(f"models:/{name}/{version}", series, targets)[metric]["mean"],
-                            Guarantee.from_report(report))
+        challenger = _scored(name, version, Guarantee.from_report(report), series, targets, metric)
         current = _champion(client, name)
         champion = None
         if current is not None:
-            champion = Scored(str(current.version),
-                              score_version(f"models:/{name}/{current.version}", series, targets)[metric]["mean"],
-                              _guarantee(current.tags))
+            champion = _scored(name, str(current.version), _guarantee(current.tags), series, targets, metric)
         decision = decide(challenger, champion, metric, margin)
         # The log line is the decision's commit point: once it is on disk, the aliases and
         # tags below follow from it, now or in the next register.
@@ -132,6 +130,16 @@ def publish(paths: Paths, params: Params, arch: str, lineage: dict[str, str] | N
         crash_point("register:logged")
     _apply(client, name, decision)
     return decision
+
+
+def _scored(name: str, version: str, guarantee: Guarantee, series: Any, targets: Any, metric: str) -> Scored:
+    """The version's ``metric`` on the current test windows, or why it has none: a model
+    that cannot forecast them is recorded as not promotable, never left undecided."""
+    try:
+        errors = score_version(f"models:/{name}/{version}", series, targets)
+    except (ValueError, KeyError, PolarsError) as exc:  # other leads or zones, a gap, a format it cannot serve
+        return Scored(version, None, guarantee, str(exc))
+    return Scored(version, errors[metric]["mean"], guarantee)
 
 
 def _version_of(client: Any, name: str, model_uri: str) -> str | None:
@@ -190,13 +198,18 @@ def _apply(client: Any, name: str, decision: Decision) -> None:
     client.set_registered_model_alias(name, CHALLENGER, version)
     if decision.promote:
         client.set_registered_model_alias(name, CHAMPION, version)
-    outcome = {"promotion.decision": "promoted" if decision.promote else "kept champion",
-               "promotion.reason": decision.reason, f"promotion.{metric}": f"{decision.challenger.score:.4f}",
+    verdict = "promoted" if decision.promote else "kept champion" if decision.challenger.score is not None else "not promotable"
+    outcome = {"promotion.decision": verdict,
+               "promotion.reason": decision.reason, f"promotion.{metric}": _tag(decision.challenger.score),
                "promotion.champion_version": champion.version if champion else "",
-               f"promotion.champion_{metric}": f"{champion.score:.4f}" if champion else ""}
+               f"promotion.champion_{metric}": _tag(champion.score) if champion else ""}
     for key, value in outcome.items():
         client.set_model_version_tag(name, version, key, value)
     client.set_model_version_tag(name, version, APPLIED_TAG, "true")
+
+
+def _tag(score: float | None) -> str:
+    return "not scored" if score is None else f"{score:.4f}"
 
 
 def _log(paths: Paths, entry: dict[str, Any]) -> None:

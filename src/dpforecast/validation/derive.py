@@ -18,7 +18,11 @@ Derived columns (each checked by one expectation):
   ``interval * (missing + 1)`` right after a declared gap, or any whole number of
   intervals if the spec lets undeclared gaps be gaps; otherwise the step in minutes
   between instants (so the end of summer time is measured correctly);
-* ``total_minus_zones``: the total column minus the sum of the zones (expected 0).
+* ``total_minus_zones``: the total column minus the sum of the zones (expected 0);
+* ``foreign_offset``: the offset an ISO 8601 cell is written with, where the spec's time
+  zone has another at that instant (:func:`dpforecast.data.timestamps.foreign_offsets`);
+* ``step_minutes``: minutes since the previous row, whatever the policies: the most
+  common one is the file's interval, which must be the spec's.
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ import polars as pl
 from dpforecast.data.ingest import series_from_typed
 from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.data.spec import DatasetSpec, DeclaredGap
-from dpforecast.data.timestamps import instants, skipped_local
+from dpforecast.data.timestamps import foreign_offsets, instants, skipped_local
 
 PARSE_PROBLEM = "parse_problem"
 UNEXPECTED_STEP = "unexpected_step_minutes"
 RESIDUAL = "total_minus_zones"
+FOREIGN_OFFSET = "foreign_offset"
+STEP_MINUTES = "step_minutes"
 REASON = "reason"
 
 
@@ -67,13 +73,14 @@ def _typed_rows(raw: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     ts = instants(spec).alias(TIMESTAMP)
     skipped = skipped_local(spec).alias("_skipped")
     text = pl.concat_str([pl.col(c) for c in time_cols], separator=" ").alias("_time_text")
+    foreign = foreign_offsets(spec).alias(FOREIGN_OFFSET)
     if lay.kind == "wide":
         counts = [_count(c, spec).alias(c) for c in count_columns(spec)]
         bad = [pl.col(c).is_not_null() & _count(c, spec).is_null() for c in count_columns(spec)]
-        typed = raw.select(pl.col(ROW), *shown, ts, skipped, text, *counts,
+        typed = raw.select(pl.col(ROW), *shown, ts, skipped, text, foreign, *counts,
                            *(b.alias(f"_bad{i}") for i, b in enumerate(bad)))
         return typed.with_columns(pl.lit(0, pl.Int64).alias("_dups"))
-    return _long_to_wide(raw, spec, time_cols, shown, [ts, skipped, text])
+    return _long_to_wide(raw, spec, time_cols, shown, [ts, skipped, text, foreign])
 
 
 def _long_to_wide(raw: pl.DataFrame, spec: DatasetSpec, time_cols: list[str], shown: list[str],
@@ -104,7 +111,7 @@ def _long_to_wide(raw: pl.DataFrame, spec: DatasetSpec, time_cols: list[str], sh
     values, present = values.reshape(n_times, n_zones), present.reshape(n_times, n_zones)
     columns = [pl.Series(z, values[:, j]).scatter(np.flatnonzero(~present[:, j]), None) for j, z in enumerate(zones)]
     wide = times.with_columns(parsed).join(per_time, on="_t", how="left", maintain_order="left")
-    return pl.concat([wide.select(ROW, *shown, TIMESTAMP, "_skipped", "_time_text", "_bad0", "_dups"),
+    return pl.concat([wide.select(ROW, *shown, TIMESTAMP, "_skipped", "_time_text", FOREIGN_OFFSET, "_bad0", "_dups"),
                       pl.DataFrame(columns)],
                      how="horizontal").sort(ROW)
 
@@ -149,6 +156,7 @@ def typed_table(raw: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, pl.
         on_grid = on_grid | ((step > 0) & (step % (interval * 60_000_000) == 0))
     minutes = step.cast(pl.Float64) / 60_000_000
     derived = [pl.when(on_grid).then(None).otherwise(minutes).alias(UNEXPECTED_STEP)]
+    derived.append(minutes.alias(STEP_MINUTES))
     if spec.total:
         zones = reduce(operator.add, [pl.col(z.source) for z in spec.zones])  # null if any is
         derived.append((pl.col(spec.total) - zones).alias(RESIDUAL))

@@ -38,19 +38,8 @@ def _examples(frame: pl.DataFrame, column: str | None, rows: list[Any], time_col
     return [{k: plain_value(v) for k, v in found.get(r, {ROW: r}).items()} for r in rows]
 
 
-def semicolon_hint(columns: list[str]) -> str | None:
-    """A header read as one column containing ';' means the wrong delimiter."""
-    cols = [c for c in columns if c != ROW]
-    if len(cols) == 1 and ";" in cols[0]:
-        return "the header (line 1) is a single column containing ';': the file seems to use ';' as delimiter, ',' is expected"
-    return None
-
-
 def columns_details(columns: list[str], expected: list[str]) -> str:
     found = [c for c in columns if c != ROW]
-    hint = semicolon_hint(columns)
-    if hint:
-        return hint
     parts = []
     missing = [c for c in expected if c not in found]
     extra = [c for c in found if c not in expected]
@@ -78,7 +67,8 @@ Details = Callable[[str, dict[str, Any], dict[str, Any], pl.DataFrame], str]
 Examples = Callable[[pl.DataFrame, dict[str, Any], list[Any]], list[dict[str, Any]]]
 
 
-def _raw_details(kind: str, cfg: dict[str, Any], res: dict[str, Any], frame: pl.DataFrame) -> str:
+def table_details(kind: str, cfg: dict[str, Any], res: dict[str, Any], frame: pl.DataFrame) -> str:
+    """What a failed table-level expectation of the raw suite found (the columns, the rows)."""
     if kind == COLUMNS_EXPECTATION:
         return columns_details(frame.columns, cfg["kwargs"].get("column_list") or [])
     if kind == ROW_COUNT_EXPECTATION:
@@ -94,7 +84,7 @@ def outcomes(
     """One outcome per expectation, in suite order. ``details`` (for a failure) and
     ``examples`` default to the raw-table suite's (examples show the ``time_columns`` in
     phase 2); other suites pass their own."""
-    details = details or _raw_details
+    details = details or table_details
     shown = list(time_columns or []) if phase == 2 else []
     if examples is None:
         def examples(f: pl.DataFrame, kwargs: dict[str, Any], index: list[Any]) -> list[dict[str, Any]]:

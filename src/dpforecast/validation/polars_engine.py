@@ -261,6 +261,18 @@ def _pair_values_equal(table: _Table, exp: Any) -> Outcome:
     return _MapCheck([table.values(a), right], unexpected, considered, exp.mostly)
 
 
+def _most_common_value_in_set(table: _Table, exp: Any) -> Outcome:
+    """pandas' ``mode`` of the non-missing values (every tied value, sorted), as GX reads it."""
+    dtype = table.column(exp.column)
+    if dtype == pl.Boolean or not dtype.is_numeric():
+        raise UnsupportedExpectation(f"most_common_value_to_be_in_set on {exp.column!r} of type {dtype}: only numbers")
+    values = table.frame.select(table.values(exp.column).drop_nulls()).to_series()
+    modes = sorted(values.mode().to_list()) if values.len() else []
+    found = len(set(exp.value_set or []).intersection(modes))
+    success = found > 0 if exp.ties_okay else len(modes) == 1 and found == 1
+    return success, {"observed_value": modes}
+
+
 def _columns_match_ordered_list(table: _Table, exp: Any) -> Outcome:
     columns = list(table.dtypes)
     return exp.column_list is None or columns == list(exp.column_list), {"observed_value": columns}
@@ -290,6 +302,7 @@ EVALUATORS: dict[str, Callable[[_Table, Any], Outcome]] = {
     "expect_column_values_to_be_in_set": _be_in_set,
     "expect_column_values_to_be_in_type_list": _be_in_type_list,
     "expect_column_pair_values_to_be_equal": _pair_values_equal,
+    "expect_column_most_common_value_to_be_in_set": _most_common_value_in_set,
 }
 
 _PASSED = {"raised_exception": False, "exception_message": None, "exception_traceback": None}

@@ -20,6 +20,7 @@ from dpforecast.config import Params
 from dpforecast.data.ingest import RawFormatError, read_raw
 from dpforecast.data.schema import ROW
 from dpforecast.validation.derive import REASON, typed_table
+from dpforecast.validation.fixes import DELIMITERS, details_for
 from dpforecast.validation.outcomes import outcomes
 from dpforecast.validation.report import ValidationReport
 
@@ -82,7 +83,7 @@ def validate_raw(raw: pl.DataFrame, params: Params, source: str = "") -> Validat
     gx_json: dict[str, Any] = {"phase1": None, "phase2": None}
 
     spec = params.data_set
-    shape = {"time_columns": spec.layout.time_columns()}
+    shape = {"time_columns": spec.layout.time_columns(), "details": details_for(spec)}
     gx_json["phase1"] = run_phase(engine, "phase1_raw_strings", raw, suite.phase1(raw.columns, spec, params))
     results = outcomes(gx_json["phase1"], raw, phase=1, **shape)
     phase2_run = all(r.success for r in results)
@@ -122,9 +123,10 @@ def validate_csv(path: str | Path, params: Params) -> ValidationReport:
         error = str(exc)
         header = _first_line(path) if path.is_file() else ""
         delimiter = params.data_set.layout.delimiter
-        for other in (";", ",", "\t", "|"):
+        for other in DELIMITERS:
             if other != delimiter and other in header and delimiter not in header:
-                error += f"; the file seems to use {other!r} as delimiter, {delimiter!r} is expected"
+                error += (f"; the file seems to use {other!r} as delimiter, {delimiter!r} is expected "
+                          f"(the spec's layout.delimiter: {other!r} reads it)")
                 break
         return ValidationReport(passed=False, rows=0, source=str(path), error=error)
     return validate_raw(raw, params, source=str(path))

@@ -5,8 +5,9 @@ Both are generated from the data set's spec. Phase 1 checks the cells as written
 values gaps), the formats of the time cells and the counts, the zone values of a long
 file, and a minimum number of rows. Phase 2 checks the typed table of
 :mod:`dpforecast.validation.derive` (time order, duplicates, the interval grid with its
-declared gaps, the total against the zones, plausible counts); it only runs when phase 1
-passed, since types mean nothing before.
+declared gaps, the file's most common step against the interval, offsets against the time
+zone, the total against the zones, plausible counts); it only runs when phase 1 passed,
+since types mean nothing before.
 
 Each expectation carries ``meta = {"order": i, "problem": "..."}``: GX does not return
 results in suite order, and ``problem`` says in words what a failure means.
@@ -23,8 +24,10 @@ from dpforecast.data.schema import TIMESTAMP
 from dpforecast.data.spec import DatasetSpec
 from dpforecast.data.time_formats import format_regexes
 from dpforecast.validation.derive import (
+    FOREIGN_OFFSET,
     PARSE_PROBLEM,
     RESIDUAL,
+    STEP_MINUTES,
     UNEXPECTED_STEP,
     count_columns,
 )
@@ -98,6 +101,17 @@ def phase2(spec: DatasetSpec, params: Params) -> list[Any]:
             E.ExpectColumnValuesToBeNull(column=UNEXPECTED_STEP),
             f"off the {spec.interval_minutes}-minute grid: minutes since the previous row, not "
             f"{spec.interval_minutes} nor a declared gap",
+        ),
+        # Whatever the gap policy: with undeclared_gaps: gap, a 120-minute file would pass
+        # the grid check of a 60-minute spec, every other step a gap.
+        (
+            E.ExpectColumnMostCommonValueToBeInSet(column=STEP_MINUTES, value_set=[spec.interval_minutes],
+                                                   ties_okay=True),
+            f"the file's most common step is not the spec's interval_minutes ({spec.interval_minutes})",
+        ),
+        (
+            E.ExpectColumnValuesToBeNull(column=FOREIGN_OFFSET),
+            f"offsets written in the file that are not {spec.timezone}'s at that instant (timezone)",
         ),
     ]
     if spec.total:

@@ -11,7 +11,7 @@ import pytest
 
 from dpforecast.data import synthetic
 from dpforecast.data.spec import Layout, spec_from_dict
-from dpforecast.data.timestamps import instants, skipped_local
+from dpforecast.data.timestamps import foreign_offsets, instants, skipped_local
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -53,3 +53,14 @@ def test_a_skipped_hour_is_null_and_flagged_and_a_range_before_the_day_start_is_
                           day_starts_at="06:00"))
     got = _read(ranged, d=["2024-01-01", "2024-01-01"], h=["6:00-6:59", "5:00-5:59"])
     assert got == [datetime(2024, 1, 1, 6, tzinfo=PARIS), datetime(2024, 1, 2, 5, tzinfo=PARIS)]
+
+
+def test_an_offset_is_foreign_where_the_zone_has_another_at_that_instant_but_utc_is_an_instant():
+    spec = _spec(Layout(kind="wide", timestamp="ts"))
+    cells = ["2024-10-27T02:30:00+01:00", "2024-10-27T02:30:00+02:00", "2024-07-01T12:00:00+01:00",
+             "2024-07-01T12:00:00+13:00", "2024-07-01T12:00:00Z", "2024-07-01T12:00:00+0000", "2024-07-01 12:00", "bad"]
+    got = pl.DataFrame({"ts": cells}).select(foreign_offsets(spec).alias("f"))["f"].to_list()
+    # Both readings of the repeated hour are Paris's; +01:00 in July and +13:00 are not.
+    assert got == [None, None, "+01:00", "+13:00", None, None, None, None]
+    naive = _spec(Layout(kind="wide", timestamp="ts", timestamp_format="%Y-%m-%d %H:%M"))
+    assert pl.DataFrame({"ts": ["2024-07-01 12:00"]}).select(foreign_offsets(naive).alias("f"))["f"].to_list() == [None]

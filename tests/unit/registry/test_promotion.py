@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dpforecast.registry.promotion import Guarantee, Scored, decide
+import json
+
+from dpforecast.registry.promotion import Decision, Guarantee, Scored, decide
 
 UNIT = "one training window"
 NONE = Guarantee(False)
@@ -47,3 +49,22 @@ def test_a_private_challenger_may_replace_a_non_private_champion_on_merit():
 def test_the_champion_is_not_its_own_challenger():
     same = Scored("3", 900.0, NONE)
     assert not decide(same, same, "rmse", 0.0).promote
+
+
+def test_a_challenger_that_cannot_be_scored_is_decided_not_promotable():
+    why = "models:/m/2: cannot forecast every test window and lead (window 6, 1 lead(s) over the recent series)"
+    unscored = Scored("2", None, NONE, why)
+    first = decide(unscored, None, "rmse", 0.01)
+    assert not first.promote and first.reason == f"not promotable: it cannot be scored on the current test windows: {why}"
+    against = decide(unscored, Scored("1", 1000.0, NONE), "rmse", 0.01)
+    assert not against.promote and why in against.reason
+    # The decision is logged as JSON and read back when a killed register is completed.
+    assert Decision.from_json(json.loads(json.dumps(against.to_json()))) == against
+
+
+def test_a_champion_that_cannot_be_scored_gives_way_to_one_that_can_unless_its_guarantee_is_looser():
+    broken = Scored("1", None, gp(1.0), "models:/m/1: forecasts 48 lead(s) but the test windows have 1")
+    replaced = decide(Scored("2", 1500.0, gp(1.0)), broken, "rmse", 0.01)
+    assert replaced.promote and "the champion (version 1) cannot be scored" in replaced.reason
+    looser = decide(Scored("3", 1500.0, gp(10.0)), broken, "rmse", 0.01)
+    assert not looser.promote and "looser" in looser.reason

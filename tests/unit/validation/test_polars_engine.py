@@ -287,3 +287,24 @@ def test_unknown_expectation_raises() -> None:
     with pytest.raises(UnsupportedExpectation, match="row_condition"):
         run_suite(frame, [E.ExpectColumnValuesToNotBeNull(column="x", row_condition='col("x")>1',
                                                           condition_parser="great_expectations")], "case")
+
+
+def test_most_common_value_with_ties_missing_values_and_an_empty_column() -> None:
+    """The file's most common step: pandas' mode (every tied value) over the non-missing values."""
+    frame = _rows(pl.DataFrame({
+        "step": [None, 120.0, 120.0, 60.0, 120.0, float("nan"), 60.0, 240.0],
+        "tie": [None, 60.0, 120.0, 60.0, 120.0, 30.0, None, None],
+        "none": pl.Series([None] * 8, dtype=pl.Float64),
+        "n": pl.Series([1, 2, 2, 3, 3, 3, None, 4], dtype=pl.Int64),
+    }))
+    result = assert_same_as_gx(frame, lambda: [
+        E.ExpectColumnMostCommonValueToBeInSet(column="step", value_set=[60]),
+        E.ExpectColumnMostCommonValueToBeInSet(column="step", value_set=[120], ties_okay=True),
+        E.ExpectColumnMostCommonValueToBeInSet(column="tie", value_set=[60], ties_okay=True),
+        E.ExpectColumnMostCommonValueToBeInSet(column="tie", value_set=[60]),
+        E.ExpectColumnMostCommonValueToBeInSet(column="none", value_set=[60], ties_okay=True),
+        E.ExpectColumnMostCommonValueToBeInSet(column="n", value_set=[3, 4]),
+        E.ExpectColumnMostCommonValueToBeInSet(column="missing", value_set=[1]),
+    ], phase=2)
+    assert [r["success"] for r in result["results"]] == [False, True, True, False, False, True, False]
+    assert result["results"][0]["result"]["observed_value"] == [120.0]
