@@ -18,13 +18,11 @@ from dpforecast.api.forecast import DPForecast
 from dpforecast.api.holdout import Holdout
 from dpforecast.config import Params
 from dpforecast.data.schema import TIMESTAMP
-from dpforecast.features.windows import feature_columns
-from dpforecast.lineage import code_digest
 from dpforecast.privacy.published_lineage import published_lineage
 from dpforecast.privacy.randomness import load_key
 from dpforecast.registry.scoring import test_targets
 from dpforecast.runtime.paths import Paths
-from dpforecast.tracking.model_folder import TrainedModel, flat_params, served_example, write_model_folder
+from dpforecast.tracking.model_folder import TrainedModel, describe, flat_params, served_example, write_model_folder
 from dpforecast.tracking.training_run import TrainingRun, Untracked
 from dpforecast.training.device import select_device
 from dpforecast.training.networks import NETWORKS
@@ -50,14 +48,8 @@ def train_network(root: Path, params: Params, arch: str, seed: int, series: pl.D
         held = holdout[network.name]
         assert network.module is not None
         zones = list(forecast.zones)
-        description = {
-            "architecture": arch, "seed": seed, "device": str(device), "features": feature_columns(zones),
-            "zones": zones, "dataset": params.data_set.summary(), "horizon": params.features.horizon,
-            "scaling": params.features.scaling, "params": flat_params(params, arch), "code_md5": code_digest(),
-            "best_epoch": held.summary.best_epoch, "epochs_run": len(held.summary.history),
-            "stopped_early": held.summary.stopped_early, "train_seconds": round(held.summary.seconds, 3),
-            "mlflow_run_id": tracker.run_id, "lineage": published, "privacy": held.privacy.to_json(),
-        }
+        description = describe(params, arch, seed, str(device), zones, held.summary, tracker.run_id, published,
+                               held.privacy)
         description = write_model_folder(
             folder, network.module, description, params.data_set.path, held.summary.history, held.metrics(),
             held.privacy, held.intervals, {"train_seconds": held.summary.seconds,

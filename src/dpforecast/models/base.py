@@ -90,6 +90,7 @@ class FitContext:
     seed: int = 0
     callbacks: tuple[Callback, ...] = ()
     progress: bool = False
+    data_version: str = ""  # what a private fit's ledger entry names as its data (the owner's ledger only)
 
 
 class Model(ABC):

@@ -19,6 +19,9 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.data.schema import TIMESTAMP
+from dpforecast.features.windows import feature_columns
+from dpforecast.lineage import code_digest
+from dpforecast.models.base import FitSummary
 from dpforecast.models.conformal import Intervals
 from dpforecast.models.forecaster import Forecaster
 from dpforecast.models.store import DATASET_SPEC, DESCRIPTION, INTERVALS, save_forecaster
@@ -84,6 +87,24 @@ def flat_params(params: Params, arch: str) -> dict[str, Any]:
             flat.update({f"privacy.{group}.{k}": v for k, v in privacy[group].items()})
     flat.update({"units": units, "batch_size": batch, "learning_rate": lr})
     return flat
+
+
+def describe(params: Params, arch: str, seed: int, device: str, zones: list[str], summary: FitSummary,
+             run_id: str | None, lineage: Mapping[str, str], report: PrivacyReport,
+             features_md5: str | None = None) -> dict[str, Any]:
+    """``model.json``'s description of a trained network (beside its ``spec``): what shaped it,
+    how the fit went, its published lineage and guarantee. ``features_md5`` (the feature
+    table it read, digested for a private run): with the parameters, whether ``models/`` is
+    what DVC's ``train`` stage builds now (:mod:`dpforecast.stages.record`)."""
+    digest = {} if features_md5 is None else {"features_md5": features_md5}
+    return {
+        "architecture": arch, "seed": seed, "device": device, "features": feature_columns(zones), "zones": zones,
+        "dataset": params.data_set.summary(), "horizon": params.features.horizon, "scaling": params.features.scaling,
+        "params": flat_params(params, arch), **digest, "code_md5": code_digest(), "best_epoch": summary.best_epoch,
+        "epochs_run": len(summary.history), "stopped_early": summary.stopped_early,
+        "train_seconds": round(summary.seconds, 3), "mlflow_run_id": run_id, "lineage": dict(lineage),
+        "privacy": report.to_json(),
+    }
 
 
 def served_example(timestamps: pl.Series, window: int, zones: list[str]) -> pd.DataFrame:

@@ -48,10 +48,9 @@ class Untracked(Callback):
 class TrainingRun(Untracked):
     """One MLflow run of the project's store for one trained architecture."""
 
-    def __init__(self, paths: Paths, experiment: str, name: str, private: bool,
-                 spent: Callable[[int], float] | None = None) -> None:
+    def __init__(self, paths: Paths, experiment: str, name: str, private: bool) -> None:
         self.paths, self.experiment, self.name = paths, experiment, name
-        self.private, self.spent = private, spent
+        self.private = private
 
     def start(self, params: Mapping[str, Any], tags: Mapping[str, str]) -> None:
         import mlflow
@@ -66,10 +65,7 @@ class TrainingRun(Untracked):
     def on_epoch_end(self, model: str, epoch: int, metrics: Mapping[str, float]) -> None:
         import mlflow
 
-        row = dict(metrics)
-        if self.spent is not None:  # DP-SGD: steps and the budget spent on the unit
-            row["privacy_epsilon_spent_rdp"] = self.spent(int(row["steps"]))
-        mlflow.log_metrics(row, step=epoch)
+        mlflow.log_metrics(dict(metrics), step=epoch)  # under DP-SGD: steps and the epsilon spent, no loss
 
     def finish(self, folder: Path, errors: Mapping[str, Any], intervals: Intervals | None,
                summary: Mapping[str, float], example: Callable[[], pd.DataFrame], report: PrivacyReport) -> str | None:

@@ -8,6 +8,8 @@ secret randomness before the first window is read), and predicts raw counts.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,12 +20,13 @@ from dpforecast.config import ArchitectureParams, Params
 from dpforecast.models.base import FitContext, FitSummary, Model, Windows
 from dpforecast.models.forecaster import Forecaster
 from dpforecast.models.store import load_forecaster, save_forecaster
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 from dpforecast.privacy.report import PrivacyReport
 from dpforecast.training.build import build_model, private_options
 from dpforecast.training.device import select_device
 from dpforecast.training.dp_sgd import fit_private
 from dpforecast.training.loop import fit, predict
-from dpforecast.training.private_plan import charge, plan_privacy, training_digest
+from dpforecast.training.private_plan import PrivacyPlan, charge, plan_privacy, training_digest
 
 
 class Network(Model):
@@ -71,12 +74,18 @@ class Network(Model):
         for callback in context.callbacks:
             callback.on_fit_start(self.name, settings)
 
+        spent = _spent_epsilon(params, plan) if plan is not None else None
+
         def on_epoch(epoch: int, row: dict[str, float]) -> None:
+            if spent is not None:  # DP-SGD: steps and the budget spent on the unit, no private loss
+                row = {**row, "privacy_epsilon_spent_rdp": spent(int(row["steps"]))}
             for callback in context.callbacks:
                 callback.on_epoch_end(self.name, epoch, row)
 
         if plan is not None:
-            charge(plan, params, arch, "")
+            # Charged before the first noisy step reads a window: a fit killed half-way has
+            # spent its budget; the same run repeated (same ledger key) is not charged again.
+            charge(plan, params, arch, context.data_version)
             result, _ = fit_private(model, data, loop, plan.noise_multiplier, plan.max_grad_norm, device,
                                     plan.stream(), on_epoch=on_epoch, progress=context.progress,
                                     **private_options(params))
@@ -100,6 +109,20 @@ class Network(Model):
 
     def load(self, folder: Path) -> None:
         self.module = load_forecaster(folder)
+
+
+def _spent_epsilon(params: Params, plan: PrivacyPlan) -> Callable[[int], float]:
+    """The epsilon a DP-SGD fit has spent on its unit after a number of steps (RDP: cheap
+    enough to log every epoch; the final guarantee is the plan's report)."""
+    sigma, report = plan.noise_multiplier, plan.report
+    assert sigma is not None
+    rdp = DPSGDAccountant("rdp", report.windows_per_unit, params.privacy_unit().sensitivity_per_window)
+
+    def spent(steps: int) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # early steps sit at the RDP grid's end: no news
+            return rdp.epsilon(sigma, report.sample_rate, steps, report.delta)
+    return spent
 
 
 class LSTM(Network):
