@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from dpforecast.config import deep_merge
+from dpforecast.config import Params, deep_merge, params_from_dict, resolve
 from dpforecast.data import synthetic
+from dpforecast.data.spec import DatasetSpec, spec_from_dict
 
 NAME = "town"
 # Small enough that a network trains in well under a second.
@@ -27,3 +29,18 @@ def make_synthetic_root(root: Path, overrides: dict[str, Any] | None = None, *, 
     params = deep_merge({"dataset": name, **TINY}, overrides or {})
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root
+
+
+@functools.cache
+def synthetic_spec(protected_period_days: int | None = None) -> DatasetSpec:
+    """The spec of three disjoint hourly zones (no file behind it), with a person unit when
+    ``protected_period_days`` is given."""
+    frame = synthetic.generate(zones=3, days=2, interval_minutes=60, hierarchy=False)
+    raw = synthetic.spec_dict(frame, NAME, f"data/{NAME}.csv")
+    raw["privacy"]["protected_period_days"] = protected_period_days
+    return spec_from_dict(raw, f"datasets/{NAME}.yaml")
+
+
+def synthetic_params(protected_period_days: int | None = None, **settings: Any) -> Params:
+    """The built-in parameters and ``settings`` (``privacy={...}``, ...) resolved for :func:`synthetic_spec`."""
+    return resolve(params_from_dict({"dataset": NAME, **settings}), synthetic_spec(protected_period_days))

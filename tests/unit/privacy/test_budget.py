@@ -3,11 +3,6 @@ costs on each (on a synthetic data set of disjoint hourly zones)."""
 
 from __future__ import annotations
 
-import functools
-
-from dpforecast.config import Params, params_from_dict, resolve
-from dpforecast.data import synthetic
-from dpforecast.data.spec import DatasetSpec, spec_from_dict
 from dpforecast.privacy import accounting, unit_accounting
 from dpforecast.privacy.budget import (
     MAX_ACCOUNTED_WINDOWS,
@@ -20,28 +15,18 @@ from dpforecast.privacy.budget import (
 )
 from dpforecast.privacy.charges import DiscreteGaussianRelease, LaplaceRelease, SubsampledGaussian, Vacuous
 
-
-@functools.cache
-def _spec(protected_period_days: int | None) -> DatasetSpec:
-    frame = synthetic.generate(zones=3, days=2, interval_minutes=60, hierarchy=False)
-    raw = synthetic.spec_dict(frame, "town", "data/town.csv")
-    raw["privacy"]["protected_period_days"] = protected_period_days
-    return spec_from_dict(raw, "datasets/town.yaml")
-
-
-def _params(protected_period_days: int | None = None, **settings) -> Params:
-    return resolve(params_from_dict({"dataset": "town", **settings}), _spec(protected_period_days))
+from synthetic_project import synthetic_params
 
 
 def test_the_ledger_tracks_event_day_week_and_person_only_with_a_protected_period():
-    units = ledger_units(_params())
+    units = ledger_units(synthetic_params())
     assert {name: u.intervals for name, u in units.items()} == {"event": 1, "day": 24, "week": 168}
-    with_person = ledger_units(_params(protected_period_days=30, privacy={"unit": "day"}))
+    with_person = ledger_units(synthetic_params(protected_period_days=30, privacy={"unit": "day"}))
     assert list(with_person) == ["event", "day", "week", "person"] and with_person["person"].intervals == 30 * 24
 
 
 def test_the_ledger_is_the_data_sets_with_the_configured_budgets(tmp_path):
-    params = _params(privacy={"budget": {"event": 2.0, "day": None, "week": 9.0, "delta": 1e-5}})
+    params = synthetic_params(privacy={"budget": {"event": 2.0, "day": None, "week": 9.0, "delta": 1e-5}})
     ledger = open_ledger(params, str(tmp_path / "town.sqlite"))
     assert ledger.dataset == "town" and ledger.location == str(tmp_path / "town.sqlite")
     assert ledger.budgets == {"event": 2.0, "day": None, "week": 9.0} and ledger.delta == 1e-5
@@ -49,16 +34,16 @@ def test_the_ledger_is_the_data_sets_with_the_configured_budgets(tmp_path):
 
 
 def test_a_release_costs_each_unit_the_same_noise_against_what_the_unit_changes():
-    gaussian = release_mechanisms(_params(), 3.0)
+    gaussian = release_mechanisms(synthetic_params(), 3.0)
     assert gaussian == {"event": DiscreteGaussianRelease(3.0, 1, 1), "day": DiscreteGaussianRelease(3.0, 1, 24),
                         "week": DiscreteGaussianRelease(3.0, 1, 168)}
-    laplace = release_mechanisms(_params(privacy={"ip": {"mechanism": "discrete_laplace"}}), 5.0)
+    laplace = release_mechanisms(synthetic_params(privacy={"ip": {"mechanism": "discrete_laplace"}}), 5.0)
     assert laplace == {"event": LaplaceRelease(5.0, 1.0, True), "day": LaplaceRelease(5.0, 24.0, True),
                        "week": LaplaceRelease(5.0, 168.0, True)}
 
 
 def test_a_training_costs_each_unit_the_windows_it_touches_and_a_huge_unit_is_vacuous():
-    params = _params(protected_period_days=200)  # window 6, horizon 1: a unit of k intervals touches k + 6 windows
+    params = synthetic_params(protected_period_days=200)  # window 6, horizon 1: a unit of k intervals touches k + 6 windows
     out = training_mechanisms(params, 1.2, 0.01, 500, 10_000)
     assert out["event"] == SubsampledGaussian(1.2, 0.01, 500, 7, 2.0)
     assert (out["day"].windows, out["week"].windows) == (30, 174)
@@ -69,7 +54,7 @@ def test_a_training_costs_each_unit_the_windows_it_touches_and_a_huge_unit_is_va
 
 
 def test_the_schedule_samples_batch_over_n_and_takes_a_configured_noise_as_is():
-    params = _params(privacy={"mode": "gp", "gp": {"noise_multiplier": 1.5}}, train={"epochs": 3})
+    params = synthetic_params(privacy={"mode": "gp", "gp": {"noise_multiplier": 1.5}}, train={"epochs": 3})
     assert dp_sgd_schedule(params, 64, 640) == (0.1, 30, 1.5)
     assert dp_sgd_schedule(params, 64, 32) == (1.0, 3, 1.5)  # a batch larger than the data: every window each step
 
@@ -79,8 +64,8 @@ def test_the_noise_search_is_on_the_unit_or_on_one_window_and_cached(monkeypatch
     monkeypatch.setattr(unit_accounting, "noise_multiplier_for_unit", lambda *a: calls.append(("unit", a)) or 2.0)
     monkeypatch.setattr(accounting, "noise_multiplier_for", lambda *a: calls.append(("window", a)) or 3.0)
     noise_for.cache_clear()
-    units = ledger_units(_params())
-    window = _params(privacy={"unit": "window"}).privacy_unit()
+    units = ledger_units(synthetic_params())
+    window = synthetic_params(privacy={"unit": "window"}).privacy_unit()
     assert noise_for(1.0, 1e-7, 0.1, 50, units["day"], 6, 1, "pld") == 2.0
     assert noise_for(1.0, 1e-7, 0.1, 50, units["day"], 6, 1, "pld") == 2.0  # cached: searched once
     assert noise_for(1.0, 1e-7, 0.1, 50, window, 6, 1, "pld") == 2.0
