@@ -3,7 +3,6 @@ costs on each (on a synthetic data set of disjoint hourly zones)."""
 
 from __future__ import annotations
 
-from dpforecast.privacy import accounting, unit_accounting
 from dpforecast.privacy.budget import (
     MAX_ACCOUNTED_WINDOWS,
     dp_sgd_schedule,
@@ -14,6 +13,7 @@ from dpforecast.privacy.budget import (
     training_mechanisms,
 )
 from dpforecast.privacy.charges import DiscreteGaussianRelease, LaplaceRelease, SubsampledGaussian, Vacuous
+from dpforecast.privacy.dp_sgd_accountant import DPSGDAccountant
 
 from synthetic_project import synthetic_params
 
@@ -59,17 +59,19 @@ def test_the_schedule_samples_batch_over_n_and_takes_a_configured_noise_as_is():
     assert dp_sgd_schedule(params, 64, 32) == (1.0, 3, 1.5)  # a batch larger than the data: every window each step
 
 
-def test_the_noise_search_is_on_the_unit_or_on_one_window_and_cached(monkeypatch):
+def test_the_noise_search_is_the_accountant_on_the_units_windows_and_cached(monkeypatch):
     calls = []
-    monkeypatch.setattr(unit_accounting, "noise_multiplier_for_unit", lambda *a: calls.append(("unit", a)) or 2.0)
-    monkeypatch.setattr(accounting, "noise_multiplier_for", lambda *a: calls.append(("window", a)) or 3.0)
+
+    def search(self, epsilon, sample_rate, steps, delta):
+        calls.append((self.name, self.windows, self.sensitivity_per_window, epsilon, sample_rate, steps, delta))
+        return 2.0
+
+    monkeypatch.setattr(DPSGDAccountant, "noise_for", search)
     noise_for.cache_clear()
-    units = ledger_units(synthetic_params())
+    day = ledger_units(synthetic_params())["day"]
     window = synthetic_params(privacy={"unit": "window"}).privacy_unit()
-    assert noise_for(1.0, 1e-7, 0.1, 50, units["day"], 6, 1, "pld") == 2.0
-    assert noise_for(1.0, 1e-7, 0.1, 50, units["day"], 6, 1, "pld") == 2.0  # cached: searched once
-    assert noise_for(1.0, 1e-7, 0.1, 50, window, 6, 1, "pld") == 2.0
-    assert noise_for(1.0, 1e-7, 0.1, 50, window, 6, 1, "rdp") == 3.0
-    assert calls == [("unit", (1.0, 1e-7, 0.1, 50, 30, 2.0, "pld")), ("unit", (1.0, 1e-7, 0.1, 50, 1, 1.0, "pld")),
-                     ("window", (1.0, 1e-7, 0.1, 50, "rdp"))]
-    noise_for.cache_clear()  # no fake's answer stays cached for another test
+    assert noise_for(1.0, 1e-7, 0.1, 50, day, 6, 1, "pld") == 2.0
+    assert noise_for(1.0, 1e-7, 0.1, 50, day, 6, 1, "pld") == 2.0  # cached: searched once
+    assert noise_for(1.0, 1e-7, 0.1, 50, window, 6, 1, "rdp") == 2.0
+    assert calls == [("pld", 30, 2.0, 1.0, 0.1, 50, 1e-7), ("rdp", 1, 1.0, 1.0, 0.1, 50, 1e-7)]
+    noise_for.cache_clear()  # no stand-in's answer stays cached for another test

@@ -30,7 +30,7 @@ def logged(monkeypatch) -> list:
 def test_an_untracked_training_records_nothing(tmp_path):
     run = Untracked()
     run.start({"units": 4}, {})
-    assert run.finish(tmp_path, ERRORS, None, {}, lambda: pd.DataFrame()) is None
+    assert run.finish(tmp_path, ERRORS, None, {}, lambda: pd.DataFrame(), PRIVATE) is None
     run.close()
     run.fail()
     assert run.run_id is None and mlflow.active_run() is None
@@ -40,13 +40,13 @@ def test_a_private_training_records_steps_spend_guarantee_and_no_data_version(fi
     root = tmp_path / "project"
     root.mkdir()
     (root / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data\n")
-    run = TrainingRun(Paths(root), "town", "gru-gp", PRIVATE, private=True, spent=lambda steps: steps / 100)
+    run = TrainingRun(Paths(root), "town", "gru-gp", private=True, spent=lambda steps: steps / 100)
     run.start({"units": 4, "privacy.mode": "gp"}, {"dataset": "town"})
     run.on_epoch_end("gru", 1, {"steps": 50.0})
     example = pd.DataFrame({"timestamp": ["2024-01-01T00:00:00+01:00"], "z1": [3]})
     intervals = Intervals((0.8, 0.95), np.ones((2, 1, 1)), 30, "validation block, raw counts", covered=False)
-    assert run.finish(tmp_path / "models" / "gru", ERRORS, intervals, {"train_seconds": 1.5}, lambda: example) == \
-        "models:/m-1"
+    assert run.finish(tmp_path / "models" / "gru", ERRORS, intervals, {"train_seconds": 1.5}, lambda: example,
+                      PRIVATE) == "models:/m-1"
     run.close()
     recorded = mlflow.get_run(run.run_id)
     assert recorded.info.status == "FINISHED" and recorded.data.params == {"units": "4", "privacy.mode": "gp"}
@@ -65,10 +65,10 @@ def test_a_private_training_records_steps_spend_guarantee_and_no_data_version(fi
 
 def test_a_non_private_training_logs_its_data_version_and_a_failure_ends_failed(file_store, tmp_path, logged):
     (tmp_path / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data\n")
-    run = TrainingRun(Paths(tmp_path), "town", "gru", PrivacyReport.non_private(), private=False)
+    run = TrainingRun(Paths(tmp_path), "town", "gru", private=False)
     run.start({}, {})
     run.on_epoch_end("gru", 0, {"train_loss": 0.5})
-    run.finish(tmp_path / "models" / "gru", ERRORS, None, {}, pd.DataFrame)
+    run.finish(tmp_path / "models" / "gru", ERRORS, None, {}, pd.DataFrame, PrivacyReport.non_private())
     run.fail()
     recorded = mlflow.get_run(run.run_id)
     assert recorded.info.status == "FAILED" and recorded.data.tags["intervals"] == "none"
