@@ -153,14 +153,3 @@ def _no_key(monkeypatch, tmp_path):
     for name in (randomness.KEY_ENV, randomness.KEY_FILE_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-
-def test_dp_sgd_context_names_the_training_windows_themselves() -> None:
-    """Another split of the same table (same size) is other data: another context, never the same draws."""
-    from dpforecast.training.private_plan import training_digest
-
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(40, 6, 10, generator=g).numpy(), torch.randn(40, 6, generator=g).numpy()
-    assert training_digest(x[:30], y[:30]) == training_digest(x[:30].copy(), y[:30].copy())
-    assert training_digest(x[:30], y[:30]) != training_digest(x[10:], y[10:])
-    assert training_digest(x[:30], y[:30]) != training_digest(x[:30], y[:30] + 1)

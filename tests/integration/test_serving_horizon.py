@@ -12,11 +12,10 @@ import pytest
 from dpforecast.config import deep_merge
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.windows import window_arrays
-from dpforecast.models.conformal import Intervals
 from dpforecast.models.store import load_forecaster
 from dpforecast.registry.scoring import score_version, scoring_targets
 from dpforecast.runtime.project import lineage, load_project
-from dpforecast.serving.predict import forecast_csv, interval_note, last_window_table
+from dpforecast.serving.predict import forecast_csv, last_window_table
 from dpforecast.stages.train import train_one
 from dpforecast.stages.workspace import build_workspace
 from dpforecast.training.loop import predict
@@ -102,11 +101,3 @@ def test_the_terminal_view_shows_every_lead_of_the_last_window(served, tmp_path)
     rows = [r for r in text[3:] if r]
     assert len(rows) == H * len(ZONES) and all(r.count("[") == 2 for r in rows)
     assert [r.split()[0] for r in rows[::H]] == ZONES and ZONE_NAMES["r1"] in rows[0]
-
-
-def test_the_note_says_when_the_privacy_guarantee_does_not_cover_the_intervals():
-    widths = np.ones((2, 1, 1))
-    dp_sgd = Intervals((0.8, 0.95), widths, 30, "validation block, raw counts", covered=False)
-    assert "NOT covered by the model's privacy guarantee" in interval_note(dp_sgd, private=True)
-    assert "NOT" not in interval_note(dp_sgd, private=False)
-    assert interval_note(None, private=True).startswith("no intervals")

@@ -6,25 +6,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dpforecast.data.ingest import drop_total, read_raw
 from dpforecast.evaluation.metrics import forecast_errors
-from dpforecast.features.calendar import add_calendar_features
-from dpforecast.features.scaling import Scaler
 from dpforecast.features.windows import make_windows, split_counts, window_arrays
 from dpforecast.models.persistence import persistence_forecast
-from dpforecast.validation.derive import to_series
 
-from montreuil_spec import SPEC, ZONES
+from montreuil_spec import ZONES
 
 # The study's Table 3, persistence rows.
 PAPER_RMSE = {"r1": 3461.6, "r2": 1131.8, "r3": 1517.9, "r4": 986.5, "r5": 561.3, "r6": 1362.3, "mean": 1503.6}
 PAPER_MAE = {"r1": 2597.5, "r2": 839.4, "r3": 1105.8, "r4": 744.1, "r5": 434.3, "r6": 921.5, "mean": 1107.1}
-
-
-@pytest.fixture(scope="module")
-def table(raw_csv_path):
-    series = drop_total(to_series(read_raw(raw_csv_path), SPEC))
-    return add_calendar_features(series, 30.0)
 
 
 @pytest.mark.real_data
@@ -95,23 +85,3 @@ def test_a_horizon_is_every_step_after_the_window_and_never_straddles_a_block(ta
     # No window spans the missing day or the repeated hour.
     span = instants[windows["target_row"].to_numpy() + 47] - instants[windows["start_row"].to_numpy()]
     assert set(span.tolist()) == {53 * 1800}
-
-
-@pytest.mark.real_data
-def test_calendar_features_have_the_requested_period(raw_csv_path):
-    series = drop_total(to_series(read_raw(raw_csv_path), SPEC))
-    week = add_calendar_features(series, 7.0)
-    # Same local time one week apart: same features (before the change of time).
-    a = week.filter(pl.col("timestamp").dt.replace_time_zone(None) == pl.datetime(2020, 9, 1, 8, 30))
-    b = week.filter(pl.col("timestamp").dt.replace_time_zone(None) == pl.datetime(2020, 9, 8, 8, 30))
-    for c in ("tod_sin", "tod_cos", "tow_sin", "tow_cos"):
-        assert a[c][0] == pytest.approx(b[c][0], abs=1e-9)
-
-
-@pytest.mark.real_data
-def test_scaler_is_fitted_on_training_windows_only(table):
-    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
-    x, y = window_arrays(table, windows, "train", 6, 1, ZONES)
-    scaler = Scaler.fit(x, y, n_counts=6)
-    assert np.allclose(scaler.y_mean, y[:, 0].mean(axis=0), rtol=1e-5)
-    assert np.allclose(scaler.x_mean[6:], 0) and np.allclose(scaler.x_std[6:], 1)

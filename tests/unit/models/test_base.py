@@ -7,30 +7,16 @@ import polars as pl
 import pytest
 
 from dpforecast.config import Params
-from dpforecast.data import synthetic
-from dpforecast.features.calendar import add_calendar_features
-from dpforecast.features.windows import make_windows
 from dpforecast.models.base import FitContext, Windows
 from dpforecast.models.persistence import Persistence
 from dpforecast.models.ridge import Ridge
 from dpforecast.models.seasonal import SeasonalNaive
 
-ZONES = ["z0001", "z0002", "z0003"]
+ZONES = ["z0001", "z0002", "z0003"]  # the zones of conftest.py's table
 
 
-@pytest.fixture(scope="module")
-def table() -> pl.DataFrame:
-    frame = synthetic.generate(zones=3, days=21, interval_minutes=60, hierarchy=False)
-    return add_calendar_features(frame, 7.0)
-
-
-def _windows(table: pl.DataFrame, split: str, window: int = 24, horizon: int = 3) -> Windows:
-    index = make_windows(table, window, horizon, False, 3, 3, 60, ZONES)
-    return Windows.of(table, index.filter(pl.col("split") == split), window, horizon, ZONES, 60)
-
-
-def test_windows_hold_inputs_and_targets_of_their_rows(table):
-    w = _windows(table, "train")
+def test_windows_hold_inputs_and_targets_of_their_rows(table, windows_of):
+    w = windows_of(table, "train")
     counts = table.select(ZONES).to_numpy()
     first = w.index.row(0, named=True)
     np.testing.assert_array_equal(w.x[0, :, :3], counts[first["start_row"]:first["start_row"] + 24])
@@ -42,8 +28,8 @@ def test_windows_hold_inputs_and_targets_of_their_rows(table):
     assert np.isnan(beyond.y).all() and beyond.x.shape == (1, 24, 7)  # targets in the future: NaN
 
 
-def test_baselines_fit_and_predict_as_models(table):
-    train, validation, test = (_windows(table, s) for s in ("train", "validation", "test"))
+def test_baselines_fit_and_predict_as_models(table, windows_of):
+    train, validation, test = (windows_of(table, s) for s in ("train", "validation", "test"))
     context = FitContext(Params())
     persistence, seasonal, ridge = Persistence(), SeasonalNaive("1d"), Ridge()
     for model in (persistence, seasonal, ridge):
@@ -57,16 +43,3 @@ def test_baselines_fit_and_predict_as_models(table):
     assert SeasonalNaive("7d").name == "seasonal_week" and SeasonalNaive("2d").name == "seasonal_2d"
     with pytest.raises(ValueError, match="whole number of days"):
         SeasonalNaive("12h")
-
-
-def test_ridge_saves_and_loads_its_coefficients(table, tmp_path):
-    train, validation, test = (_windows(table, s) for s in ("train", "validation", "test"))
-    ridge = Ridge()
-    summary = ridge.fit(train, validation, FitContext(Params()))
-    assert summary.details["alpha"] in (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
-    ridge.save(tmp_path)
-    again = Ridge()
-    again.load(tmp_path)
-    np.testing.assert_array_equal(again.predict(test), ridge.predict(test))
-    with pytest.raises(ValueError, match="predict before fit"):
-        Ridge().predict(test)

@@ -1,15 +1,13 @@
-"""The recurrent forecasters: shapes, Keras-equal sizes, activations, saving and loading."""
+"""The recurrent forecasters: shapes, Keras-equal sizes, clipping and log scaling (the cells are tested in
+test_recurrent.py, saving and loading in test_store.py)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from dpforecast.features.scaling import Scaler
 from dpforecast.models.forecaster import Forecaster, ModelSpec
-from dpforecast.models.recurrent import GRUCell
-from dpforecast.models.store import load_forecaster, save_forecaster
 
 
 def keras_param_count(arch: str, units: int, n_in: int = 10, n_out: int = 6) -> int:
@@ -32,41 +30,6 @@ def test_forecasts_are_clipped_at_zero():
     with torch.no_grad():
         model.head.bias.fill_(-1e6)
     assert torch.all(model(torch.randn(5, 6, 10)) == 0)
-
-
-def test_relu_and_tanh_differ_and_relu_is_unbounded():
-    torch.manual_seed(0)
-    cell = GRUCell(10, 8, "relu")
-    x = torch.full((2, 10), 50.0)
-    (h,) = cell(x, cell.initial_state(2, x))
-    torch.manual_seed(0)
-    tanh_cell = GRUCell(10, 8, "tanh")
-    (h_tanh,) = tanh_cell(x, tanh_cell.initial_state(2, x))
-    assert not torch.allclose(h, h_tanh)
-    assert h_tanh.abs().max() <= 1.0
-
-
-def test_bidirectional_reads_the_sequence_both_ways():
-    torch.manual_seed(0)
-    model = Forecaster(ModelSpec("bigru", 8, "tanh", 6, 10, 6))
-    x = torch.randn(4, 6, 10)
-    out = model.rnn(x)
-    assert out.shape == (4, 16)
-    # The backward half's final state depends on the first step last.
-    fwd_only = model.rnn._run(model.rnn.forward_cell, list(x.unbind(1)))
-    assert torch.allclose(out[:, :8], fwd_only)
-
-
-def test_saved_model_reloads_with_same_predictions(tmp_path):
-    rng = np.random.default_rng(0)
-    x = rng.random((20, 6, 10)).astype(np.float32) * 1000
-    y = rng.random((20, 6)).astype(np.float32) * 1000
-    model = Forecaster(ModelSpec("bilstm", 8, "relu", 6, 10, 6), Scaler.fit(x, y, 6))
-    save_forecaster(model, tmp_path, {"note": "test"})
-    loaded = load_forecaster(tmp_path)
-    with torch.no_grad():
-        assert torch.equal(model(torch.as_tensor(x)), loaded(torch.as_tensor(x)))
-    assert torch.equal(loaded.y_mean, model.y_mean)
 
 
 def test_log_scaling_round_trips_counts_and_fits_nothing():

@@ -191,23 +191,6 @@ def test_person_level_follows_from_a_spec_that_bounds_a_persons_intervals():
         spec_from_dict({**raw, "privacy": {**raw["privacy"], "intervals_per_person": 0}}, "montreuil.yaml")
 
 
-def test_reports_say_where_the_dp_sgd_defaults_were_chosen():
-    from dpforecast.training.private_defaults import CHOSEN_ON, PROFILE, provenance_note
-
-    tuned = load_params(ROOT / "params.yaml", profile=PROFILE)
-    assert tuned.privacy.mode == "gp" and tuned.features.scaling == "log" and tuned.residual()
-    note = provenance_note(tuned, "bigru")
-    assert f"chosen on {CHOSEN_ON}" in note and "never on montreuil's data" in note
-    changed = load_params(ROOT / "params.yaml", profile=PROFILE, train={"learning_rate": 0.01})
-    note = provenance_note(changed, "bigru")
-    assert "learning_rate 0.01 (default" in note and "does not account" in note
-    # An edit of params.yaml shows as a change, not as part of the defaults.
-    bigger = load_params(ROOT / "params.yaml", profile=PROFILE, architectures={"bigru": {"units": 128}})
-    assert "units 128 (default 64)" in provenance_note(bigger, "bigru")
-    own = load_params(ROOT / "params.yaml", profile=PROFILE, dataset=CHOSEN_ON)
-    assert "NOT accounted" in provenance_note(own, "bigru")
-
-
 @pytest.mark.slow  # 12-14 s: a day-ahead noise search over 96-window units
 def test_a_day_ahead_dp_sgd_plan_accounts_every_window_an_event_touches(tmp_path):
     """Window and horizon come from the params: an event is one of 48 inputs or 48 targets

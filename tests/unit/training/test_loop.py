@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from dpforecast.models.forecaster import Forecaster, ModelSpec
-from dpforecast.training.device import seed_everything, select_device
+from dpforecast.training.device import seed_everything
 from dpforecast.training.loop import LoopConfig, fit, predict
 
 
@@ -60,8 +60,3 @@ def test_predict_returns_raw_counts_for_every_zone():
     model, _ = _train(0, LoopConfig(epochs=1, batch_size=16, learning_rate=1e-3))
     out = predict(model, _data(10)[0], torch.device("cpu"), batch=3)
     assert out.shape == (10, 1, 6) and (out >= 0).all()
-
-
-def test_auto_device_is_cpu_without_cuda():
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert select_device("auto").type == expected
