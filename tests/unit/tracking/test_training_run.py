@@ -40,9 +40,9 @@ def test_a_private_training_records_steps_spend_guarantee_and_no_data_version(fi
     root = tmp_path / "project"
     root.mkdir()
     (root / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data\n")
-    run = TrainingRun(Paths(root), "town", "gru-gp", private=True, spent=lambda steps: steps / 100)
+    run = TrainingRun(Paths(root), "town", "gru-gp", private=True)
     run.start({"units": 4, "privacy.mode": "gp"}, {"dataset": "town"})
-    run.on_epoch_end("gru", 1, {"steps": 50.0})
+    run.on_epoch_end("gru", 1, {"steps": 50.0, "privacy_epsilon_spent_rdp": 0.5})  # a DP-SGD epoch's row
     example = pd.DataFrame({"timestamp": ["2024-01-01T00:00:00+01:00"], "z1": [3]})
     intervals = Intervals((0.8, 0.95), np.ones((2, 1, 1)), 30, "validation block, raw counts", covered=False)
     assert run.finish(tmp_path / "models" / "gru", ERRORS, intervals, {"train_seconds": 1.5}, lambda: example,
