@@ -96,8 +96,8 @@ def phase2(spec: DatasetSpec, params: Params) -> list[Any]:
         ),
         (
             E.ExpectColumnValuesToBeNull(column=UNEXPECTED_STEP),
-            f"off the {spec.interval_minutes}-minute grid: minutes since the previous row, not "
-            f"{spec.interval_minutes} nor a declared gap",
+            f"off the {spec.clock.name} grid: minutes since the previous row, not "
+            f"{spec.clock.expected_step} nor a declared gap",
         ),
     ]
     if spec.total:
