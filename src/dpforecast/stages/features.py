@@ -2,6 +2,8 @@
 
 Models train on the series :func:`training_series` names (the noisy release in ``ip``
 mode); ``targets.parquet`` keeps the raw counts, against which the test block is scored.
+On a local clock both hold counts per nominal interval (:mod:`dpforecast.features.rates`),
+so the scores are too.
 Its columns are the modelled zones: the data set's zones, less those with no count in
 the training period when the spec lets such zones be dropped. ``summary.json`` says
 which zones were dropped and how many windows a gap or a missing count removed.
@@ -15,6 +17,7 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.rates import per_nominal_interval
 from dpforecast.features.windows import make_windows, split_counts
 from dpforecast.features.zones import SplitError, modelled_zones
 from dpforecast.runtime.io import atomic_dir, write_json, write_parquet
@@ -31,10 +34,10 @@ def build_features(paths: Paths, params: Params) -> dict[str, int]:
     spec = params.data_set
     zones, dropped = modelled_zones(raw, params)
     series = series.drop(dropped)
-    table = add_calendar_features(series, params.features.week_period_days)
+    table = add_calendar_features(per_nominal_interval(series, zones, spec.clock), params.features.week_period_days)
     test_days, validation_days, history_days = params.protocol()
     common = (params.features.window, params.features.horizon, params.data.contiguous, test_days,
-              validation_days, spec.interval_minutes)
+              validation_days, spec.clock)
     windows = make_windows(table, *common, zones, history_days)
     counts = split_counts(windows)
     if counts["train"] == 0 or counts["test"] == 0:
@@ -58,7 +61,7 @@ def build_features(paths: Paths, params: Params) -> dict[str, int]:
     assert paths.targets.parent == folder and paths.windows.parent == folder
     with atomic_dir(folder) as tmp:
         write_parquet(tmp / paths.feature_table.name, table)
-        write_parquet(tmp / paths.targets.name, raw.select(zones))
+        write_parquet(tmp / paths.targets.name, per_nominal_interval(raw, zones, spec.clock).select(zones))
         write_parquet(tmp / paths.windows.name, windows)
         write_json(tmp / paths.feature_summary.name, summary)
     return counts

@@ -38,7 +38,7 @@ def test_series_is_timezone_aware_across_the_change_of_time(table):
 
 @pytest.mark.real_data
 def test_study_split_counts_come_out_exactly(table):
-    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
+    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0, clock=SPEC.clock, zones=ZONES)
     assert split_counts(windows) == {"train": 3114, "validation": 0, "test": 336}
     test = windows.filter(pl.col("split") == "test")["target_time"]
     assert str(test.min()) == "2020-10-29 00:00:00+01:00"
@@ -47,7 +47,7 @@ def test_study_split_counts_come_out_exactly(table):
 
 @pytest.mark.real_data
 def test_by_default_no_window_straddles_a_gap(table):
-    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=0, clock=SPEC.clock, zones=ZONES)
     # Six windows end inside each of the two gaps' shadows.
     assert split_counts(windows) == {"train": 3114 - 12, "validation": 0, "test": 336}
     instants = table["timestamp"].dt.epoch("s").to_numpy()
@@ -57,7 +57,7 @@ def test_by_default_no_window_straddles_a_gap(table):
 
 @pytest.mark.real_data
 def test_validation_block_is_carved_from_the_end_of_training(table):
-    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, clock=SPEC.clock, zones=ZONES)
     counts = split_counts(windows)
     assert counts["test"] == 336 and counts["validation"] > 0
     by_split = {s: windows.filter(pl.col("split") == s)["target_time"] for s in ("train", "validation", "test")}
@@ -67,7 +67,7 @@ def test_validation_block_is_carved_from_the_end_of_training(table):
 
 @pytest.mark.real_data
 def test_persistence_reproduces_the_study_table3(table):
-    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0, interval_minutes=30, zones=ZONES)
+    windows = make_windows(table, 6, 1, contiguous=True, test_days=7, validation_days=0, clock=SPEC.clock, zones=ZONES)
     x, y = window_arrays(table, windows, "test", 6, 1, ZONES)
     errors = forecast_errors(y, persistence_forecast(x, len(ZONES)), ZONES)
     assert x.shape == (336, 6, 10) and y.shape == (336, 1, 6)
@@ -78,7 +78,7 @@ def test_persistence_reproduces_the_study_table3(table):
 
 @pytest.mark.real_data
 def test_a_horizon_is_every_step_after_the_window_and_never_straddles_a_block(table):
-    windows = make_windows(table, 6, 48, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
+    windows = make_windows(table, 6, 48, contiguous=False, test_days=7, validation_days=7, clock=SPEC.clock, zones=ZONES)
     assert (windows["target_row"] - windows["start_row"]).unique().to_list() == [6]
     x, y = window_arrays(table, windows, "test", 6, 48, ZONES)
     assert y.shape == (len(x), 48, 6)
@@ -110,7 +110,7 @@ def test_calendar_features_have_the_requested_period(raw_csv_path):
 
 @pytest.mark.real_data
 def test_scaler_is_fitted_on_training_windows_only(table):
-    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, clock=SPEC.clock, zones=ZONES)
     x, y = window_arrays(table, windows, "train", 6, 1, ZONES)
     scaler = Scaler.fit(x, y, n_counts=6)
     assert np.allclose(scaler.y_mean, y[:, 0].mean(axis=0), rtol=1e-5)

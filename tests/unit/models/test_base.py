@@ -8,6 +8,7 @@ import pytest
 
 from dpforecast.config import Params
 from dpforecast.data import synthetic
+from dpforecast.data.clock import Clock
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import make_windows
 from dpforecast.models.base import FitContext, Windows
@@ -25,7 +26,7 @@ def table() -> pl.DataFrame:
 
 
 def _windows(table: pl.DataFrame, split: str, window: int = 24, horizon: int = 3) -> Windows:
-    index = make_windows(table, window, horizon, False, 3, 3, 60, ZONES)
+    index = make_windows(table, window, horizon, False, 3, 3, Clock(60, "Europe/Paris"), ZONES)
     return Windows.of(table, index.filter(pl.col("split") == split), window, horizon, ZONES, 60)
 
 
