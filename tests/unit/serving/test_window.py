@@ -7,7 +7,6 @@ import pytest
 
 from dpforecast.serving.window import (
     WindowInputError,
-    lead_times,
     recent_counts,
     window_inputs,
 )
@@ -41,7 +40,7 @@ def test_windows_origins_and_leads_across_the_change_of_time():
     x, origins = window_inputs(recent_counts(short(times), SPEC, ZONES), 3, week_period_days=7.0, interval_minutes=30)
     assert x.shape == (2, 3, 10)
     assert [t.isoformat() for t in origins] == ["2020-10-25T02:30:00+02:00", "2020-10-25T02:00:00+01:00"]
-    assert [t.isoformat() for t in lead_times(origins[0], 3, 30)] == [
+    assert [t.isoformat() for t in SPEC.clock.later(origins[0], 3)] == [
         "2020-10-25T02:00:00+01:00", "2020-10-25T02:30:00+01:00", "2020-10-25T03:00:00+01:00"]
 
 
