@@ -6,6 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from dpforecast.data import synthetic
+from dpforecast.data.clock import Clock
 from dpforecast.data.ingest import drop_total, read_raw
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.calendar import add_calendar_features
@@ -115,3 +117,20 @@ def test_scaler_is_fitted_on_training_windows_only(table):
     scaler = Scaler.fit(x, y, n_counts=6)
     assert np.allclose(scaler.y_mean, y[:, 0].mean(axis=0), rtol=1e-5)
     assert np.allclose(scaler.x_mean[6:], 0) and np.allclose(scaler.x_std[6:], 1)
+
+
+def test_windows_across_a_change_of_time_on_a_local_clock_are_kept():
+    """2-hour counts in Auckland: the 3-hour interval of 2024-04-07 is consecutive on the
+    local clock; read on an absolute clock, every window over it would straddle a gap."""
+    frame = synthetic.generate(2, 21, 120, start="2024-03-25", timezone="Pacific/Auckland", hierarchy=False,
+                               interval_clock="local")
+    table = add_calendar_features(frame, 7.0)
+    local = Clock(120, "Pacific/Auckland", local=True)
+    kept = make_windows(table, 12, 12, False, 1, 0, local, ["z0001", "z0002"])
+    absolute = make_windows(table, 12, 12, False, 1, 0, Clock(120, "Pacific/Auckland"), ["z0001", "z0002"])
+    every = make_windows(table, 12, 12, True, 1, 0, local, ["z0001", "z0002"])  # no gap check at all
+    assert kept.equals(every) and kept.height > 200
+    change = table["timestamp"].dt.date().cast(pl.String) == "2024-04-07"
+    first = int(np.flatnonzero(change.to_numpy())[0])
+    spanning = kept.filter(pl.col("start_row") <= first + 1, pl.col("start_row") + 23 >= first + 2)
+    assert spanning.height == 23 and absolute.height == kept.height - 23  # 24 rows: 23 windows hold the step
