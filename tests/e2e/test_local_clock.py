@@ -3,8 +3,8 @@
 A synthetic long file as a city writes it (2-hour counts binned on Auckland's clock, ISO
 8601 times with offsets, a few empty counts, 400 days spanning both changes of time) goes
 through validation, every stage, a tracked model and ``dpforecast predict`` from a window
-across a change of time, and through ``DPForecast``: no day is dropped, and the forecast
-of each target interval comes with its intervals and its duration.
+across a change of time, a backtest over one, and ``DPForecast``: no day is dropped, and
+the forecast of each target interval comes with its intervals and its duration.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import yaml
 from dpforecast import DPForecast, Persistence, Ridge
 from dpforecast.cli import main
 from dpforecast.config import deep_merge, load_params
+from dpforecast.runtime.paths import Paths
 from dpforecast.runtime.project import lineage, load_project
 
 from project_roots import REPO, TINY
@@ -59,6 +60,7 @@ def _window(csv: Path, rows: pl.DataFrame, out: Path) -> Path:
 
 
 def test_a_local_clock_feed_goes_from_its_file_to_forecasts_across_a_change_of_time(tmp_path, monkeypatch, capsys):
+    from dpforecast.experiments.backtest import backtest
     from dpforecast.experiments.study import prepare_workspace
     from dpforecast.stages.evaluate import evaluate
     from dpforecast.stages.train import train_one
@@ -125,6 +127,14 @@ def test_a_local_clock_feed_goes_from_its_file_to_forecasts_across_a_change_of_t
     one_hour = leads.filter(pl.col("duration_minutes") == 60)
     assert one_hour["target_time"].unique().to_list() == ["2024-09-29T03:00:00+13:00"]
     assert (one_hour["lower_80"] <= one_hour["forecast"]).all() and (one_hour["forecast"] <= one_hour["upper_95"]).all()
+
+    # A backtest whose evaluation block holds the spring change: its day-ahead windows are all scored.
+    result = backtest(root, folds=1, step_days=130, models=("gru",))
+    fold = result["folds"][0]
+    assert fold["evaluation"]["start"] < "2024-09-29" < fold["evaluation"]["end"]
+    scored = pl.read_parquet(Paths(Path(fold["workspace"])).windows).filter(pl.col("split") == "test")
+    assert scored.filter(pl.col("target_time").dt.date().cast(pl.String) == "2024-09-29").height == 12
+    assert result["mean"]["gru"]["folds"] == 1 and fold["scores"]["gru"]["windows"] == scored.height
 
     # The same file in memory: DPForecast fits on every day and forecasts across the change.
     frame = pl.read_csv(csv, schema_overrides={"unique_id": pl.String, "ds": pl.String, "y": pl.Int64})

@@ -65,10 +65,9 @@ def first_showings(walls: pl.Series, timezone: str) -> pl.Series:
 
 @dataclass(frozen=True)
 class GridPositions:
-    """Stamps on a local-clock grid: the grid (microseconds since the epoch of every
-    interval start around them), each stamp's index in it and whether it is a start."""
+    """Stamps on a local-clock grid: each stamp's index among the interval starts of the
+    days around them (only differences mean anything) and whether it is a start."""
 
-    grid: np.ndarray
     index: np.ndarray
     on_grid: np.ndarray
 
@@ -133,24 +132,24 @@ class Clock:
             days=1 + -(-after * self.interval_minutes // 1440))
         return self.starts(first, last)
 
-    def positions(self, stamps: pl.Series, after: int = 0) -> GridPositions:
-        """Where ``stamps`` sit on the local clock's grid of the days around them (reaching
-        ``after`` intervals past the last); null stamps are off it."""
+    def positions(self, stamps: pl.Series) -> GridPositions:
+        """Where ``stamps`` sit on the local clock's grid of the days around them; null
+        stamps are off it."""
         us = stamps.dt.epoch("us").to_numpy()
         known = ~stamps.is_null().to_numpy()
         if not known.any():
-            return GridPositions(np.zeros(0, np.int64), np.zeros(len(us), np.int64), np.zeros(len(us), bool))
-        grid = self._grid(us[known], after)
+            return GridPositions(np.zeros(len(us), np.int64), np.zeros(len(us), bool))
+        grid = self._grid(us[known])
         filled = np.where(known, us, grid[0])
         index = np.searchsorted(grid, filled).clip(0, len(grid) - 1)
-        return GridPositions(grid, index.astype(np.int64), known & (grid[index] == filled))
+        return GridPositions(index.astype(np.int64), known & (grid[index] == filled))
 
     def consecutive(self, stamps: pl.Series, first: np.ndarray, last: np.ndarray, steps: int) -> np.ndarray:
         """True where row ``last`` of ``stamps`` starts exactly ``steps`` intervals after row
         ``first`` (nothing missing between them, nothing off the grid)."""
-        if not self.local:  # in real time: the step times the interval
-            seconds = stamps.dt.epoch("s").to_numpy()
-            return (seconds[last] - seconds[first]) == steps * self.interval_minutes * 60
+        if not self.local:  # in real time: the step times the interval, to the microsecond
+            us = stamps.dt.epoch("us").to_numpy()
+            return (us[last] - us[first]) == steps * self.interval_minutes * 60 * _US
         at = self.positions(stamps)
         return at.on_grid[first] & at.on_grid[last] & ((at.index[last] - at.index[first]) == steps)
 
