@@ -239,7 +239,7 @@ class DPForecast:
         ratios = duration_ratios(stamps, self.dataset.clock).reshape(n, h)
         each = np.repeat(np.arange(n * h), k)
         columns: dict[str, Any] = {ID: np.tile(np.asarray(self.zones), n * h), DS: stamps.gather(each),
-                                   DURATION: (ratios.ravel() * self.dataset.interval_minutes)[each]}
+                                   DURATION: np.rint(ratios.ravel() * self.dataset.interval_minutes).astype(np.int64)[each]}
         if cutoffs:
             origin = windows.table[TIMESTAMP].gather(np.repeat(windows.index["target_row"].to_numpy() - 1, h * k))
             columns["cutoff"] = origin

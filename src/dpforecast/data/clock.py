@@ -55,12 +55,12 @@ def first_showings(walls: pl.Series, timezone: str) -> pl.Series:
     time of ``walls``: a repeated time's earlier reading, a skipped time's change of time;
     null stays null."""
     local = walls.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-    out = local.dt.epoch("us").to_numpy().copy()
+    out = local.dt.epoch("us").cast(pl.Int64)
     skipped = np.flatnonzero(local.is_null().to_numpy() & walls.is_not_null().to_numpy())
+    if not len(skipped):
+        return out
     zone = ZoneInfo(timezone)
-    for i in skipped:
-        out[i] = _first_showing(walls[int(i)], zone)
-    return pl.Series(walls.name, out, dtype=pl.Int64).scatter(np.flatnonzero(walls.is_null().to_numpy()), None)
+    return out.scatter(skipped, [_first_showing(walls[int(i)], zone) for i in skipped])
 
 
 @dataclass(frozen=True)

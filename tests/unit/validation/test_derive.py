@@ -90,3 +90,13 @@ def test_a_local_clock_reads_a_repeated_time_as_its_first_showing_only():
     raw = synthetic.spec_dict(frame, "city", "city.csv", interval_clock="local")
     with pytest.raises(SpecError, match="ambiguous_times: 'latest' contradicts interval_clock: local"):
         spec_from_dict({**raw, "ambiguous_times": "latest"}, "city.yaml")
+
+
+def test_an_impossible_date_in_a_local_clock_file_is_a_parse_problem_not_a_crash(tmp_path):
+    _, params, csv = _written(tmp_path, "Pacific/Auckland", "2024-09-27", 120, "long")
+    lines = csv.read_text().splitlines()
+    lines[3] = lines[3].replace("2024-09-27T04:00:00", "2024-02-30T04:00:00")
+    assert "2024-02-30" in lines[3]
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
+    report = validate_csv(tmp_path / "bad.csv", params)
+    assert not report.passed and "is not a valid local time in Pacific/Auckland" in report.message()
