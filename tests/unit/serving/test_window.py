@@ -104,3 +104,16 @@ def test_a_local_clock_window_across_the_change_is_served_in_counts_of_each_targ
     assert table["duration_minutes"].to_list() == [180, 180, 120, 120, 120, 120]
     assert table["forecast"].to_list() == [150.0, 150.0, 100.0, 100.0, 100.0, 100.0]
     assert table["lower_80"].to_list()[:3] == [135.0, 135.0, 90.0]  # the bound scaled with its forecast
+
+
+def test_a_model_logged_before_clocks_is_served_on_the_absolute_clock_it_was_trained_on():
+    """Its pyfunc passes interval_minutes, as before: leads step in real time, every target lasts the interval."""
+    from dpforecast.serving.window import forecast_table
+
+    times = ["2020-10-25T01:30:00+02:00", "2020-10-25T02:00:00+02:00", "2020-10-25T02:30:00+02:00"]
+    x, origins = window_inputs(recent_counts(short(times), SPEC, ZONES), 3, 7.0, 30)
+    table = forecast_table(origins, np.full((1, 2, 6), 10.0), None, ZONES, 30)
+    assert table["target_time"].unique(maintain_order=True).to_list() == ["2020-10-25T02:00:00+01:00",
+                                                                          "2020-10-25T02:30:00+01:00"]
+    assert set(table["duration_minutes"]) == {30} and set(table["forecast"]) == {10.0}
+    assert table["lower_80"].is_nan().all()
