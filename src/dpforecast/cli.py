@@ -214,8 +214,10 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
 
     root = project_root()
     frame = generate(args.zones, args.days, args.interval, start=args.start, timezone=args.timezone,
-                     seed=args.seed, missing_stretches=args.missing, hierarchy=not args.no_hierarchy)
-    csv, spec = write(frame, root / "data" / args.name, args.name, args.layout, root=root, seed=args.seed)
+                     seed=args.seed, missing_stretches=args.missing, hierarchy=not args.no_hierarchy,
+                     interval_clock=args.clock)
+    csv, spec = write(frame, root / "data" / args.name, args.name, args.layout, root=root, seed=args.seed,
+                      interval_clock=args.clock)
     print(f"{csv.relative_to(root)}: {frame.height} intervals x {args.zones} zones ({args.layout}); "
           f"spec {spec.relative_to(root)}; train on it with: .venv/bin/dvc exp run -S dataset={args.name}")
     return 0
@@ -398,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--layout", choices=["wide", "long"], default="wide")
     sy.add_argument("--start", default="2024-01-01")
     sy.add_argument("--timezone", default="Europe/Paris")
+    sy.add_argument("--clock", choices=["absolute", "local"], default="absolute",
+                    help="intervals of fixed real length, or starting on the local clock (a change of time's "
+                         "interval longer or shorter), as a city's own counts are binned")
     sy.add_argument("--missing", type=int, default=0, help="stretches of missing counts")
     sy.add_argument("--seed", type=int, default=0)
     sy.add_argument("--no-hierarchy", action="store_true", help="no total zone containing the others")

@@ -139,8 +139,9 @@ def test_predict_writes_every_window_lead_and_zone_to_csv(registry, tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"wrote {4 * len(ZONES)} rows" in done.stdout
     table = pl.read_csv(out)
-    assert table.columns == ["origin_time", "target_time", "lead", "zone", "forecast", "lower_80", "upper_80",
-                             "lower_95", "upper_95"]
+    assert table.columns == ["origin_time", "target_time", "duration_minutes", "lead", "zone", "forecast", "lower_80",
+                             "upper_80", "lower_95", "upper_95"]
+    assert set(table["duration_minutes"]) == {30}  # an absolute clock: every target lasts the interval
     assert table["zone"].to_list() == ZONES * 4 and set(table["lead"]) == {1}
     assert table["origin_time"][-1] == pl.read_parquet(paths.series)[TIMESTAMP][-1].isoformat()
     assert (table["lower_95"] <= table["lower_80"]).all() and (table["upper_80"] <= table["upper_95"]).all()

@@ -24,7 +24,8 @@ from montreuil_spec import ZONE_NAMES, ZONES
 from project_roots import TINY, make_root
 
 H = 3
-COLUMNS = ["origin_time", "target_time", "lead", "zone", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+COLUMNS = ["origin_time", "target_time", "duration_minutes", "lead", "zone", "forecast", "lower_80", "upper_80",
+           "lower_95", "upper_95"]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,8 @@ def test_every_window_lead_and_zone_with_ordered_intervals_across_the_change_of_
                                                                             "2020-10-25T02:00:00+01:00")
     steps = pd.to_datetime(table["target_time"], utc=True) - pd.to_datetime(table["origin_time"], utc=True)
     assert (steps == pd.to_timedelta(30 * table["lead"], unit="min")).all()
-    f, lo80, hi80, lo95, hi95 = (table[c].to_numpy() for c in COLUMNS[4:])
+    assert (table["duration_minutes"] == 30).all()  # across the repeated hour too: an absolute clock
+    f, lo80, hi80, lo95, hi95 = (table[c].to_numpy() for c in COLUMNS[5:])
     assert np.isfinite(lo95).all() and (lo95 <= lo80).all() and (lo80 <= f).all()
     assert (f <= hi80).all() and (hi80 <= hi95).all() and (hi80 > lo80).any()
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import polars as pl
 import yaml
 
 from dpforecast.api.dataset import load_dataset
-from dpforecast.api.frames import DS, ID, Y, to_series
+from dpforecast.api.frames import DS, DURATION, ID, Y, to_series
 from dpforecast.api.holdout import HeldOutScore, Holdout
 from dpforecast.api.privacy import Privacy, privacy_from_json, privacy_to_json
 from dpforecast.api.release import release_once
@@ -43,6 +42,7 @@ from dpforecast.data.spec import DatasetSpec, spec_from_dict
 from dpforecast.errors import ConfigError
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.rates import as_counts, duration_ratios, per_nominal_interval
 from dpforecast.features.windows import make_windows, split_counts
 from dpforecast.features.zones import SplitError, modelled_zones
 from dpforecast.models.base import Callback, FitContext, FitSummary, Model, Windows
@@ -178,9 +178,9 @@ class DPForecast:
         if params.privacy.mode == "ip":
             series, self.release = release_once(params, series)
         training = series.select(TIMESTAMP, *zones)
-        table = add_calendar_features(training, params.features.week_period_days)
+        table = self._table(training, zones)
         index = make_windows(table, self.window, self.h, params.data.contiguous, test_days, self.validation_days,
-                             spec.interval_minutes, zones, self.history_days)
+                             spec.clock, zones, self.history_days)
         train, validation, test = (Windows.of(table, index.filter(pl.col("split") == s), self.window, self.h, zones,
                                               spec.interval_minutes) for s in ("train", "validation", "test"))
         if len(train) == 0:
@@ -196,9 +196,16 @@ class DPForecast:
                 callback.on_fit_end(model.name, summary, report.to_json())
             fitted[model.name] = FittedModel(summary, intervals, report)
         self.zones, self.fitted, self._series = zones, fitted, training
+        # Scored as the train stage scores: raw counts (per nominal interval on a local clock).
         raw_test = Windows.of(table, test.index, self.window, self.h, zones, spec.interval_minutes,
-                              targets=raw.select(zones)) if len(test) else test
+                              targets=per_nominal_interval(raw, zones, spec.clock).select(zones)) if len(test) else test
         return raw_test, (test if self.release is not None else None), split_counts(index)
+
+    def _table(self, series: pl.DataFrame, zones: list[str]) -> pl.DataFrame:
+        """The models' table of ``series``: counts per nominal interval (on a local clock)
+        and the calendar features."""
+        return add_calendar_features(per_nominal_interval(series, zones, self.dataset.clock),
+                                     self.params.features.week_period_days)
 
     def _report(self, model: Model) -> PrivacyReport:
         mode = self.params.privacy.mode
@@ -215,46 +222,45 @@ class DPForecast:
     def predict(self, df: Any = None) -> pl.DataFrame:
         """Every zone's forecast at every lead after the end of ``df`` (default: the series the
         models were fitted on, the noisy release under input perturbation), with the 80% and
-        95% intervals: ``unique_id, ds, <model>, <model>-lo-80, <model>-hi-80, ...``."""
+        95% intervals: ``unique_id, ds, duration_minutes, <model>, <model>-lo-80, <model>-hi-80, ...``
+        (``ds`` each target interval's start on the data set's clock, ``duration_minutes`` its
+        length: on a local clock longer or shorter across a change of time)."""
         self._need_fit()
         series = self._series if df is None else to_series(df, self.params)
         assert series is not None
         n = series.height
         last = series[TIMESTAMP][-1]
-        minutes = self.dataset.interval_minutes
-        first = last.astimezone(UTC) + timedelta(minutes=minutes)  # the grid runs in absolute time
-        stamps = pl.datetime_range(first, first + timedelta(minutes=minutes * (self.h - 1)), f"{minutes}m",
-                                   time_unit="us", time_zone="UTC", eager=True
-                                   ).dt.convert_time_zone(self.dataset.timezone).alias(TIMESTAMP)
+        clock = self.dataset.clock
+        stamps = pl.Series(TIMESTAMP, clock.later(last, self.h), dtype=pl.Datetime("us", self.dataset.timezone))
         extended = pl.concat([series.select(TIMESTAMP, *self.zones), pl.DataFrame({TIMESTAMP: stamps})],
                              how="diagonal_relaxed")
         start = n - self.window
         inputs = extended.slice(max(start, 0), self.window)
-        gaps = inputs[TIMESTAMP].dt.epoch("s").diff().drop_nulls()
+        rows = np.arange(inputs.height - 1)
         if start < 0 or inputs.select(pl.any_horizontal(pl.col(z).is_null() for z in self.zones)).to_series().any() \
-                or (gaps != self.dataset.interval_minutes * 60).any():
+                or not clock.consecutive(inputs[TIMESTAMP], rows, rows + 1, 1).all():
             raise SplitError(f"frame: the last {self.window} intervals before {last} must all be present (no gap, no "
                              f"missing count) to forecast from them")
         index = pl.DataFrame({"start_row": [start], "target_row": [n]}, schema={"start_row": pl.Int64,
                                                                               "target_row": pl.Int64})
         index = index.with_columns(target_time=pl.lit(stamps[0]))
-        windows = Windows.of(add_calendar_features(extended, self.params.features.week_period_days), index,
-                             self.window, self.h, self.zones, self.dataset.interval_minutes)
+        windows = Windows.of(self._table(extended, self.zones), index, self.window, self.h, self.zones,
+                             self.dataset.interval_minutes)
         return self._frame(windows, cutoffs=False)
 
     def cross_validation(self, df: Any, n_windows: int = 1, step: int | str | None = None) -> pl.DataFrame:
         """Fit once on ``df`` before the first of ``n_windows`` forecast origins ``step`` apart
         (default ``h``), the last ending with ``df``; forecast every origin from the raw
-        inputs: ``unique_id, ds, cutoff, y, <model>, <model>-lo-80, ...``. The fit is a fit:
+        inputs: ``unique_id, ds, duration_minutes, cutoff, y, <model>, <model>-lo-80, ...``. The fit is a fit:
         under privacy it is charged like any other."""
         if n_windows < 1:
             raise ConfigError(f"n_windows: must be at least 1, got {n_windows}")
         every = self.h if step is None else steps(step, self.dataset.interval_minutes, "step")
         series = to_series(df, self.params)
         zones, _ = modelled_zones(series, self.params)  # a zone the fit will drop must not empty the origins
-        table = add_calendar_features(series.select(TIMESTAMP, *zones), self.params.features.week_period_days)
+        table = self._table(series.select(TIMESTAMP, *zones), zones)
         usable = make_windows(table, self.window, self.h, self.params.data.contiguous, 0, 0,
-                              self.dataset.interval_minutes, zones)
+                              self.dataset.clock, zones)
         if usable.height == 0:
             raise SplitError(f"frame: no complete window of {self.window} + {self.h} steps (every one touches a gap "
                              f"or a missing count)")
@@ -264,29 +270,34 @@ class DPForecast:
         if index.height == 0:
             raise SplitError(f"frame: no complete window at the {n_windows} origins {every} steps apart")
         self._fit_series(series.head(int(index["target_row"][0])), 0)
-        windows = Windows.of(table, index, self.window, self.h, self.zones, self.dataset.interval_minutes)
+        windows = Windows.of(table, index, self.window, self.h, self.zones, self.dataset.interval_minutes,
+                             targets=series)  # y: the counts, not per nominal interval
         return self._frame(windows, cutoffs=True)
 
     def _frame(self, windows: Windows, cutoffs: bool) -> pl.DataFrame:
-        """Forecasts of ``windows`` as one long frame, one row per window, lead and zone."""
+        """Forecasts of ``windows`` as one long frame, one row per window, lead and zone: the
+        count of each target interval, whose duration ``duration_minutes`` states (on a
+        local clock the models forecast per nominal interval: scaled back here)."""
         n, h, k = len(windows), self.h, len(self.zones)
         rows = windows.index["target_row"].to_numpy()[:, None] + np.arange(h)[None, :]
         stamps = windows.table[TIMESTAMP].gather(rows.ravel())
-        columns: dict[str, Any] = {ID: np.tile(np.asarray(self.zones), n * h), DS: stamps.gather(np.repeat(
-            np.arange(n * h), k))}
+        ratios = duration_ratios(stamps, self.dataset.clock).reshape(n, h)
+        each = np.repeat(np.arange(n * h), k)
+        columns: dict[str, Any] = {ID: np.tile(np.asarray(self.zones), n * h), DS: stamps.gather(each),
+                                   DURATION: np.rint(ratios.ravel() * self.dataset.interval_minutes).astype(np.int64)[each]}
         if cutoffs:
             origin = windows.table[TIMESTAMP].gather(np.repeat(windows.index["target_row"].to_numpy() - 1, h * k))
             columns["cutoff"] = origin
             columns[Y] = windows.y.reshape(-1).astype(np.float64)
         for model in self.models:
             forecast = model.predict(windows)
-            columns[model.name] = forecast.reshape(-1)
+            columns[model.name] = as_counts(forecast, ratios).reshape(-1)
             intervals = self.fitted[model.name].intervals
             if intervals is None:
                 continue
             for level, (lower, upper) in intervals.bounds(forecast).items():
-                columns[f"{model.name}-lo-{round(level * 100)}"] = lower.reshape(-1)
-                columns[f"{model.name}-hi-{round(level * 100)}"] = upper.reshape(-1)
+                columns[f"{model.name}-lo-{round(level * 100)}"] = as_counts(lower, ratios).reshape(-1)
+                columns[f"{model.name}-hi-{round(level * 100)}"] = as_counts(upper, ratios).reshape(-1)
         frame = pl.DataFrame(columns)
         if cutoffs:
             frame = frame.with_columns(pl.col(Y).fill_nan(None))

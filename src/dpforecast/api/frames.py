@@ -23,6 +23,7 @@ from dpforecast.data.time_formats import ISO8601
 from dpforecast.validation import DataValidationError, validate_raw
 
 ID, DS, Y = "unique_id", "ds", "y"
+DURATION = "duration_minutes"  # a forecast's target interval, in minutes (longer or shorter on a local clock)
 
 
 class FrameError(ValueError):

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from dpforecast.data.clock import Clock
 from dpforecast.data.time_formats import ISO8601, format_regexes
 from dpforecast.declared import DECLARED, read
 from dpforecast.errors import ConfigError
@@ -233,6 +234,10 @@ class SpecDocument:
     """Minutes per interval (a divisor of a day)."""
     timezone: str
     """The IANA time zone of the local clock."""
+    interval_clock: Literal["absolute", "local"] = "absolute"
+    """absolute: every interval lasts interval_minutes of real time; local: each starts when the local clock first
+    shows a multiple of interval_minutes after midnight and ends where the next starts, so the one holding a change
+    of time is longer or shorter (2-hour counts: 3 hours when the clocks go back, 1 when they go forward)."""
     zones: list[ZoneDocument]
     """The zones (a non-empty list)."""
     total: str | None = None
@@ -271,6 +276,8 @@ class DatasetSpec:
     zones: tuple[Zone, ...]
     privacy: PrivacyBound
     protocol: Protocol
+    # absolute (every interval interval_minutes of real time) or local (wall-clock starts).
+    interval_clock: str = "absolute"
     increments: str | None = None
     # Where new deliveries land (the Dagster sensor watches it) and where refused ones go.
     incoming: str = ""
@@ -299,6 +306,11 @@ class DatasetSpec:
         return {z.id: z.name for z in self.zones}
 
     @property
+    def clock(self) -> Clock:
+        """Where each interval starts and how long it lasts."""
+        return Clock(self.interval_minutes, self.timezone, self.interval_clock == "local")
+
+    @property
     def steps_per_day(self) -> int:
         return 24 * 60 // self.interval_minutes
 
@@ -317,6 +329,7 @@ class DatasetSpec:
             "title": self.title,
             "zones": len(self.zones),
             "interval_minutes": self.interval_minutes,
+            "interval_clock": self.interval_clock,
             "timezone": self.timezone,
             "license": self.source.license,
             "citation": self.source.citation,
@@ -455,6 +468,9 @@ def spec_from_dict(raw: Any, where: str) -> DatasetSpec:
         ZoneInfo(doc.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SpecError(f"{key('timezone')}: {doc.timezone!r} is not an IANA time zone") from exc
+    if doc.interval_clock == "local" and doc.ambiguous_times != "earliest":
+        raise SpecError(f"{key('ambiguous_times')}: {doc.ambiguous_times!r} contradicts interval_clock: local, whose "
+                        f"interval starts when the clock first shows its time: use earliest")
     layout = _layout(doc.layout, key("layout"))
     zones = _zones(doc.zones, key("zones"))
     total = doc.total
@@ -484,6 +500,7 @@ def spec_from_dict(raw: Any, where: str) -> DatasetSpec:
         layout=layout,
         interval_minutes=interval,
         timezone=doc.timezone,
+        interval_clock=doc.interval_clock,
         zones=zones,
         total=total,
         privacy=_privacy(doc.privacy, key("privacy"), zones),

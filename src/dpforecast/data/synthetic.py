@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 import yaml
 
+from dpforecast.data.clock import Clock
 from dpforecast.data.spec import spec_from_dict
 
 TIMESTAMP = "timestamp"
@@ -38,19 +39,26 @@ def zone_ids(zones: int) -> list[str]:
     return [f"z{i:0{width}d}" for i in range(1, zones + 1)]
 
 
-def _grid(days: int, interval_minutes: int, start: str, timezone: str) -> pl.Series:
-    """``days`` days of intervals in real time from local ``start``: UTC instants at a
-    fixed step, shown in ``timezone`` (so a DST day has 46 or 50 half hours of wall clock)."""
-    if interval_minutes < 1 or 1440 % interval_minutes:
-        raise ValueError(f"interval_minutes must divide a day, got {interval_minutes}")
+def _grid(days: int, clock: Clock, start: str) -> pl.Series:
+    """``days`` days of interval starts from local ``start``, shown in the clock's zone:
+    UTC instants at a fixed step on an absolute clock (so a DST day has 46 or 50 half
+    hours of wall clock), the local clock's starts on a local one (so a DST day has one
+    longer or shorter interval, or fewer)."""
+    if clock.interval_minutes < 1 or 1440 % clock.interval_minutes:
+        raise ValueError(f"interval_minutes must divide a day, got {clock.interval_minutes}")
     first = datetime.fromisoformat(start)
     if first.tzinfo is None:
-        first = first.replace(tzinfo=ZoneInfo(timezone))
+        first = first.replace(tzinfo=ZoneInfo(clock.timezone))
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     first_us = (first - epoch) // timedelta(microseconds=1)
-    rows = days * 1440 // interval_minutes
-    us = first_us + np.arange(rows, dtype=np.int64) * (interval_minutes * 60_000_000)
-    return pl.Series(TIMESTAMP, us).cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(timezone)
+    if clock.local:
+        day = first.astimezone(ZoneInfo(clock.timezone)).date()
+        starts = clock.starts(day, day + timedelta(days=days - 1))
+        us = starts[(starts >= first_us)][:-1]
+    else:
+        rows = days * 1440 // clock.interval_minutes
+        us = first_us + np.arange(rows, dtype=np.int64) * (clock.interval_minutes * 60_000_000)
+    return pl.Series(TIMESTAMP, us).cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(clock.timezone)
 
 
 def _profiles(stamps: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,9 +87,12 @@ def generate(
     seed: int = 0,
     missing_stretches: int = 0,
     hierarchy: bool = True,
+    interval_clock: str = "absolute",
 ) -> pl.DataFrame:
     """A wide frame: ``timestamp`` (aware, in ``timezone``) and one Int64 column per zone,
     ``z0001``...; with ``hierarchy``, ``z0001`` is the total of the ``zones - 1`` others.
+    ``interval_clock`` ``local``: intervals on the local clock, a change of time's longer
+    or shorter one counting people for as long as it lasts.
 
     Mean counts mix a work and a home routine (per-zone share) times a log-normal zone
     size; a log-normal day level per zone and Gaussian noise (Poisson variance plus
@@ -94,8 +105,13 @@ def generate(
     if zones < 1 or days < 1 or missing_stretches < 0:
         raise ValueError("zones and days must be at least 1, missing_stretches at least 0")
     rng = np.random.default_rng(seed)
-    stamps = _grid(days, interval_minutes, start, timezone)
+    if interval_clock not in ("absolute", "local"):
+        raise ValueError(f"interval_clock must be absolute or local, got {interval_clock!r}")
+    clock = Clock(interval_minutes, timezone, interval_clock == "local")
+    stamps = _grid(days, clock, start)
     work, home, day = _profiles(stamps)
+    # People counted for as long as the interval lasts (exactly 1 on an absolute clock).
+    length = (clock.durations(stamps) / interval_minutes).astype(np.float32)
     rows, ids = stamps.len(), zone_ids(zones)
     leaves = ids[1:] if hierarchy else ids
     scale = rng.lognormal(np.log(120.0), 1.0, len(leaves)).astype(np.float32)
@@ -106,7 +122,7 @@ def generate(
         hi = min(lo + _BLOCK, len(leaves))
         a, b = (scale[lo:hi] * share[lo:hi])[:, None], (scale[lo:hi] * (1 - share[lo:hi]))[:, None]
         level = rng.lognormal(0.0, _DAY_NOISE, (hi - lo, int(day[-1]) + 1)).astype(np.float32)
-        mean = (a * work + b * home) * level[:, day]
+        mean = (a * work + b * home) * level[:, day] * length
         sd = np.sqrt(mean + (_NOISE * mean) ** 2)
         counts = mean + sd * rng.standard_normal(mean.shape, dtype=np.float32)
         block = np.maximum(np.rint(counts, out=counts), 0, out=counts).astype(np.int64)
@@ -168,17 +184,20 @@ def _is_hierarchy(frame: pl.DataFrame, ids: list[str]) -> bool:
 
 
 def spec_dict(
-    frame: pl.DataFrame, name: str, raw: str, layout: str = "wide", seed: int = 0, hierarchy: bool | None = None
+    frame: pl.DataFrame, name: str, raw: str, layout: str = "wide", seed: int = 0, hierarchy: bool | None = None,
+    interval_clock: str = "absolute",
 ) -> dict[str, Any]:
     """The spec of a generated frame written at ``raw`` (relative to the project root).
-    ``hierarchy`` None: detected (the first zone is the sum of the others)."""
+    ``hierarchy`` None: detected (the first zone is the sum of the others). The interval
+    is the frame's most common step (a local clock's change of time steps otherwise)."""
     if layout not in ("wide", "long"):
         raise ValueError(f"layout must be wide or long, got {layout!r}")
     stamps = frame[TIMESTAMP]
     ids = [c for c in frame.columns if c != TIMESTAMP]
     if hierarchy is None:
         hierarchy = _is_hierarchy(frame, ids)
-    interval = int((stamps[1] - stamps[0]).total_seconds() // 60) if frame.height > 1 else 1440
+    steps = stamps.diff().drop_nulls()
+    interval = int(steps.mode().min().total_seconds() // 60) if frame.height > 1 else 1440
     key = "column" if layout == "wide" else "value"
     first, last = stamps[0].date(), stamps[-1].date()
     if hierarchy:
@@ -207,6 +226,7 @@ def spec_dict(
         ),
         "interval_minutes": interval,
         "timezone": stamps.dtype.time_zone,  # type: ignore[union-attr]
+        **({"interval_clock": interval_clock} if interval_clock != "absolute" else {}),
         "zones": [{"id": z, "name": f"Synthetic zone {z[1:]}", key: z} for z in ids],
         "privacy": privacy,
         "protocol": {"test_days": 7, "validation_days": 7, "history_days": None},
@@ -227,6 +247,7 @@ def write(
     spec_dir: Path | None = None,
     seed: int = 0,
     hierarchy: bool | None = None,
+    interval_clock: str = "absolute",
 ) -> tuple[Path, Path]:
     """Write ``<folder>/<name>.csv`` (``wide``: ``timestamp`` then a column per zone;
     ``long``: ``unique_id,ds,y``; ISO 8601 times with offset, empty cells for nulls) and
@@ -238,7 +259,7 @@ def write(
     spec_dir.mkdir(parents=True, exist_ok=True)
     csv, spec_path = folder / f"{name}.csv", spec_dir / f"{name}.yaml"
     raw = Path(os.path.relpath(csv.resolve(), root.resolve())).as_posix()
-    spec = spec_dict(frame, name, raw, layout, seed, hierarchy)
+    spec = spec_dict(frame, name, raw, layout, seed, hierarchy, interval_clock)
     spec_from_dict(spec, str(spec_path))  # refuse to write a spec the pipeline would refuse
     ids = [z["id"] for z in spec["zones"]]
     if layout == "wide":

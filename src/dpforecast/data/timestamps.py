@@ -4,7 +4,9 @@ One reading serves ingest, validation and serving, so a delivery, the training s
 and a served window can never disagree on what a cell means. Cells are parsed to the
 local wall clock, then placed in the data set's time zone: a repeated hour (end of
 summer time) is read as the spec's ``ambiguous_times`` says, a skipped one (start of
-summer time) becomes null, and offsets in ISO 8601 cells are honoured.
+summer time) becomes null, and offsets in ISO 8601 cells are honoured. On a local clock a
+cell is an interval's start: a skipped time that starts an interval longer than the skip
+is the change of time.
 """
 
 from __future__ import annotations
@@ -43,12 +45,23 @@ def _wall_clock(layout: Layout) -> tuple[pl.Expr, pl.Expr | None]:
     return naive, None
 
 
+def _localized(naive: pl.Expr, spec: DatasetSpec, ambiguous: str) -> pl.Expr:
+    """Naive wall-clock times placed in the zone. On a local clock a cell is an interval's
+    start (:meth:`~dpforecast.data.clock.Clock.read_starts`): a skipped time that starts a
+    longer interval is the change of time, not a hole."""
+    clock = spec.clock
+    if clock.local:
+        return naive.map_batches(clock.read_starts, return_dtype=pl.Datetime("us", spec.timezone),
+                                 is_elementwise=True)
+    return naive.dt.replace_time_zone(spec.timezone, ambiguous=ambiguous, non_existent="null")
+
+
 def instants(spec: DatasetSpec) -> pl.Expr:
     """The cell's instant in the data set's zone; null where it cannot be read, is
     skipped by a change of time, or is ambiguous and the spec refuses to guess."""
     naive, offset = _wall_clock(spec.layout)
     ambiguous = "null" if spec.ambiguous_times == "refuse" else spec.ambiguous_times
-    local = naive.dt.replace_time_zone(spec.timezone, ambiguous=ambiguous, non_existent="null")
+    local = _localized(naive, spec, ambiguous)
     if offset is None:
         return local
     iso = offset.str.replace("Z", "+00:00").str.replace(r"^([+-]\d{2})(\d{2})$", "${1}:${2}")
@@ -61,8 +74,7 @@ def skipped_local(spec: DatasetSpec) -> pl.Expr:
     """True where the cell is a well-formed wall-clock time, given without an offset, that
     the time zone skips (start of summer time): not a repeated hour, not a bad cell."""
     naive, offset = _wall_clock(spec.layout)
-    skipped = naive.is_not_null() & naive.dt.replace_time_zone(
-        spec.timezone, ambiguous="earliest", non_existent="null").is_null()
+    skipped = naive.is_not_null() & _localized(naive, spec, "earliest").is_null()
     return skipped if offset is None else skipped & offset.is_null()
 
 

@@ -1,7 +1,8 @@
 """The features of one series, in memory: calendar table, raw targets, window index, summary.
 
 Models train on the training series (the noisy release in ``ip`` mode); the targets keep
-the raw counts, against which the test block is scored. Their columns are the modelled
+the raw counts, against which the test block is scored. On a local clock both hold counts
+per nominal interval (:mod:`dpforecast.features.rates`), so the scores are too. Their columns are the modelled
 zones: the data set's zones, less those with no count in the training period when the
 spec lets such zones be dropped. The ``features`` stage writes a :class:`FeatureSet` to
 files; the experiments (frontier's baselines) use it as it is.
@@ -16,6 +17,7 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.rates import per_nominal_interval
 from dpforecast.features.windows import make_windows, split_counts
 from dpforecast.features.zones import SplitError, modelled_zones
 
@@ -43,10 +45,10 @@ def build_feature_set(raw: pl.DataFrame, series: pl.DataFrame, params: Params) -
     spec = params.data_set
     zones, dropped = modelled_zones(raw, params)
     series = series.drop(dropped)
-    table = add_calendar_features(series, params.features.week_period_days)
+    table = add_calendar_features(per_nominal_interval(series, zones, spec.clock), params.features.week_period_days)
     test_days, validation_days, history_days = params.protocol()
     common = (params.features.window, params.features.horizon, params.data.contiguous, test_days,
-              validation_days, spec.interval_minutes)
+              validation_days, spec.clock)
     windows = make_windows(table, *common, zones, history_days)
     counts = split_counts(windows)
     if counts["train"] == 0 or counts["test"] == 0:
@@ -65,4 +67,4 @@ def build_feature_set(raw: pl.DataFrame, series: pl.DataFrame, params: Params) -
         "rows": raw.height,
         "protocol": {"test_days": test_days, "validation_days": validation_days, "history_days": history_days},
     }
-    return FeatureSet(table, raw.select(zones), windows, summary)
+    return FeatureSet(table, per_nominal_interval(raw, zones, spec.clock).select(zones), windows, summary)

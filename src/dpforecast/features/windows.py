@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from dpforecast.data.clock import Clock
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.features.calendar import CALENDAR_FEATURES
 
@@ -64,15 +65,16 @@ def make_windows(
     contiguous: bool,
     test_days: int,
     validation_days: int,
-    interval_minutes: int,
+    clock: Clock,
     zones: list[str],
     history_days: int | None = None,
 ) -> pl.DataFrame:
     """One row per usable window: its first input row, first target row (lead 1), that
     target's time and the split.
 
-    Unless ``contiguous``, a window whose span is not exactly ``window - 1 + horizon``
-    intervals of real time straddles a gap and is dropped. A window whose inputs or
+    Unless ``contiguous``, a window whose rows are not ``window + horizon`` consecutive
+    intervals of the data set's ``clock`` (on a local clock, one may be longer or shorter
+    across a change of time) straddles a gap and is dropped. A window whose inputs or
     targets miss a count of ``zones`` is always dropped, as is one whose first target is
     before the training history or whose targets straddle two blocks.
     """
@@ -87,7 +89,7 @@ def make_windows(
     target = start + window  # lead 1
     keep = np.ones_like(target, dtype=bool)
     if not contiguous:
-        keep = (instants[last] - instants[start]) == span * interval_minutes * 60
+        keep = clock.consecutive(table[TIMESTAMP], start, last, span)
     # Rows with a missing count before each row, so a window's rows are checked in O(1).
     holes = np.concatenate([[0], np.cumsum(incomplete_rows(table, zones))])
     keep &= (holes[last + 1] - holes[start]) == 0

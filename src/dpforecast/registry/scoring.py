@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dpforecast.data.clock import Clock
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.windows import target_rows
@@ -59,13 +60,13 @@ def test_targets(series: pl.DataFrame, windows: pl.DataFrame, horizon: int, wher
     return targets.select(ORIGIN_TIME, TARGET_TIME, LEAD, *zones)
 
 
-def _segments(counts: pl.DataFrame, interval_minutes: int) -> list[pl.DataFrame]:
-    """Runs of consecutive intervals with every count present (a served window never
-    spans a gap)."""
-    # Polars subtracts the instants, so a change of time is no break.
+def _segments(counts: pl.DataFrame, clock: Clock) -> list[pl.DataFrame]:
+    """Runs of consecutive intervals of the data set's clock with every count present (a
+    served window never spans a gap; a change of time is no break)."""
     complete = counts.select(pl.all_horizontal(pl.exclude(TIMESTAMP).is_not_null())).to_series()
     counts = counts.filter(complete)
-    breaks = (counts[TIMESTAMP].diff() != timedelta(minutes=interval_minutes)).fill_null(True)
+    rows = np.arange(counts.height - 1)
+    breaks = pl.Series([True, *~clock.consecutive(counts[TIMESTAMP], rows, rows + 1, 1)])[:counts.height]
     run_id = breaks.cum_sum().alias("segment")
     return [part.drop("segment") for part in counts.with_columns(run_id).partition_by("segment", maintain_order=True)]
 
@@ -81,17 +82,17 @@ def score_version(model_uri: str, series: pl.DataFrame, targets: pl.DataFrame) -
     model = mlflow.pyfunc.load_model(model_uri)
     served = model.unwrap_python_model()
     check_served(served, model_uri)
-    spec, interval_minutes = served.model.spec, served.dataset.interval_minutes
+    spec, clock = served.model.spec, served.dataset.clock
     window, horizon = spec.window, spec.horizon
     leads = targets[LEAD].max()
     if horizon != leads:
         raise ValueError(f"{model_uri}: forecasts {horizon} lead(s) but the test windows have {leads}: a model is "
                          f"only scored on windows of its own horizon")
     zones = [c for c in targets.columns if c not in (ORIGIN_TIME, TARGET_TIME, LEAD)]
-    start = targets[ORIGIN_TIME].min() - timedelta(minutes=interval_minutes * (window + 48))
+    start = targets[ORIGIN_TIME].min() - timedelta(minutes=clock.interval_minutes * (window + 48))
     recent = series.filter(pl.col(TIMESTAMP) >= start)
     forecasts = [pl.from_pandas(model.predict(part.select(pl.col(TIMESTAMP).dt.to_string(ISO), *zones).to_pandas()))
-                 for part in _segments(recent, interval_minutes) if part.height >= window]
+                 for part in _segments(recent, clock) if part.height >= window]
     wanted = targets.with_columns(pl.col(ORIGIN_TIME).dt.to_string(ISO))
     joined = None
     if forecasts:  # served rows back to one row per (window, lead), a column per zone

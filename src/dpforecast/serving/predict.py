@@ -15,6 +15,7 @@ from dpforecast.models.conformal import Intervals
 from dpforecast.runtime.io import write_with
 from dpforecast.serving.window import (
     BOUNDS,
+    DURATION,
     FORECAST,
     LEAD,
     ORIGIN_TIME,
@@ -34,6 +35,7 @@ class Forecast:
     table: pd.DataFrame
     names: dict[str, str]
     interval_note: str
+    interval_minutes: int  # the nominal interval: a target lasting otherwise says so
 
 
 def forecast_csv(model_uri: str, csv: Path) -> Forecast:
@@ -47,10 +49,11 @@ def forecast_csv(model_uri: str, csv: Path) -> Forecast:
     check_served(served, model_uri)
     counts = read_window_csv(csv, served.dataset, served.zones)
     # Refused here, naming the file, rather than inside the pyfunc, which only sees a table.
-    window_inputs(counts, served.model.spec.window, served.params["features.week_period_days"],
-                  served.dataset.interval_minutes, source=str(csv))
+    window_inputs(counts, served.model.spec.window, served.params["features.week_period_days"], source=str(csv),
+                  clock=served.dataset.clock)
     frame = counts.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *served.zones).to_pandas()
-    return Forecast(model.predict(frame), served.dataset.zone_names, interval_note(served.intervals, served.private))
+    return Forecast(model.predict(frame), served.dataset.zone_names, interval_note(served.intervals, served.private),
+                    served.dataset.interval_minutes)
 
 
 def interval_note(intervals: Intervals | None, private: bool) -> str:
@@ -80,9 +83,15 @@ def _clock(iso: str) -> str:
     return f"{iso[5:10]} {iso[11:16]}{iso[19:]}"
 
 
-def _zone_cells(rows: pd.DataFrame, zone: str, name: str) -> list[list[str]]:
+def _target(row: pd.Series, nominal: int) -> str:
+    """The target's start, and its length where a change of time makes it other than nominal."""
+    minutes = int(row[DURATION])
+    return _clock(row[TARGET_TIME]) + ("" if minutes == nominal else f" ({minutes} min)")
+
+
+def _zone_cells(rows: pd.DataFrame, zone: str, name: str, nominal: int) -> list[list[str]]:
     """One zone's lines, lead 1 first; its id and name on the first only."""
-    return [[zone if i == 0 else "", name if i == 0 else "", str(row[LEAD]), _clock(row[TARGET_TIME]),
+    return [[zone if i == 0 else "", name if i == 0 else "", str(row[LEAD]), _target(row, nominal),
              _people(row[FORECAST]), *(_interval(row, level) for level in BOUNDS)]
             for i, (_, row) in enumerate(rows.iterrows())]
 
@@ -92,7 +101,8 @@ def last_window_table(forecast: Forecast) -> str:
     table = forecast.table
     last = table[table[ORIGIN_TIME] == table[ORIGIN_TIME].iloc[-1]]
     horizon = int(last[LEAD].max())
-    blocks = [_zone_cells(last[last[ZONE] == z], z, forecast.names.get(z, z)) for z in dict.fromkeys(last[ZONE])]
+    blocks = [_zone_cells(last[last[ZONE] == z], z, forecast.names.get(z, z), forecast.interval_minutes)
+              for z in dict.fromkeys(last[ZONE])]
     header = ["zone", "name", "lead", "time", "people", *(f"{round(level * 100)}%" for level in BOUNDS)]
     widths = [max(len(r[c]) for r in [header, *(r for b in blocks for r in b)]) for c in range(len(header))]
     align = "<<><>>>"  # text left, numbers right

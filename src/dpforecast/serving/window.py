@@ -13,23 +13,27 @@ lead and zone (:data:`SERVED_COLUMNS`).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from dpforecast.data.clock import Clock
 from dpforecast.data.ingest import RawFormatError, read_raw
 from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.data.spec import DatasetSpec
 from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.rates import as_counts, duration_ratios, per_nominal_interval
 from dpforecast.features.windows import feature_columns
 from dpforecast.models.conformal import LEVELS, Intervals
 
 ORIGIN_TIME, TARGET_TIME, LEAD, ZONE, FORECAST = "origin_time", "target_time", "lead", "zone", "forecast"
+DURATION = "duration_minutes"  # the target interval's length (longer or shorter on a local clock)
 # Each interval level's (lower, upper) columns: lower_80, upper_80, lower_95, upper_95.
 BOUNDS = {level: (f"lower_{round(level * 100)}", f"upper_{round(level * 100)}") for level in LEVELS}
-SERVED_COLUMNS = [ORIGIN_TIME, TARGET_TIME, LEAD, ZONE, FORECAST, *(c for pair in BOUNDS.values() for c in pair)]
+SERVED_COLUMNS = [ORIGIN_TIME, TARGET_TIME, DURATION, LEAD, ZONE, FORECAST,
+                  *(c for pair in BOUNDS.values() for c in pair)]
 
 
 class WindowInputError(ValueError):
@@ -117,56 +121,67 @@ def read_window_csv(path: str | Path, spec: DatasetSpec, zones: list[str]) -> pl
     return recent_counts(frame, spec, zones, source=str(path))
 
 
+def served_clock(clock: Clock | None, interval_minutes: int | None, stamps: pl.Series) -> Clock:
+    """The clock a served window runs on: the data set's, or (None, as a model logged before
+    local clocks calls serving) absolute intervals of ``interval_minutes``."""
+    if clock is not None:
+        return clock
+    if interval_minutes is None:
+        raise TypeError("give the data set's clock (or, for an absolute one, interval_minutes)")
+    return Clock(interval_minutes, str(stamps.dtype.time_zone))  # type: ignore[attr-defined]
+
+
 def window_inputs(
-    counts: pl.DataFrame, window: int, week_period_days: float, interval_minutes: int, source: str = "input",
+    counts: pl.DataFrame, window: int, week_period_days: float, interval_minutes: int | None = None,
+    source: str = "input", clock: Clock | None = None,
 ) -> tuple[np.ndarray, list[datetime]]:
-    """Model inputs ``(n, window, features)`` for every complete window, and each window's
-    forecast origin: the time of its last row, in the data set's zone (leads follow it,
-    :func:`lead_times`)."""
+    """Model inputs ``(n, window, features)`` for every complete window (on a local clock,
+    counts per nominal interval: :mod:`dpforecast.features.rates`), and each window's
+    forecast origin: the time of its last row, in the data set's zone (leads follow it on
+    the data set's ``clock``)."""
+    clock = served_clock(clock, interval_minutes, counts[TIMESTAMP])
     if counts.height < window:
         raise WindowInputError(
             f"{source}: {counts.height} row(s); the model needs at least {window} consecutive "
-            f"{interval_minutes}-minute intervals")
-    step = timedelta(minutes=interval_minutes)
+            f"{clock.name} intervals")
     local = counts[TIMESTAMP].to_list()
-    # Arithmetic in UTC: aware datetimes sharing a zone subtract as wall-clock times, which
-    # is wrong across a change of time.
-    times = counts[TIMESTAMP].dt.convert_time_zone("UTC").to_list()
-    for i in range(1, len(times)):
-        if times[i] - times[i - 1] != step:
-            raise WindowInputError(
-                f"{source}: rows {i} and {i + 1} ({local[i - 1]} then {local[i]}) are not "
-                f"{interval_minutes} minutes apart: a window must be consecutive intervals")
-    table = add_calendar_features(counts, week_period_days)
+    rows = np.arange(counts.height - 1)
+    apart = clock.consecutive(counts[TIMESTAMP], rows, rows + 1, 1)
+    if not apart.all():
+        i = int(np.argmin(apart)) + 1
+        raise WindowInputError(
+            f"{source}: rows {i} and {i + 1} ({local[i - 1]} then {local[i]}) are not {clock.apart}: a window "
+            f"must be consecutive intervals")
     zones = [c for c in counts.columns if c != TIMESTAMP]
+    table = add_calendar_features(per_nominal_interval(counts, zones, clock), week_period_days)
     values = table.select(feature_columns(zones)).to_numpy().astype(np.float32)
     ends = np.arange(window - 1, counts.height)
     x = values[ends[:, None] - np.arange(window - 1, -1, -1)[None, :]]
     return x, [local[e] for e in ends]
 
 
-def lead_times(origin: datetime, horizon: int, interval_minutes: int) -> list[datetime]:
-    """The target times of leads ``1..horizon`` after ``origin``, in its zone; stepped in
-    UTC, since wall-clock addition is wrong across a change of time."""
-    utc = origin.astimezone(UTC)
-    return [(utc + lead * timedelta(minutes=interval_minutes)).astimezone(origin.tzinfo)
-            for lead in range(1, horizon + 1)]
-
-
 def forecast_table(origins: list[datetime], forecast: np.ndarray, intervals: Intervals | None, zones: list[str],
-                   interval_minutes: int) -> pl.DataFrame:
+                   interval_minutes: int | None = None, clock: Clock | None = None) -> pl.DataFrame:
     """The served answer to ``forecast`` ``(n, horizon, zones)`` from windows ending at
     ``origins``: one row per window, lead and zone in that order, times as ISO 8601 with
-    their offset, and NaN bounds where there is no interval (no ``intervals``, or too few
-    calibration residuals for the level)."""
+    their offset, each target interval's ``duration_minutes`` (leads follow the origin on
+    the data set's ``clock``), its count (on a local clock the model's forecast per
+    nominal interval times the target's duration ratio, bounds alike), and NaN bounds
+    where there is no interval (no ``intervals``, or too few calibration residuals for
+    the level)."""
     n, horizon, n_zones = forecast.shape
     forecast = forecast.astype(np.float64)
-    targets = [t.isoformat() for origin in origins for t in lead_times(origin, horizon, interval_minutes)]
-    bounds = intervals.bounds(forecast) if intervals is not None else {}
+    clock = served_clock(clock, interval_minutes, pl.Series(origins))
+    stamps = pl.Series(TARGET_TIME, [t for origin in origins for t in clock.later(origin, horizon)])
+    ratios = duration_ratios(stamps, clock).reshape(n, horizon)
+    bounds = {level: (as_counts(low, ratios), as_counts(high, ratios))
+              for level, (low, high) in (intervals.bounds(forecast) if intervals is not None else {}).items()}
+    forecast = as_counts(forecast, ratios)
     missing = np.full(forecast.size, np.nan)
     columns = {
         ORIGIN_TIME: np.repeat([o.isoformat() for o in origins], horizon * n_zones),
-        TARGET_TIME: np.repeat(targets, n_zones),
+        TARGET_TIME: np.repeat([t.isoformat() for t in stamps.to_list()], n_zones),
+        DURATION: np.repeat(np.rint(ratios.ravel() * clock.interval_minutes).astype(np.int64), n_zones),
         LEAD: np.tile(np.repeat(np.arange(1, horizon + 1, dtype=np.int64), n_zones), n),
         ZONE: np.tile(np.asarray(zones, dtype=str), n * horizon),
         FORECAST: forecast.ravel(),

@@ -20,6 +20,7 @@ from mlflow.types import ColSpec, Schema
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.runtime.paths import Paths
 from dpforecast.serving.window import (
+    DURATION,
     LEAD,
     ORIGIN_TIME,
     SERVED_COLUMNS,
@@ -72,7 +73,7 @@ def signature(zones: list[str]) -> ModelSignature:
     """Recent counts in, one row per window, lead and zone out (see
     :mod:`dpforecast.tracking.pyfunc_model`): times and zone as strings, the forecast and
     its bounds as doubles."""
-    kinds = {ORIGIN_TIME: "string", TARGET_TIME: "string", LEAD: "long", ZONE: "string"}
+    kinds = {ORIGIN_TIME: "string", TARGET_TIME: "string", DURATION: "long", LEAD: "long", ZONE: "string"}
     return ModelSignature(
         inputs=Schema([ColSpec("string", TIMESTAMP), *(ColSpec("long", z) for z in zones)]),
         outputs=Schema([ColSpec(kinds.get(c, "double"), c) for c in SERVED_COLUMNS]),

@@ -8,8 +8,10 @@ Input: recent counts, one row per consecutive interval of the data set (``timest
 ISO 8601 with its offset, then the zone ids; or the data set's own layout), at least the
 model's window. Output: a long table, one row per complete window, lead (``1..horizon``)
 and zone, in that order (the model's zone order): ``origin_time`` (the window's last
-interval) and ``target_time`` (``lead`` intervals later), both ISO 8601 with their offset,
-``lead``, ``zone``, ``forecast`` and the split conformal bounds ``lower_80``, ``upper_80``,
+interval) and ``target_time`` (``lead`` intervals later on the data set's clock), both ISO
+8601 with their offset, ``duration_minutes`` (the target interval's length: longer or
+shorter across a change of time on a local clock), ``lead``, ``zone``, ``forecast`` (the
+count of the target interval) and the split conformal bounds ``lower_80``, ``upper_80``,
 ``lower_95``, ``upper_95`` (NaN when the model has no ``intervals.json``; under DP-SGD the
 privacy guarantee does not cover them). The features are built here, by
 :mod:`dpforecast.serving.window`, with the parameters the model was trained with, so a
@@ -51,12 +53,12 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
         )
         from dpforecast.training.loop import predict
 
-        minutes = self.dataset.interval_minutes
+        clock = self.dataset.clock
         counts = recent_counts(pl.from_pandas(pd.DataFrame(model_input)), self.dataset, self.zones)
-        x, origins = window_inputs(counts, self.model.spec.window, interval_minutes=minutes,
+        x, origins = window_inputs(counts, self.model.spec.window, clock=clock,
                                    week_period_days=self.params["features.week_period_days"])
         forecast = predict(self.model, x, self.model.x_mean.device)
-        return forecast_table(origins, forecast, self.intervals, self.zones, minutes).to_pandas()
+        return forecast_table(origins, forecast, self.intervals, self.zones, clock=clock).to_pandas()
 
 
 set_model(ForecasterModel())

@@ -17,7 +17,9 @@ Derived columns (each checked by one expectation):
 * ``unexpected_step_minutes``: null where the step from the previous row is one interval,
   ``interval * (missing + 1)`` right after a declared gap, or any whole number of
   intervals if the spec lets undeclared gaps be gaps; otherwise the step in minutes
-  between instants (so the end of summer time is measured correctly);
+  between instants (so the end of summer time is measured correctly). On a local clock
+  an interval lasts from one wall-clock start to the next (:mod:`dpforecast.data.clock`),
+  so the expected step is the previous interval's own duration;
 * ``total_minus_zones``: the total column minus the sum of the zones (expected 0);
 * ``foreign_offset``: the offset an ISO 8601 cell is written with, where the spec's time
   zone has another at that instant (:func:`dpforecast.data.timestamps.foreign_offsets`);
@@ -49,6 +51,26 @@ REASON = "reason"
 def expected_steps(gaps: tuple[DeclaredGap, ...], interval: int) -> dict[str, int]:
     """Local wall-clock ``YYYY-MM-DD HH:MM`` of a row -> expected minutes to the next row."""
     return {g.after: interval * (g.missing + 1) for g in gaps}
+
+
+def local_steps(stamps: pl.Series, spec: DatasetSpec) -> pl.Series:
+    """On a local clock, True where a row starts the interval after the previous row's (the
+    previous interval's duration later, 1 or 3 hours at a change of time for 2-hour counts),
+    ``missing + 1`` intervals on after a declared gap, or any later start if undeclared gaps
+    are gaps; null where either time is unknown (reported as a parse problem)."""
+    at = spec.clock.positions(stamps)
+    missing = {g.after: g.missing for g in spec.declared_gaps}
+    walls = stamps.dt.strftime("%Y-%m-%d %H:%M").to_list()
+    skip = np.array([missing.get(w, 0) if w else 0 for w in walls], np.int64)
+    prev, cur = np.arange(len(walls) - 1), np.arange(1, len(walls))
+    both = at.on_grid[prev] & at.on_grid[cur]
+    ahead = at.index[cur] - at.index[prev]
+    ok = both & (ahead == skip[prev] + 1)
+    if spec.undeclared_gaps == "gap":
+        ok |= both & (ahead > 0)
+    known = stamps.is_not_null().to_numpy()
+    values = [None, *(bool(v) if known[i] and known[i + 1] else None for i, v in enumerate(ok))]
+    return pl.Series("on_grid", values[:len(walls)], dtype=pl.Boolean)
 
 
 def count_columns(spec: DatasetSpec) -> list[str]:
@@ -146,14 +168,17 @@ def typed_table(raw: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, pl.
     ).drop("_skipped", "_time_text", "_dups", *bad_cols)
 
     interval = spec.interval_minutes
-    wall = pl.col(TIMESTAMP).dt.strftime("%Y-%m-%d %H:%M")
-    expected = wall.shift(1).replace_strict(
-        expected_steps(spec.declared_gaps, interval), default=interval, return_dtype=pl.Int64)
-    # In seconds: a row a few seconds off the grid is off the grid.
     step = pl.col(TIMESTAMP).diff().dt.total_microseconds()
-    on_grid = step == expected * 60_000_000
-    if spec.undeclared_gaps == "gap":
-        on_grid = on_grid | ((step > 0) & (step % (interval * 60_000_000) == 0))
+    if spec.clock.local:
+        on_grid: pl.Expr | pl.Series = local_steps(typed[TIMESTAMP], spec)
+    else:
+        wall = pl.col(TIMESTAMP).dt.strftime("%Y-%m-%d %H:%M")
+        expected = wall.shift(1).replace_strict(
+            expected_steps(spec.declared_gaps, interval), default=interval, return_dtype=pl.Int64)
+        # In seconds: a row a few seconds off the grid is off the grid.
+        on_grid = step == expected * 60_000_000
+        if spec.undeclared_gaps == "gap":
+            on_grid = on_grid | ((step > 0) & (step % (interval * 60_000_000) == 0))
     minutes = step.cast(pl.Float64) / 60_000_000
     derived = [pl.when(on_grid).then(None).otherwise(minutes).alias(UNEXPECTED_STEP)]
     derived.append(minutes.alias(STEP_MINUTES))

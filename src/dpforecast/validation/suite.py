@@ -99,8 +99,8 @@ def phase2(spec: DatasetSpec, params: Params) -> list[Any]:
         ),
         (
             E.ExpectColumnValuesToBeNull(column=UNEXPECTED_STEP),
-            f"off the {spec.interval_minutes}-minute grid: minutes since the previous row, not "
-            f"{spec.interval_minutes} nor a declared gap",
+            f"off the {spec.clock.name} grid: minutes since the previous row, not "
+            f"{spec.clock.expected_step} nor a declared gap",
         ),
         # Whatever the gap policy: with undeclared_gaps: gap, a 120-minute file would pass
         # the grid check of a 60-minute spec, every other step a gap.

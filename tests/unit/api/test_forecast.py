@@ -171,3 +171,53 @@ def test_settings_are_checked_by_name(spec):
         DPForecast([Ridge()], h=1, window="90min", dataset=spec)
     with pytest.raises(ValueError, match="call fit"):
         DPForecast([Ridge()], h=1, window=4, dataset=spec).predict()
+
+
+@pytest.fixture(scope="module")
+def local_clock(tmp_path_factory):
+    """2-hour counts binned on Auckland's clock, five weeks to a week after the clocks go back
+    (2024-04-07: 02:00 NZDT to 04:00 NZST lasts 3 hours), written as a feed would be."""
+    from dpforecast.api.frames import to_long
+    from dpforecast.data import synthetic
+    from dpforecast.data.spec import load_spec
+
+    root = tmp_path_factory.mktemp("local-clock")
+    frame = synthetic.generate(3, 42, 120, start="2024-03-01", timezone="Pacific/Auckland", hierarchy=False,
+                               interval_clock="local")
+    _, spec_path = synthetic.write(frame, root / "data", "city", "long", root=root, interval_clock="local")
+    return load_spec(spec_path), to_long(frame, ["z0001", "z0002", "z0003"])
+
+
+def test_predict_and_cross_validation_across_a_change_of_time_on_a_local_clock(local_clock):
+    spec, frame = local_clock
+    zones = ["z0001", "z0002", "z0003"]
+    fc = DPForecast([GRU(units=8, epochs=2), Ridge(), SeasonalNaive("1d"), Persistence()], h="1d", window="1d",
+                    dataset=spec, validation_days=7)
+    # Fitted up to 2024-04-06 22:00: the next day holds the 3-hour interval.
+    before = frame.filter(pl.col("ds") < pl.datetime(2024, 4, 7, 0, time_zone="Pacific/Auckland"))
+    out = fc.fit(before).predict().filter(pl.col("unique_id") == "z0001")
+    stamps = [t.isoformat() for t in out["ds"]]
+    assert stamps[:4] == ["2024-04-07T00:00:00+13:00", "2024-04-07T02:00:00+13:00", "2024-04-07T04:00:00+12:00",
+                          "2024-04-07T06:00:00+12:00"]
+    assert out["duration_minutes"].to_list() == [120, 180] + [120] * 10
+    # persistence: the last count (22:00, 2 hours) per nominal interval, counted for each target's length
+    last = before.filter(pl.col("unique_id") == "z0001")["y"][-1]
+    assert out["persistence"].to_list() == [last * 1.0, last * 1.5] + [last * 1.0] * 10
+    for name in ("gru", "ridge", "persistence"):
+        assert out[f"{name}-lo-95"].null_count() == 0 and (out[f"{name}-lo-95"] <= out[name]).all()
+        assert (out[f"{name}-hi-95"] - out[f"{name}-lo-95"])[1] > (out[f"{name}-hi-95"] - out[f"{name}-lo-95"])[0]
+    # From a window across the change (its inputs hold the 3-hour interval): no gap, no refusal.
+    across = frame.filter(pl.col("ds") < pl.datetime(2024, 4, 7, 12, time_zone="Pacific/Auckland"))
+    assert fc.predict(across).height == 12 * len(zones)
+    # A backtest whose windows hold the change: every origin kept, y the raw counts.
+    cv = fc.cross_validation(frame.filter(pl.col("ds") < pl.datetime(2024, 4, 8, 0, time_zone="Pacific/Auckland")),
+                             n_windows=10, step=1)
+    assert cv.filter(pl.col("duration_minutes") == 180)["cutoff"].n_unique() == 10
+    assert cv["cutoff"].n_unique() == 10 and cv.height == 10 * 12 * len(zones)
+    raw = cv.join(frame.rename({"y": "raw"}), on=["unique_id", "ds"])
+    assert raw.height == cv.height and (raw["y"] == raw["raw"].cast(pl.Float64)).all()
+
+
+def test_an_absolute_clock_states_every_target_at_its_interval(spec, frame):
+    out = _forecast(spec, models=[Persistence()]).fit(frame).predict()
+    assert set(out["duration_minutes"]) == {60}

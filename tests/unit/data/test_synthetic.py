@@ -42,6 +42,27 @@ def test_grid_is_regular_in_real_time_across_dst(start: str, local_hours: int):
     assert (dst_day.n_unique() < dst_day.len()) == (local_hours == 25)
 
 
+@pytest.mark.parametrize(("zone", "start"), [("Pacific/Auckland", "2024-04-01"), ("Europe/Paris", "2024-10-21")])
+def test_a_local_clock_grid_has_the_changes_longer_interval_and_counts_for_its_length(zone: str, start: str):
+    frame = synthetic.generate(3, 14, interval_minutes=120, start=start, timezone=zone, hierarchy=False,
+                               interval_clock="local")
+    assert frame.height == 14 * 12  # every local day has twelve 2-hour intervals
+    wall = frame["timestamp"].dt.replace_time_zone(None)
+    assert (wall.dt.hour() % 2 == 0).all() and (wall.dt.minute() == 0).all()
+    minutes = frame["timestamp"].diff().dt.total_minutes().drop_nulls()
+    assert minutes.value_counts().sort("timestamp").rows() == [(120, 14 * 12 - 2), (180, 1)]
+    # The 3-hour interval counts about half as many people again as the same interval on the same weekday.
+    long = frame.filter(frame["timestamp"].diff().shift(-1).dt.total_minutes() == 180)["timestamp"][0]
+    same = frame.filter(wall.dt.hour() == long.hour, (wall.dt.date() - long.date()).dt.total_days().abs() == 7)
+    others = same.select(_zones(frame)).sum().row(0)
+    assert same.height >= 1
+    ratio = sum(frame.filter(pl.col("timestamp") == long).select(_zones(frame)).row(0)) / (sum(others) / same.height)
+    assert 1.2 < ratio < 1.8
+    spec = synthetic.spec_dict(frame, "city", "city.csv", interval_clock="local")
+    assert (spec["interval_minutes"], spec["interval_clock"]) == (120, "local")
+    assert "interval_clock" not in synthetic.spec_dict(synthetic.generate(2, 2), "town", "town.csv")
+
+
 def test_counts_are_non_negative_and_complete_without_stretches():
     frame = synthetic.generate(20, 7, seed=1)
     values = frame.select(_zones(frame)).to_numpy()

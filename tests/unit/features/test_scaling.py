@@ -8,7 +8,7 @@ import pytest
 from dpforecast.features.scaling import LOG_CENTRE, LOG_SCALE, Scaler
 from dpforecast.features.windows import make_windows, window_arrays
 
-from montreuil_spec import ZONES
+from montreuil_spec import SPEC, ZONES
 
 
 def test_identity_and_log_scalers_fit_nothing():
@@ -46,7 +46,7 @@ def test_a_constant_zone_gets_unit_scale_not_a_division_by_zero():
 
 @pytest.mark.real_data
 def test_scaler_is_fitted_on_training_windows_only(table):
-    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, interval_minutes=30, zones=ZONES)
+    windows = make_windows(table, 6, 1, contiguous=False, test_days=7, validation_days=7, clock=SPEC.clock, zones=ZONES)
     x, y = window_arrays(table, windows, "train", 6, 1, ZONES)
     scaler = Scaler.fit(x, y, n_counts=6)
     assert np.allclose(scaler.y_mean, y[:, 0].mean(axis=0), rtol=1e-5)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
 from dpforecast.serving.window import (
     WindowInputError,
-    lead_times,
     recent_counts,
     window_inputs,
 )
@@ -41,7 +41,7 @@ def test_windows_origins_and_leads_across_the_change_of_time():
     x, origins = window_inputs(recent_counts(short(times), SPEC, ZONES), 3, week_period_days=7.0, interval_minutes=30)
     assert x.shape == (2, 3, 10)
     assert [t.isoformat() for t in origins] == ["2020-10-25T02:30:00+02:00", "2020-10-25T02:00:00+01:00"]
-    assert [t.isoformat() for t in lead_times(origins[0], 3, 30)] == [
+    assert [t.isoformat() for t in SPEC.clock.later(origins[0], 3)] == [
         "2020-10-25T02:00:00+01:00", "2020-10-25T02:30:00+01:00", "2020-10-25T03:00:00+01:00"]
 
 
@@ -65,3 +65,55 @@ def test_a_model_logged_before_multi_step_serving_is_refused_by_name():
 
     with pytest.raises(ServedFormatError, match="models:/m/1 was logged by an earlier dpforecast"):
         check_served(OldServed(), "models:/m/1")
+
+
+def _local_spec():
+    from dataclasses import replace
+
+    from dpforecast.data import synthetic
+    from dpforecast.data.spec import spec_from_dict
+
+    frame = synthetic.generate(2, 3, 120, start="2024-04-06", timezone="Pacific/Auckland", hierarchy=False,
+                               interval_clock="local")
+    spec = spec_from_dict(synthetic.spec_dict(frame, "city", "city.csv", "long", interval_clock="local"), "city.yaml")
+    return frame, spec, replace(spec, interval_clock="absolute")
+
+
+def test_a_local_clock_window_across_the_change_is_served_in_counts_of_each_target():
+    from dpforecast.models.conformal import Intervals
+    from dpforecast.serving.window import forecast_table
+
+    frame, spec, absolute = _local_spec()
+    recent = frame.slice(10, 5).select(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%:z"),
+                                      pl.exclude("timestamp").cast(pl.String))
+    counts = recent_counts(recent, spec, ["z0001", "z0002"])
+    # 2024-04-06 20:00, 22:00, 2024-04-07 00:00, then 02:00 NZDT lasting 3 hours to 04:00 NZST
+    x, origins = window_inputs(counts, 3, week_period_days=7.0, clock=spec.clock)
+    assert [t.isoformat() for t in counts["timestamp"]][2:] == [
+        "2024-04-07T00:00:00+13:00", "2024-04-07T02:00:00+13:00", "2024-04-07T04:00:00+12:00"]
+    assert x.shape == (3, 3, 6) and x[1, 2, 0] == np.float32(counts["z0001"][3] / 1.5)  # the 3-hour count per 2 hours
+    assert x[1, 1, 0] == counts["z0001"][2]
+    with pytest.raises(WindowInputError, match=r"rows 4 and 5 .* are not 120 minutes apart"):
+        window_inputs(counts, 3, week_period_days=7.0, clock=absolute.clock)
+    forecast = np.full((1, 3, 2), 100.0)
+    widths = np.full((2, 3, 2), 10.0)
+    intervals = Intervals((0.8, 0.95), widths, 50, "validation block", covered=True)
+    table = forecast_table([origins[0]], forecast, intervals, ["z0001", "z0002"], clock=spec.clock)
+    assert table["target_time"].unique(maintain_order=True).to_list() == [
+        "2024-04-07T02:00:00+13:00", "2024-04-07T04:00:00+12:00", "2024-04-07T06:00:00+12:00"]
+    assert table["duration_minutes"].to_list() == [180, 180, 120, 120, 120, 120]
+    assert table["forecast"].to_list() == [150.0, 150.0, 100.0, 100.0, 100.0, 100.0]
+    assert table["lower_80"].to_list()[:3] == [135.0, 135.0, 90.0]  # the bound scaled with its forecast
+
+
+def test_a_model_logged_before_clocks_is_served_on_the_absolute_clock_it_was_trained_on():
+    """Its pyfunc passes interval_minutes, as before: leads step in real time, every target lasts the interval."""
+    from dpforecast.serving.window import forecast_table
+
+    times = ["2020-10-25T01:30:00+02:00", "2020-10-25T02:00:00+02:00", "2020-10-25T02:30:00+02:00"]
+    x, origins = window_inputs(recent_counts(short(times), SPEC, ZONES), 3, 7.0, 30)
+    table = forecast_table(origins, np.full((1, 2, 6), 10.0), None, ZONES, 30)
+    assert table["target_time"].unique(maintain_order=True).to_list() == ["2020-10-25T02:00:00+01:00",
+                                                                          "2020-10-25T02:30:00+01:00"]
+    assert set(table["duration_minutes"]) == {30} and set(table["forecast"]) == {10.0}
+    assert table["lower_80"].is_nan().all()

@@ -10,6 +10,7 @@ import pytest
 
 from dpforecast.config import Params, resolve
 from dpforecast.data import synthetic
+from dpforecast.data.clock import Clock
 from dpforecast.data.spec import spec_from_dict
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import make_windows
@@ -43,7 +44,7 @@ def _params(epochs: int) -> Params:
 def _windows(split: str) -> Windows:
     frame = FRAME
     table = add_calendar_features(frame, 7.0)
-    index = make_windows(table, 12, 1, False, 2, 2, 60, ZONES)
+    index = make_windows(table, 12, 1, False, 2, 2, Clock(60, "Europe/Paris"), ZONES)
     return Windows.of(table, index.filter(pl.col("split") == split), 12, 1, ZONES, 60)
 
 
