@@ -30,15 +30,15 @@ def test_the_note_names_the_levels_and_where_they_were_calibrated():
 
 
 def _forecast(horizon: int) -> Forecast:
-    """Two windows (origins 00:00 and 01:00, Paris in winter), ``horizon`` leads, two zones."""
+    """Two windows (origins 00:00 and 01:00, Paris in winter), ``horizon`` hourly leads, two zones."""
     rows = []
     for origin in (0, 1):
         for lead in range(1, horizon + 1):
             for zone, people in (("z1", 1234.4), ("z2", math.nan)):
                 value = people + origin
-                rows.append([f"2024-01-05T0{origin}:00:00+01:00", f"2024-01-05T0{origin + lead}:00:00+01:00", lead,
-                             zone, value, value - 10.6, value + 10, value - 20, value + 20.5])
-    return Forecast(pd.DataFrame(rows, columns=SERVED_COLUMNS), {"z1": "Centre"}, "80% and 95% intervals: a note")
+                rows.append([f"2024-01-05T0{origin}:00:00+01:00", f"2024-01-05T0{origin + lead}:00:00+01:00", 60,
+                             lead, zone, value, value - 10.6, value + 10, value - 20, value + 20.5])
+    return Forecast(pd.DataFrame(rows, columns=SERVED_COLUMNS), {"z1": "Centre"}, "80% and 95% intervals: a note", 60)
 
 
 def test_the_terminal_view_is_the_last_window_rounded_to_whole_people():
