@@ -16,9 +16,10 @@ from dagster_project.defs.resources import ProjectResource
 from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.data.ingest import source_files
 from dpforecast.data.schema import TIMESTAMP
+from dpforecast.features.zones import EmptyZoneError, SplitError
 from dpforecast.stages.features import build_features
 from dpforecast.stages.ingest import ingest
-from dpforecast.stages.validate import validate
+from dpforecast.stages.validate import check_protocol, validate
 from dpforecast.validation import DataValidationError
 
 GROUP = "data"
@@ -71,6 +72,10 @@ def data_assets(scope: Scope) -> list[dg.AssetsDefinition]:
                 description=str(exc),
                 metadata={"validation": dg.MetadataValue.md(exc.report.summary_markdown())},
             ) from exc
+        try:
+            windows = check_protocol(paths.series, params)
+        except (SplitError, EmptyZoneError) as exc:
+            raise dg.Failure(description=str(exc)) from exc
         times = pl.read_parquet(paths.series, columns=[TIMESTAMP])[TIMESTAMP]
         rows = len(times)
         context.log.info(f"validate: {report.rows} raw rows passed {len(report.results)} expectations; {rows} series rows")
@@ -79,6 +84,7 @@ def data_assets(scope: Scope) -> list[dg.AssetsDefinition]:
                 "dagster/row_count": dg.MetadataValue.int(rows),
                 "date_range": dg.MetadataValue.text(f"{times.min()} to {times.max()}"),
                 "expectations_met": dg.MetadataValue.int(len(report.results)),
+                "windows_per_split": dg.MetadataValue.json(windows),
                 "rows_left_out_as_gaps": dg.MetadataValue.json(report.dropped_rows),
                 "path": dg.MetadataValue.path(str(paths.series)),
                 "report": dg.MetadataValue.path(str(paths.validation_dir)),

@@ -55,7 +55,8 @@ def build_feature_set(raw: pl.DataFrame, series: pl.DataFrame, params: Params) -
         raise SplitError(f"{spec.path}: the split leaves no training or no test window ({counts}; protocol "
                          f"test {test_days} days, validation {validation_days}, history {history_days}); a window "
                          f"touching a missing count is dropped, so a zone with no count in the test block removes "
-                         f"every test window")
+                         f"every test window; a longer file, or shorter protocol.test_days / protocol.validation_days "
+                         f"(the spec), split.* or features.window / features.horizon (params.yaml) fix it")
     summary: dict[str, Any] = {
         **spec.summary(),
         "modelled_zones": zones,

@@ -32,7 +32,13 @@ def modelled_zones(series: pl.DataFrame, params: Params) -> tuple[list[str], lis
     if first is not None:
         period = period & (pl.col(TIMESTAMP) >= first)
     training = series.filter(period)
-    empty = [z for z in spec.zone_ids if training.height == 0 or training[z].null_count() == training.height]
+    if training.height == 0:
+        raise SplitError(
+            f"{spec.path}: the series ({series.height} intervals, from {series[TIMESTAMP].min()}) leaves no training "
+            f"period before the protocol's {validation_days} validation and {test_days} test days (from {val_start}); "
+            f"a longer file, or shorter protocol.test_days / protocol.validation_days (the spec) or split.* "
+            f"(params.yaml) fix it")
+    empty = [z for z in spec.zone_ids if training[z].null_count() == training.height]
     if empty and spec.empty_zones == "refuse":
         names = ", ".join(f"{z} ({spec.zone_names[z]})" for z in empty)
         raise EmptyZoneError(

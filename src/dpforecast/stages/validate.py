@@ -4,6 +4,11 @@ The reports (``result.json``: our outcomes and GX's JSON; ``summary.md``) are wr
 every case, since they describe a failure too. The series is written only when every
 expectation holds: on failure :class:`DataValidationError` is raised and ``series_out``
 is neither written nor touched.
+
+:func:`check_protocol` is the stage's second half, run by DVC's stage and Dagster's asset
+after :func:`validate` (``dpforecast validate`` checks the data alone): a series that
+leaves no training or no test window under the protocol, or a zone the spec will not drop
+with no training count, is refused here, before a release is charged, not at ``features``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.data.ingest import drop_total, series_from_typed
+from dpforecast.features.feature_set import build_feature_set
 from dpforecast.runtime.io import write_json, write_parquet, write_text
 from dpforecast.validation import DataValidationError, ValidationReport, validate_raw
 
@@ -32,3 +38,11 @@ def validate(raw_table: Path, series_out: Path, report_dir: Path, params: Params
         raise DataValidationError(report, report.message())
     write_parquet(series_out, drop_total(series_from_typed(report.typed, params.data_set)))
     return report
+
+
+def check_protocol(series_path: Path, params: Params) -> dict[str, int]:
+    """The windows per split the ``features`` stage will cut from the validated series (a
+    :class:`~dpforecast.features.zones.SplitError` or ``EmptyZoneError`` naming the keys
+    that fix it when there would be none)."""
+    series = pl.read_parquet(series_path)
+    return build_feature_set(series, series, params).counts

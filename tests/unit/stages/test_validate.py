@@ -10,7 +10,7 @@ import pytest
 from dpforecast.config import load_params
 from dpforecast.runtime.paths import Paths
 from dpforecast.stages.ingest import ingest
-from dpforecast.stages.validate import RESULT_JSON, SUMMARY_MD, validate
+from dpforecast.stages.validate import RESULT_JSON, SUMMARY_MD, check_protocol, validate
 from dpforecast.validation import DataValidationError
 
 from synthetic_project import make_synthetic_root
@@ -49,3 +49,21 @@ def test_a_failing_table_writes_its_reports_and_leaves_the_previous_series(proje
         validate(paths.raw_table, paths.series, paths.validation_dir, params)
     assert not refused.value.report.passed and paths.series.read_bytes() == before
     assert json.loads((paths.validation_dir / RESULT_JSON).read_text())["passed"] is False
+
+
+def test_a_series_too_short_for_the_protocol_is_refused_at_validation_not_at_the_features_stage(tmp_path):
+    from dpforecast.features.zones import SplitError
+
+    root = make_synthetic_root(tmp_path / "short", days=3, overrides={"split": {"test_days": 2, "validation_days": 1}})
+    params = load_params(root / "params.yaml")
+    paths = Paths(root)
+    ingest(root / params.data_set.raw, paths.raw_table)
+    validate(paths.raw_table, paths.series, paths.validation_dir, params)  # the data alone is valid
+    with pytest.raises(SplitError, match=r"leaves no training period .*protocol\.test_days / protocol\.validation_days"):
+        check_protocol(paths.series, params)
+    longer = make_synthetic_root(tmp_path / "long", days=9, overrides={"split": {"test_days": 2, "validation_days": 1}})
+    params = load_params(longer / "params.yaml")
+    paths = Paths(longer)
+    ingest(longer / params.data_set.raw, paths.raw_table)
+    validate(paths.raw_table, paths.series, paths.validation_dir, params)
+    assert min(check_protocol(paths.series, params).values()) > 0
