@@ -47,6 +47,8 @@ from dpforecast.models.conformal import Intervals, validation_halves
 from dpforecast.models.persistence import Persistence
 from dpforecast.models.ridge import Ridge
 from dpforecast.models.seasonal import SeasonalNaive
+from dpforecast.models.statistical import MSTL, AutoARIMA, AutoETS
+from dpforecast.models.zero_shot import Fracast
 from dpforecast.privacy.continual_release import extend, release_terms
 from dpforecast.privacy.randomness import load_key
 from dpforecast.privacy.release_start import start_release
@@ -59,7 +61,7 @@ from dpforecast.training.private_plan import release_report
 #: Every model class a saved forecast can name.
 MODEL_CLASSES: dict[str, type[Model]] = {
     **{cls.__name__: cls for cls in NETWORKS.values()}, "Ridge": Ridge, "SeasonalNaive": SeasonalNaive,
-    "Persistence": Persistence}
+    "Persistence": Persistence, "AutoETS": AutoETS, "MSTL": MSTL, "AutoARIMA": AutoARIMA, "Fracast": Fracast}
 SAVED_FORMAT = 1
 ONE_RELEASE = ("one release of the frame given to fit, noised in memory and charged to the data set's ledger before "
                "any count was read: every fit is a new release, charged again (the pipeline's release is continual)")

@@ -9,7 +9,8 @@ days before it and its history before that: windows, scalers, early stopping and
 calibration see only the fold's past, and the block's own targets are only scored. The
 workspaces are cut from one ingested, validated and released series
 (``artifacts/study/backtest/``), so in ``ip`` mode every fold reads one release (cutting is
-post-processing) charged like the project's. ``refit``: every model is trained on each
+post-processing) charged like the project's. Every fold scores the baselines too, the
+field's that ``evaluate.baselines`` names among them, fitted on the fold's past. ``refit``: every model is trained on each
 fold's data; otherwise once on fold 1's, and that model scores every fold. Writes
 ``metrics/backtest.json`` and ``reports/backtest.md``.
 """
@@ -31,11 +32,11 @@ from dpforecast.config import ARCHITECTURES, Params, load_params
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.errors import ConfigError
 from dpforecast.evaluation.baselines import (
-    BASELINES,
     baseline_forecasts,
+    field_forecasts,
     in_sample_seasonal_mae,
 )
-from dpforecast.evaluation.scores import like_for_like, persistence_skill, score
+from dpforecast.evaluation.scores import OwnIntervals, like_for_like, persistence_skill, score
 from dpforecast.experiments.study import prepare_series
 from dpforecast.features.windows import split_starts, window_arrays
 from dpforecast.models.store import DESCRIPTION, load_forecaster, load_intervals
@@ -144,7 +145,10 @@ def score_fold(work: Paths, params: Params, model_dirs: dict[str, Path]) -> dict
     raw = targets if params.privacy.mode != "ip" else None  # None: the table's (noisy) counts
     x, y = window_arrays(table, windows, "test", w, h, zones, targets=raw)
     forecasts, _ = baseline_forecasts(table, windows, w, h, zones, minutes)
-    intervals = {}
+    intervals: dict[str, Any] = {}
+    for name, fitted in field_forecasts(table, windows, w, h, zones, minutes, params.evaluate.baselines).items():
+        forecasts[name] = fitted.forecast.mean  # the field's baselines, fitted on the fold's past like the models
+        intervals[name] = OwnIntervals(fitted.forecast.bounds, fitted.forecast.source, params.privacy.mode == "ip")
     for arch, folder in model_dirs.items():
         trained = read_json(folder / DESCRIPTION)["zones"]
         if trained != zones:
@@ -192,7 +196,7 @@ def select(ranking: list[str], means: dict[str, dict[str, Any]], models: tuple[s
     best = next((n for n in ranking if n in models), None)
     if best is None:
         return None, "no model was scored on every fold"
-    beaten = [b for b in ranking[:ranking.index(best)] if b in BASELINES]
+    beaten = [b for b in ranking[:ranking.index(best)] if b not in models]
     note = (f"{best}: lowest mean fold RMSE of the models ({means[best]['rmse']:.1f}) over the folds {span}; "
             f"the test period was not read")
     return best, note + (f" (beaten by the baseline(s) {', '.join(beaten)})" if beaten else "")
