@@ -14,6 +14,8 @@ fi
 # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "torch==2.13.0" 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v '^WARNING: Location' || true
+# statsforecast without its pandas<3 pin (pyproject.toml lists its other requirements and says why).
+.venv/bin/python -m pip install -q --no-deps "statsforecast==2.1.1" 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import torch, dpforecast; print(f'environment ready: torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}')"
 
 # The default DVC remote is a local folder shared by every clone on this machine.

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dpforecast.data.spec import DatasetSpec
 
 Architecture = Literal["lstm", "gru", "bilstm", "bigru"]
+FieldBaseline = Literal["autoets", "mstl", "autoarima", "fracast"]
 PrivacyMode = Literal["none", "ip", "gp"]
 IpMechanism = Literal["discrete_gaussian", "discrete_laplace"]
 #: privacy.gp.accountant's names, one list (dpforecast.privacy.dp_sgd_accountant accounts by them)
@@ -112,11 +113,16 @@ class FeatureParams:
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    """What the evaluation plots show (the metrics cover every lead)."""
+    """What the evaluation plots show (the metrics cover every lead), and the field's baselines it fits."""
 
     __pydantic_config__ = DECLARED
     plot_lead: int | str | None = None
     """The lead plots/forecast.png shows, in steps or as a duration; null: the last."""
+    baselines: tuple[FieldBaseline, ...] = ("autoets",)
+    """The field's baselines fitted beside persistence, seasonal naive and ridge, in the evaluation, the
+    backtest and the registry's comparisons: autoets (statsforecast, seconds); opt-in for their cost: mstl
+    (refitted daily, a minute or two per data set), autoarima (minutes per zone) and fracast (zero-shot,
+    seconds per window and zone on a busy CPU). README, Baselines."""
 
 
 @dataclass(frozen=True)
@@ -451,6 +457,8 @@ def _check(p: Params) -> None:
                         ("evaluate.plot_lead", p.evaluate.plot_lead)):
         if value is not None:  # the form only: the data set's interval decides the steps (resolve)
             steps(value, 1, name)
+    need(len(set(p.evaluate.baselines)) == len(p.evaluate.baselines), "evaluate.baselines",
+         f"names a baseline twice: {list(p.evaluate.baselines)}")
     need(p.features.week_period_days > 0, "features.week_period_days", "must be positive")
     need(p.split.test_days is None or p.split.test_days >= 1, "split.test_days", "must be at least 1")
     need(p.split.validation_days is None or p.split.validation_days >= 0, "split.validation_days", "must be 0 or more")

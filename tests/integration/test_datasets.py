@@ -191,7 +191,7 @@ def test_a_third_data_set_in_the_long_layout_runs_through_every_stage(tmp_path: 
     metrics = evaluate(paths, params, track=False)
     assert set(metrics["persistence"]["rmse"]) == {*spec.zone_ids, "mean"}
     mase = json.loads(paths.metric("mase").read_text())
-    assert set(mase) == {"dataset", "horizon", "persistence", "ridge", "seasonal_day", "seasonal_week",
+    assert set(mase) == {"dataset", "horizon", "persistence", "ridge", "seasonal_day", "seasonal_week", "autoets",
                          "lstm", "gru", "bilstm", "bigru"}
 
 

@@ -109,6 +109,10 @@ def test_ip_trains_on_the_release_and_is_scored_on_raw_targets(tmp_path):
     # The evaluate stage scores the reloaded model on the raw targets too, as training did.
     evaluated = evaluate(paths, params, track=False)
     assert evaluated["gru"]["rmse"]["mean"] == pytest.approx(result.test["rmse"]["mean"], rel=1e-6)
+    # The field's baselines fit the release too: its guarantee covers them and their intervals.
+    assert evaluated["autoets"]["privacy"] == evaluated["gru"]["privacy"] != "not private"
+    assert evaluated["autoets"]["intervals"]["covered_by_privacy_guarantee"] is True
+    assert json.loads(paths.metric("epsilon").read_text())["autoets"] == 0.5
     # A second release of the same data and parameters extends nothing and costs nothing more.
     release(paths, params)
     assert len(open_ledger(params).charges()) == 1

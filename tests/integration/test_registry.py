@@ -71,6 +71,10 @@ def test_champion_moves_only_to_a_better_model(registry):
     assert not third["promoted"] and "does not beat" in third["reason"]
     assert str(client.get_model_version_by_alias("mobility-gru", "champion").version) == "2"
     assert str(client.get_model_version_by_alias("mobility-gru", "challenger").version) == "3"
+    # Beside every decision, the baselines' score on the same windows: the field's AutoETS among them.
+    baselines = third["baselines_rmse"]
+    assert {"persistence", "ridge", "seasonal_day", "autoets"} <= set(baselines) and baselines["autoets"] > 0
+    assert baselines == first["baselines_rmse"]  # the same test windows and fits every time
 
 
 @pytest.mark.real_data

@@ -50,6 +50,8 @@ from dpforecast.models.conformal import Intervals
 from dpforecast.models.persistence import Persistence
 from dpforecast.models.ridge import Ridge
 from dpforecast.models.seasonal import SeasonalNaive
+from dpforecast.models.statistical import MSTL, AutoARIMA, AutoETS
+from dpforecast.models.zero_shot import Fracast
 from dpforecast.privacy.report import PrivacyReport
 from dpforecast.runtime.io import atomic_dir, read_json, write_json
 from dpforecast.training.intervals import fit_calibrated
@@ -58,7 +60,7 @@ from dpforecast.training.networks import NETWORKS, Network
 #: Every model class a saved forecast can name.
 MODEL_CLASSES: dict[str, type[Model]] = {
     **{cls.__name__: cls for cls in NETWORKS.values()}, "Ridge": Ridge, "SeasonalNaive": SeasonalNaive,
-    "Persistence": Persistence}
+    "Persistence": Persistence, "AutoETS": AutoETS, "MSTL": MSTL, "AutoARIMA": AutoARIMA, "Fracast": Fracast}
 SAVED_FORMAT = 1
 NOT_COVERED = ("fitted on the raw counts beside DP-SGD: its forecasts and intervals are statistics of the private "
                "data that no accountant charges; not covered by any guarantee")

@@ -7,18 +7,31 @@ models' errors on those same windows are kept beside it so like is compared with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from dpforecast.evaluation.metrics import errors_by_lead, forecast_errors
-from dpforecast.models.conformal import Intervals, coverage
+from dpforecast.models.conformal import Intervals, bounds_coverage, coverage
+
+
+@dataclass(frozen=True)
+class OwnIntervals:
+    """A method's own intervals on the test windows (statsforecast's prediction intervals, a
+    zero-shot model's quantiles), level -> ``(lower, upper)``: nothing calibrated them here.
+    ``covered``: whether a privacy guarantee covers them (post-processing of a release)."""
+
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]]
+    source: str
+    covered: bool
 
 
 def score(y_test: np.ndarray, forecast: np.ndarray, zones: list[str], scale: dict[str, float | None],
-          intervals: Intervals | None = None) -> dict[str, Any]:
+          intervals: Intervals | OwnIntervals | None = None) -> dict[str, Any]:
     """RMSE and MAE per zone and their mean, per lead, MASE per zone and its mean, the
-    windows scored, and the intervals' coverage when the forecaster has intervals."""
+    windows scored, and the intervals' coverage when the forecaster has intervals
+    (conformal ones calibrated on a held-out block, or the method's own)."""
     found = np.isfinite(forecast).all(axis=(1, 2))
     if not found.any():
         return {"windows": 0}
@@ -28,7 +41,12 @@ def score(y_test: np.ndarray, forecast: np.ndarray, zones: list[str], scale: dic
     present = [v for v in mase.values() if v is not None]
     out: dict[str, Any] = {**errors, "by_lead": errors_by_lead(y, f), "windows": int(found.sum()),
                            "mase": {**mase, "mean": float(np.mean(present)) if present else None}}
-    if intervals is not None:
+    if isinstance(intervals, OwnIntervals):
+        out["coverage"] = bounds_coverage({level: (lo[found], hi[found]) for level, (lo, hi) in intervals.bounds.items()},
+                                          y)
+        out["intervals"] = {"source": intervals.source, "covered_by_privacy_guarantee": intervals.covered,
+                            "calibration_windows": None}
+    elif intervals is not None:
         out["coverage"] = coverage(intervals, y, f)
         out["intervals"] = {"source": intervals.source, "covered_by_privacy_guarantee": intervals.covered,
                             "calibration_windows": intervals.calibration_windows}

@@ -8,8 +8,10 @@ validation days before it and its history before that: windows, scalers, early s
 and conformal calibration see only the fold's past, and the block's own targets are only
 scored. Everything runs in memory on the data set's series validated once, and in ``ip``
 mode released once (cutting is post-processing), charged like the project's release.
-``refit``: every model is trained on each fold's data; otherwise once on fold 1's, and
-that model scores every fold. Writes ``metrics/backtest.json`` and ``reports/backtest.md``.
+Every fold scores the baselines too, the field's that ``evaluate.baselines`` names among
+them, fitted on the fold's past. ``refit``: every model is trained on each fold's data;
+otherwise once on fold 1's, and that model scores every fold. Writes
+``metrics/backtest.json`` and ``reports/backtest.md``.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from dpforecast.config import ARCHITECTURES, Params, load_params
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.errors import ConfigError
 from dpforecast.evaluation.baselines import (
-    BASELINES,
     baseline_forecasts,
+    field_forecasts,
     in_sample_seasonal_mae,
 )
-from dpforecast.evaluation.scores import like_for_like, persistence_skill, score
+from dpforecast.evaluation.scores import OwnIntervals, like_for_like, persistence_skill, score
 from dpforecast.features.feature_set import FeatureSet, build_feature_set
 from dpforecast.features.windows import split_starts
 from dpforecast.models.base import FitContext, Windows
@@ -163,7 +165,10 @@ def score_fold(features: FeatureSet, params: Params, fitted: dict[str, FittedNet
     raw = targets if params.privacy.mode != "ip" else None  # None: the table's (noisy) counts
     test = Windows.of(table, windows.filter(pl.col("split") == "test"), w, h, zones, minutes, targets=raw)
     forecasts, _ = baseline_forecasts(table, windows, w, h, zones, minutes)
-    intervals = {}
+    intervals: dict[str, Any] = {}
+    for name, field in field_forecasts(table, windows, w, h, zones, minutes, params.evaluate.baselines).items():
+        forecasts[name] = field.forecast.mean  # the field's baselines, fitted on the fold's past like the models
+        intervals[name] = OwnIntervals(field.forecast.bounds, field.forecast.source, params.privacy.mode == "ip")
     for arch, network in fitted.items():
         if network.zones != zones:
             raise ValueError(f"backtest: {arch} models zones {network.zones}, the fold has {zones}")
@@ -210,7 +215,7 @@ def select(ranking: list[str], means: dict[str, dict[str, Any]], models: tuple[s
     best = next((n for n in ranking if n in models), None)
     if best is None:
         return None, "no model was scored on every fold"
-    beaten = [b for b in ranking[:ranking.index(best)] if b in BASELINES]
+    beaten = [b for b in ranking[:ranking.index(best)] if b not in models]
     note = (f"{best}: lowest mean fold RMSE of the models ({means[best]['rmse']:.1f}) over the folds {span}; "
             f"the test period was not read")
     return best, note + (f" (beaten by the baseline(s) {', '.join(beaten)})" if beaten else "")

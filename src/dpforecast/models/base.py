@@ -1,7 +1,7 @@
 """What every forecaster is to the rest of dpforecast: ``fit`` on windows, ``predict`` windows.
 
-Networks and the baselines a forecaster tries first (persistence, seasonal naive, ridge)
-share this base, so the in-memory API, evaluation and backtests treat them alike and
+Networks, the baselines a forecaster tries first (persistence, seasonal naive, ridge) and
+the field's (statistical methods, a zero-shot model) share this base, so the in-memory API, evaluation and backtests treat them alike and
 compare them on the same windows. A model sees :class:`Windows`, never a file: the
 feature table, the index of the windows and their arrays travel together, so a baseline
 that reads the calendar (seasonal naive) and one that reads the arrays (ridge) are fitted
@@ -55,6 +55,18 @@ class Windows:
         positions = np.arange(len(self))[rows]
         return Windows(self.table, self.index[positions], self.x[positions], self.y[positions], self.zones,
                        self.interval_minutes)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Point forecasts ``(n, horizon, zones)`` and the intervals the method gives itself
+    (statistical models' prediction intervals, a zero-shot model's quantiles): level ->
+    ``(lower, upper)``, each shaped like ``mean``; none for a model without them (its
+    intervals, if any, are calibrated on a held-out block: :mod:`dpforecast.models.conformal`)."""
+
+    mean: np.ndarray
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    source: str = ""  # what the intervals are, in words
 
 
 @dataclass
@@ -117,6 +129,10 @@ class Model(ABC):
     @abstractmethod
     def predict(self, windows: Windows) -> np.ndarray:
         """``(n, horizon, zones)`` forecasts, NaN where the model has none."""
+
+    def forecast(self, windows: Windows) -> Forecast:
+        """:meth:`predict` with the method's own intervals, where it has any (none here)."""
+        return Forecast(self.predict(windows))
 
     def config(self) -> dict[str, Any]:
         """The constructor's arguments, JSON types: what :meth:`save` writes to rebuild it."""

@@ -81,8 +81,14 @@ def coverage(intervals: Intervals, y_true: np.ndarray, y_pred: np.ndarray) -> di
     """Per nominal level: the share of test counts inside the interval, overall, per lead
     and per zone (lists), and the mean width; a level with too few calibration residuals
     for some zone or lead has no interval there and is left out (never scored as 0%)."""
+    return bounds_coverage(intervals.bounds(np.clip(y_pred, 0, None)), y_true)
+
+
+def bounds_coverage(bounds: dict[float, tuple[np.ndarray, np.ndarray]], y_true: np.ndarray) -> dict[str, Any]:
+    """:func:`coverage` of any intervals, level -> ``(lower, upper)`` shaped like ``y_true``
+    (a level with a missing bound is left out)."""
     out: dict[str, Any] = {}
-    for level, (lower, upper) in intervals.bounds(np.clip(y_pred, 0, None)).items():
+    for level, (lower, upper) in bounds.items():
         if not np.isfinite(upper).all():
             continue
         inside = (y_true >= lower) & (y_true <= upper)

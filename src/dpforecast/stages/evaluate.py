@@ -1,5 +1,9 @@
 """Stage ``evaluate``: test-period scores of the baselines and every saved model, at every lead.
 
+The baselines are persistence, seasonal naive and ridge, and the field's that
+``evaluate.baselines`` names (statistical methods, a zero-shot model: their own intervals
+are scored for coverage, their cost is in ``metrics/details.json``).
+
 The models are loaded back from their saved folders (weights and intervals), so these
 metrics also prove that what was saved reproduces what was trained. The metrics files are
 laid out for ``dvc metrics show``: one file per measure (``metrics/rmse.json``,
@@ -19,7 +23,9 @@ import polars as pl
 from dpforecast.config import Params
 from dpforecast.evaluation.baselines import (
     BASELINES,
+    FieldForecast,
     baseline_forecasts,
+    field_forecasts,
     in_sample_seasonal_mae,
 )
 from dpforecast.evaluation.plots import (
@@ -28,12 +34,13 @@ from dpforecast.evaluation.plots import (
     lead_figure,
     training_figure,
 )
-from dpforecast.evaluation.scores import like_for_like, persistence_skill, score, skill
+from dpforecast.evaluation.scores import OwnIntervals, like_for_like, persistence_skill, score, skill
 from dpforecast.features.windows import target_rows, window_arrays
 from dpforecast.models.store import load_forecaster, load_intervals
 from dpforecast.runtime.io import read_json, write_json
 from dpforecast.runtime.paths import METRIC_FILES, Paths
 from dpforecast.training.loop import predict
+from dpforecast.training.private_plan import plan_privacy
 
 # What ``metrics/details.json`` keeps of each model's privacy report.
 PRIVACY_DETAILS = ("private", "mode", "mechanism", "epsilon", "delta", "unit", "unit_name", "accountant",
@@ -58,6 +65,16 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
     histories: dict[str, list[dict[str, float]]] = {}
     privacy: dict[str, Any] = {name: "not private" for name in BASELINES}
     details: dict[str, Any] = {"ridge_alpha": ridge.alpha, "privacy": {}}
+    field = field_forecasts(table, windows, w, h, zones, spec.interval_minutes, params.evaluate.baselines)
+    guarantee = field_guarantee(paths, params)
+    for name, fitted in field.items():
+        forecasts[name] = fitted.forecast.mean
+        intervals[name] = OwnIntervals(fitted.forecast.bounds, fitted.forecast.source, covered=guarantee is not None)
+        privacy[name] = "not private" if guarantee is None else short_guarantee(guarantee)
+        if guarantee is not None:
+            details["privacy"][name] = {k: guarantee[k] for k in PRIVACY_DETAILS if guarantee.get(k) is not None}
+    if field:
+        details["field_baselines"] = field_details(field, params.privacy.mode)
     for arch in params.models():
         folder = paths.model_dir(arch)
         forecasts[arch] = predict(load_forecaster(folder), x_test, device="cpu")
@@ -77,13 +94,35 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
         s["privacy"] = privacy[name]
         if s["windows"] and name != "persistence":
             s["skill"] = persistence_skill(s, reference)
-            s["skill_over"] = {b: skill(s["rmse"]["mean"], scores[b]["rmse"]["mean"]) for b in BASELINES
+            s["skill_over"] = {b: skill(s["rmse"]["mean"], scores[b]["rmse"]["mean"]) for b in (*BASELINES, *field)
                                if b != name and scores[b]["windows"]}
     write_metrics(paths, params, scores, details, scale)
     plot(paths, params, table, windows, y_test, forecasts, scores, intervals, histories, zones)
     if track:
         log_baselines(paths, params, scores, lineage)
     return scores
+
+
+#: What the field's baselines fit, per privacy mode, and so whether a guarantee covers them.
+FIELD_FITS = {
+    "none": "the raw counts (not private)",
+    "ip": "the noisy release: their forecasts and intervals are post-processing, covered by its guarantee",
+    "gp": "the raw counts beside DP-SGD: non-private baselines, covered by no guarantee",
+}
+
+
+def field_guarantee(paths: Paths, params: Params) -> dict[str, Any] | None:
+    """The guarantee the field's baselines inherit: the release's under input perturbation
+    (they fit it), none otherwise."""
+    if params.privacy.mode != "ip":
+        return None
+    return plan_privacy(params, "baselines", 0, 0, 0, "", paths.release_metadata).report.to_json()
+
+
+def field_details(field: dict[str, FieldForecast], mode: str) -> dict[str, Any]:
+    """Per field baseline: what it fitted, its cost and what its fit chose."""
+    return {name: {"fitted_on": FIELD_FITS[mode], "seconds": round(f.seconds, 2), "fit_seconds": round(f.summary.seconds, 2),
+                   "intervals": f.forecast.source, **f.summary.details} for name, f in field.items()}
 
 
 def short_guarantee(report: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import pytest
 from dpforecast import (
     DPSGD,
     GRU,
+    AutoETS,
     DPForecast,
     InputPerturbation,
     Persistence,
@@ -221,3 +222,17 @@ def test_predict_and_cross_validation_across_a_change_of_time_on_a_local_clock(l
 def test_an_absolute_clock_states_every_target_at_its_interval(spec, frame):
     out = _forecast(spec, models=[Persistence()]).fit(frame).predict()
     assert set(out["duration_minutes"]) == {60}
+
+
+@pytest.mark.slow  # a release and two AutoETS fits of five zones: about 35 s on a busy 2-core CPU
+def test_the_fields_baselines_fit_the_release_under_input_perturbation_and_are_not_covered_beside_dp_sgd(spec, frame):
+    """A statistical baseline reads the series it is given: the noisy release under input
+    perturbation (post-processing: the release's guarantee), the raw counts beside DP-SGD
+    (non-private, marked not covered)."""
+    released = _forecast(spec, privacy=InputPerturbation(epsilon=1.0), models=[AutoETS()], history_days=7).fit(frame)
+    report = released.privacy_report().models["autoets"]
+    assert report.private and report.mode == "ip" and report.epsilon == 1.0
+    assert "autoets-lo-80" in released.predict().columns  # conformal intervals, as every model's
+    beside = _forecast(spec, privacy=DPSGD(epsilon=2.0), models=[AutoETS()], history_days=7).fit(frame)
+    report = beside.privacy_report().models["autoets"]
+    assert not report.private and "not covered" in report.notes[0]
