@@ -8,6 +8,7 @@ import pytest
 
 from dpforecast.config import Params
 from dpforecast.data import synthetic
+from dpforecast.data.clock import Clock
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import make_windows
 from dpforecast.models.base import FitContext, Windows
@@ -23,7 +24,7 @@ def table() -> pl.DataFrame:
 
 
 def _windows(table: pl.DataFrame, split: str, horizon: int = 3) -> Windows:
-    index = make_windows(table, 24, horizon, False, 2, 1, 60, ZONES)
+    index = make_windows(table, 24, horizon, False, 2, 1, Clock(60, "Europe/Paris"), ZONES)
     return Windows.of(table, index.filter(pl.col("split") == split), 24, horizon, ZONES, 60)
 
 

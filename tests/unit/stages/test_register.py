@@ -28,10 +28,12 @@ def test_each_selected_architecture_is_published_and_its_decision_recorded(tmp_p
     calls = []
     monkeypatch.setattr(register_stage, "publish",
                         lambda p, prm, arch, lineage: calls.append((arch, lineage)) or _decisions(arch))
+    baselines = {"persistence": 30.0, "autoets": 25.0}  # scored on the feature files (tests/unit/stages/test_evaluate.py)
+    monkeypatch.setattr(register_stage, "baseline_scores", lambda p, prm: baselines)
     out = register(paths, params, {"git_commit": "abc"})
     assert calls == [(a, {"git_commit": "abc"}) for a in ("lstm", "gru", "bilstm", "bigru")]
     assert out["gru"] == {"registered_model": "mobility-town-gru", "version": 3, "promoted": True, "rmse": 10.0,
-                          "champion_rmse": 12.0, "reason": "rmse 10 < 12 - 1%"}
+                          "champion_rmse": 12.0, "reason": "rmse 10 < 12 - 1%", "baselines_rmse": baselines}
     assert out["lstm"]["champion_rmse"] is None and out["lstm"]["version"] == 1
     assert json.loads(paths.promotion_metrics.read_text()) == out
     private = load_params(root / "params.yaml", train={"model": "gru"}, privacy={"mode": "ip"})
