@@ -233,6 +233,21 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_datasets_add(args: argparse.Namespace) -> int:
+    from dpforecast.api.new_dataset import add_dataset
+    from dpforecast.errors import DataFileError
+    from dpforecast.runtime.project import project_root
+
+    root = project_root()
+    try:
+        added = add_dataset(root, args.name, args.file, replace=args.replace)
+    except (DataFileError, ConfigError) as exc:
+        print(f"dpforecast datasets add: {exc}", file=sys.stderr)
+        return 2
+    print(added.text(root))
+    return 0 if added.report.passed else 1
+
+
 def _cmd_ledger(args: argparse.Namespace) -> int:
     from dpforecast.privacy.budget import open_ledger
     from dpforecast.privacy.ledger import format_report
@@ -387,8 +402,16 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--path", type=Path, help="where to write it (default: ~/.config/dpforecast/privacy.key)")
     k.set_defaults(func=_cmd_key)
 
-    d = sub.add_parser("datasets", help="list the data sets declared in datasets/")
+    d = sub.add_parser("datasets", help="list the data sets declared in datasets/; `datasets add NAME FILE` starts one "
+                                        "from its file")
     d.set_defaults(func=_cmd_datasets)
+    da = d.add_subparsers(dest="action").add_parser(
+        "add", help="draft datasets/NAME.yaml from a counts file (layout, columns, interval, time zone, clock, "
+                    "zones, empty counts), copy the file under data/NAME/, validate it, print what was inferred")
+    da.add_argument("name", help="the data set's name: lower-case letters, digits, - and _")
+    da.add_argument("file", type=Path, help="the counts file (CSV: wide or long, any delimiter of , ; tab |)")
+    da.add_argument("--replace", action="store_true", help="draft the spec again over an existing one")
+    da.set_defaults(func=_cmd_datasets_add)
 
     sy = sub.add_parser("synthesize", help="write a synthetic data set (CSV under data/<name>/ and its spec)")
     sy.add_argument("name", help="data set name (datasets/<name>.yaml)")
