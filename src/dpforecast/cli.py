@@ -141,7 +141,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     paths, params = load_project()
     configure(paths, params.tracking.experiment)
     try:
-        forecast = forecast_csv(args.model, args.input)
+        forecast = forecast_csv(args.model, args.input, every_window=args.output is not None)
     except WindowInputError as exc:
         print(f"dpforecast: bad input: {exc}", file=sys.stderr)
         return 2
@@ -158,7 +158,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"dpforecast: cannot write {args.output}: {exc}", file=sys.stderr)
             return 2
-        print(f"wrote {len(forecast.table)} rows (every complete window, lead and zone) to {args.output}")
+        print(f"wrote {len(forecast.table)} rows (every complete window of the last complete stretch, lead and "
+              f"zone) to {args.output}")
     return 0
 
 
@@ -361,11 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
                                        "from a registered model and recent counts")
     p.add_argument("--model", required=True, help="MLflow model URI, e.g. models:/mobility-bigru@champion")
     p.add_argument("--input", required=True, type=Path,
-                   help="CSV of the last consecutive intervals (at least the model's window): the layout "
-                        "of the model's data set (e.g. Montreuil's Date, Hour, zones, Total) or timestamp,<zone ids>")
+                   help="CSV of recent counts in the layout of the model's data set (its data file itself, rows in "
+                        "any order; e.g. Montreuil's Date, Hour, zones, Total) or timestamp,<zone ids>: the forecast "
+                        "follows the last window of consecutive intervals with a count for every zone (a zone "
+                        "without enough recent counts is named)")
     p.add_argument("--output", type=Path,
-                   help="also write every complete window's forecasts to this CSV, one row per window, lead and zone "
-                        "(origin_time, target_time, lead, zone, forecast, lower_80, upper_80, lower_95, upper_95)")
+                   help="also write the forecasts of every complete window of the last complete stretch to this CSV, "
+                        "one row per window, lead and zone (origin_time, target_time, lead, zone, forecast, "
+                        "lower_80, upper_80, lower_95, upper_95)")
     p.set_defaults(func=_cmd_predict)
 
     r = sub.add_parser("restore-data", help="dvc checkout the data version a registered model was trained on")
