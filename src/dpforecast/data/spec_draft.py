@@ -245,6 +245,11 @@ def draft_spec(path: Path, name: str, raw_path: str) -> SpecDraft:
         findings.append(Finding("(file)", f"{len(off_grid)} step(s)", f"off the {interval}-minute grid, first "
                                                                         f"{s} minutes after {times.stamps[i]}: "
                                                                         f"validation names their lines"))
+    first_seen = read[_T].unique(maintain_order=True)
+    if not first_seen.equals(first_seen.sort()):
+        findings.append(Finding("(file)", "rows out of time order", "validation reads the times in the order they "
+                                                                     "first appear and refuses one earlier than the "
+                                                                     "one before: sort the file by time"))
     parent = sum_of_others(table, list(shape.zones))
     parent_id = ids[shape.zones.index(parent)] if parent else None
     days = (times.stamps[-1] - times.stamps[0]).days + 1

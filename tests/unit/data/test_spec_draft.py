@@ -28,3 +28,11 @@ def test_the_draft_reads_as_a_spec_with_what_each_value_was_read_from(tmp_path: 
     assert "# 3 interval(s) absent from the file in 1 hole(s): read as gaps" in draft.text
     assert doc["protocol"] == {"test_days": 1, "validation_days": 1, "history_days": None}  # two days of counts
     assert [f.key for f in draft.findings][:3] == ["layout", "interval_minutes", "timezone"]
+
+
+def test_rows_out_of_time_order_are_said_before_validation_refuses_them(tmp_path: Path):
+    csv = tmp_path / "counts.csv"
+    lines = [f"a,2024-05-01T{h:02d}:00:00+02:00,{h}" for h in range(24)]
+    csv.write_text("zone,ds,y\n" + "\n".join(lines[12:] + lines[:12]) + "\n")
+    findings = {f.key: f for f in draft_spec(csv, "c", "data/c/counts.csv").findings}
+    assert findings["(file)"].value == "rows out of time order" and "sort the file by time" in findings["(file)"].why
