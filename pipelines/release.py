@@ -4,14 +4,13 @@ from dagster_report import report  # pipelines/, beside this script
 
 from dpforecast.runtime.project import lineage, load_project
 from dpforecast.runtime.stage_main import run_stage
-from dpforecast.stages.release import release
+from dpforecast.stages.release import release, release_line
 
 
 def main() -> None:
     paths, params = load_project()
     meta = release(paths, params, data_version=lineage(paths, params).get("data.dvc_md5", ""))
-    terms = meta.get("terms") or {}
-    print(f"release: {terms.get('mechanism', 'none')} (private: {meta.get('private', True)})")
+    print(release_line(meta, params.privacy.mode))
 
 
 if __name__ == "__main__":

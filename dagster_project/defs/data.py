@@ -17,7 +17,7 @@ from dagster_project.defs.scope import PROJECT, Scope
 from dpforecast.data.ingest import source_files
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.features.zones import EmptyZoneError, SplitError
-from dpforecast.stages.features import build_features
+from dpforecast.stages.features import build_features, features_report
 from dpforecast.stages.ingest import ingest
 from dpforecast.stages.validate import check_protocol, validate
 from dpforecast.validation import DataValidationError
@@ -99,11 +99,11 @@ def data_assets(scope: Scope) -> list[dg.AssetsDefinition]:
         started once and charged to the data set's ledger, then extended by each delivery at
         no further charge; in other modes a note that models read the validated series."""
         from dpforecast.runtime.project import lineage
-        from dpforecast.stages.release import release
+        from dpforecast.stages.release import release, release_line
 
         paths, params = project.load(ds)
         meta = release(paths, params, data_version=lineage(paths, params).get("data.dvc_md5", ""))
-        context.log.info(f"release: {meta}")
+        context.log.info(release_line(meta, params.privacy.mode))
         private = meta.get("private", True)
         metadata = {"private": dg.MetadataValue.bool(bool(private)), "mode": dg.MetadataValue.text(params.privacy.mode)}
         if params.privacy.mode == "ip":
@@ -128,7 +128,7 @@ def data_assets(scope: Scope) -> list[dg.AssetsDefinition]:
         paths, params = project.load(ds)
         counts = build_features(paths, params)
         summary = read_json(paths.feature_summary)
-        context.log.info(f"features: windows per split {counts}")
+        context.log.info(features_report(summary))
         return dg.MaterializeResult(
             metadata={
                 **{f"windows_{split}": dg.MetadataValue.int(n) for split, n in counts.items()},
@@ -137,6 +137,8 @@ def data_assets(scope: Scope) -> list[dg.AssetsDefinition]:
                 "modelled_zones": dg.MetadataValue.int(len(summary["modelled_zones"])),
                 "dropped_zones": dg.MetadataValue.text(", ".join(summary["dropped_zones"]) or "none"),
                 "windows_dropped_for_missing_counts": dg.MetadataValue.int(summary["windows_dropped_for_missing_counts"]),
+                "windows_removed": dg.MetadataValue.json(summary["windows_removed"]),
+                "periods": dg.MetadataValue.json(summary["periods"]),
                 "table": dg.MetadataValue.path(str(paths.feature_table)),
                 "windows": dg.MetadataValue.path(str(paths.windows)),
                 **project.record("features", context.log, ds),

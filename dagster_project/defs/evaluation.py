@@ -32,6 +32,7 @@ def evaluation_asset(scope: Scope) -> dg.AssetsDefinition:
 def _evaluate(context: dg.AssetExecutionContext, project: ProjectResource, mlflow: MlflowResource,
               scope: Scope) -> dg.MaterializeResult:
     from dpforecast.stages.evaluate import (
+        coverage_flags,
         coverage_table,
         evaluate,
         lead_table,
@@ -43,7 +44,8 @@ def _evaluate(context: dg.AssetExecutionContext, project: ProjectResource, mlflo
     with mlflow.tracking(paths, params) as (params, uri, _):
         scores = evaluate(paths, params, lineage=lineage(paths, params))
     table = summary_table(scores)
-    context.log.info(f"evaluate:\n{table}")
+    flags = coverage_flags(scores)
+    context.log.info("\n".join([f"evaluate:\n{table}", *flags]))
     horizon, minutes = params.features.horizon, params.data_set.interval_minutes
     return dg.MaterializeResult(
         metadata={
@@ -54,6 +56,7 @@ def _evaluate(context: dg.AssetExecutionContext, project: ProjectResource, mlflo
             "horizon": dg.MetadataValue.int(horizon),
             "lead_time_curve": dg.MetadataValue.md(lead_table(scores, minutes, every=max(1, horizon // 12))),
             "coverage": dg.MetadataValue.md(coverage_table(scores)),
+            "coverage_flags": dg.MetadataValue.md("\n".join(f"- {f}" for f in flags) or "none"),
             "lead_time_plot": dg.MetadataValue.path(str(paths.plots_dir / "leads.png")),
             "fan_plot": dg.MetadataValue.path(str(paths.plots_dir / "fan.png")),
             "forecast_plot": dg.MetadataValue.path(str(paths.plots_dir / "forecast.png")),

@@ -18,6 +18,7 @@ _PUBLIC = {
     "PrivacyReports": "dpforecast.api.reports",
     "read_counts": "dpforecast.api.dataset",
     "load_dataset": "dpforecast.api.dataset",
+    "add_dataset": "dpforecast.api.new_dataset",
     "LSTM": "dpforecast.training.networks",
     "GRU": "dpforecast.training.networks",
     "BiLSTM": "dpforecast.training.networks",

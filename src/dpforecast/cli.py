@@ -141,7 +141,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     paths, params = load_project()
     configure(paths, params.tracking.experiment)
     try:
-        forecast = forecast_csv(args.model, args.input)
+        forecast = forecast_csv(args.model, args.input, every_window=args.output is not None)
     except WindowInputError as exc:
         print(f"dpforecast: bad input: {exc}", file=sys.stderr)
         return 2
@@ -158,7 +158,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"dpforecast: cannot write {args.output}: {exc}", file=sys.stderr)
             return 2
-        print(f"wrote {len(forecast.table)} rows (every complete window, lead and zone) to {args.output}")
+        print(f"wrote {len(forecast.table)} rows (every complete window of the last complete stretch, lead and "
+              f"zone) to {args.output}")
     return 0
 
 
@@ -233,6 +234,21 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
         print(f"{name:<12} {len(s.zones):>5} zones  {s.interval_minutes:>4} min  {s.timezone:<18} "
               f"{s.layout.kind:<4}  {s.source.license:<10} {s.title}")
     return 0
+
+
+def _cmd_datasets_add(args: argparse.Namespace) -> int:
+    from dpforecast.api.new_dataset import add_dataset
+    from dpforecast.errors import DataFileError
+    from dpforecast.runtime.project import project_root
+
+    root = project_root()
+    try:
+        added = add_dataset(root, args.name, args.file, replace=args.replace)
+    except (DataFileError, ConfigError) as exc:
+        print(f"dpforecast datasets add: {exc}", file=sys.stderr)
+        return 2
+    print(added.text(root))
+    return 0 if added.report.passed else 1
 
 
 def _cmd_ledger(args: argparse.Namespace) -> int:
@@ -348,11 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
                                        "from a registered model and recent counts")
     p.add_argument("--model", required=True, help="MLflow model URI, e.g. models:/mobility-bigru@champion")
     p.add_argument("--input", required=True, type=Path,
-                   help="CSV of the last consecutive intervals (at least the model's window): the layout "
-                        "of the model's data set (e.g. Montreuil's Date, Hour, zones, Total) or timestamp,<zone ids>")
+                   help="CSV of recent counts in the layout of the model's data set (its data file itself, rows in "
+                        "any order; e.g. Montreuil's Date, Hour, zones, Total) or timestamp,<zone ids>: the forecast "
+                        "follows the last window of consecutive intervals with a count for every zone (a zone "
+                        "without enough recent counts is named)")
     p.add_argument("--output", type=Path,
-                   help="also write every complete window's forecasts to this CSV, one row per window, lead and zone "
-                        "(origin_time, target_time, lead, zone, forecast, lower_80, upper_80, lower_95, upper_95)")
+                   help="also write the forecasts of every complete window of the last complete stretch to this CSV, "
+                        "one row per window, lead and zone (origin_time, target_time, lead, zone, forecast, "
+                        "lower_80, upper_80, lower_95, upper_95)")
     p.set_defaults(func=_cmd_predict)
 
     r = sub.add_parser("restore-data", help="dvc checkout the data version a registered model was trained on")
@@ -389,8 +408,16 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--path", type=Path, help="where to write it (default: ~/.config/dpforecast/privacy.key)")
     k.set_defaults(func=_cmd_key)
 
-    d = sub.add_parser("datasets", help="list the data sets declared in datasets/")
+    d = sub.add_parser("datasets", help="list the data sets declared in datasets/; `datasets add NAME FILE` starts one "
+                                        "from its file")
     d.set_defaults(func=_cmd_datasets)
+    da = d.add_subparsers(dest="action").add_parser(
+        "add", help="draft datasets/NAME.yaml from a counts file (layout, columns, interval, time zone, clock, "
+                    "zones, empty counts), copy the file under data/NAME/, validate it, print what was inferred")
+    da.add_argument("name", help="the data set's name: lower-case letters, digits, - and _")
+    da.add_argument("file", type=Path, help="the counts file (CSV: wide or long, any delimiter of , ; tab |)")
+    da.add_argument("--replace", action="store_true", help="draft the spec again over an existing one")
+    da.set_defaults(func=_cmd_datasets_add)
 
     sy = sub.add_parser("synthesize", help="write a synthetic data set (CSV under data/<name>/ and its spec)")
     sy.add_argument("name", help="data set name (datasets/<name>.yaml)")

@@ -284,9 +284,10 @@ class RegistryParams:
     """MLflow registry names and the rule that moves the ``champion`` alias."""
 
     __pydantic_config__ = DECLARED
-    name_prefix: str = "mobility"
-    """Registered model per data set and variant: <name_prefix>-<dataset>-<arch>, with -ip or
-    -gp if private (a spec's registry_prefix replaces <name_prefix>-<dataset>)."""
+    name_prefix: str | None = None
+    """Registered model per data set and variant: <dataset>-<arch> (null) or
+    <name_prefix>-<dataset>-<arch>, with -ip or -gp if private (a spec's registry_prefix
+    replaces both: Montreuil's keeps mobility-<arch>)."""
     metric: Literal["rmse", "mae"] = "rmse"
     """Mean over zones on the raw test targets, lower is better."""
     margin: float = 0.01
@@ -382,7 +383,7 @@ class Params(ParamsDocument):
         """Registered models are ``<prefix>-<arch>[-ip|-gp]``: one set per data set and
         horizon (``-h48`` when more than one step), since a champion is only compared with
         challengers forecasting the same leads."""
-        base = self.data_set.registry_prefix or f"{self.registry.name_prefix}-{self.dataset}"
+        base = self.data_set.registry_prefix or "-".join(p for p in (self.registry.name_prefix, self.dataset) if p)
         return base if self.features.horizon == 1 else f"{base}-h{self.features.horizon}"
 
     def models(self) -> list[str]:
@@ -474,7 +475,8 @@ def _check(p: Params) -> None:
     need(0 <= gp.momentum < 1, "privacy.gp.momentum", f"must be in [0, 1), got {gp.momentum!r}")
     need(0 <= gp.ema < 1, "privacy.gp.ema", f"must be in [0, 1) (0 = off), got {gp.ema!r}")
     need(0 <= p.registry.margin < 1, "registry.margin", "must be in [0, 1)")
-    need(bool(re.fullmatch(r"[a-z0-9][a-z0-9-]*", p.registry.name_prefix)), "registry.name_prefix",
+    need(p.registry.name_prefix is None or bool(re.fullmatch(r"[a-z0-9][a-z0-9-]*", p.registry.name_prefix)),
+         "registry.name_prefix",
          "lower-case letters, digits and dashes only")
     need(len(p.retraining.cron.split()) == 5, "retraining.cron", f"expected 5 cron fields, got {p.retraining.cron!r}")
     need(p.validate.min_count <= p.validate.max_count, "validate.min_count", "exceeds max_count")

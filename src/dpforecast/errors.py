@@ -6,3 +6,7 @@ from __future__ import annotations
 
 class ConfigError(ValueError):
     """A parameter is missing, unknown or out of range (the message names the file and key)."""
+
+
+class DataFileError(ValueError):
+    """A data file cannot be read as counts (the message names the file and the line or column)."""

@@ -257,7 +257,7 @@ def test_params_name_a_declared_data_set():
     with pytest.raises(ConfigError, match="dataset: not a data set name"):
         load_params(REPO / "params.yaml", dataset="../etc")
     auckland = load_params(REPO / "params.yaml", dataset="auckland")
-    assert auckland.protocol() == (28, 28, 365) and auckland.model_prefix() == "mobility-auckland"
+    assert auckland.protocol() == (28, 28, 365) and auckland.model_prefix() == "auckland"  # its own name
     assert load_params(REPO / "params.yaml").model_prefix() == "mobility"  # Montreuil keeps its names
     assert "60-minute interval" in auckland.ip_unit()
     assert load_params(REPO / "params.yaml", dataset="auckland", split={"history_days": 0}).protocol()[2] is None

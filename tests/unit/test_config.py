@@ -29,3 +29,12 @@ def test_a_profile_overrides_params_yaml_and_explicit_overrides_win_over_both():
 def test_bad_values_are_refused_by_name(overrides, name):
     with pytest.raises(ConfigError, match=name):
         load_params(PARAMS, **overrides)
+
+
+def test_registered_names_are_the_data_sets_own_unless_a_prefix_or_the_spec_says_otherwise():
+    assert load_params(PARAMS, dataset="auckland").model_prefix() == "auckland"
+    assert load_params(PARAMS, dataset="auckland", features={"horizon": 24}).model_prefix() == "auckland-h24"
+    assert load_params(PARAMS, dataset="auckland", registry={"name_prefix": "city"}).model_prefix() == "city-auckland"
+    assert load_params(PARAMS, registry={"name_prefix": "city"}).model_prefix() == "mobility"  # Montreuil's spec
+    with pytest.raises(ConfigError, match="registry.name_prefix"):
+        load_params(PARAMS, registry={"name_prefix": "Not OK"})

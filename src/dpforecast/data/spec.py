@@ -25,7 +25,7 @@ from dpforecast.declared import DECLARED, read
 from dpforecast.errors import ConfigError
 
 _ZONE_ID = re.compile(r"[a-z][a-z0-9_]{0,31}")
-_NAME = re.compile(r"[a-z][a-z0-9_-]{0,47}")
+DATASET_NAME = re.compile(r"[a-z][a-z0-9_-]{0,47}")
 
 
 @dataclass(frozen=True)
@@ -459,7 +459,7 @@ def spec_from_dict(raw: Any, where: str) -> DatasetSpec:
     def key(name: str) -> str:
         return f"{where}: {name}"
 
-    if not _NAME.fullmatch(doc.name):
+    if not DATASET_NAME.fullmatch(doc.name):
         raise SpecError(f"{key('name')}: {doc.name!r}: lower-case letters, digits, - and _ only")
     interval = doc.interval_minutes
     if interval < 1 or 1440 % interval:

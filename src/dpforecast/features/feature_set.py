@@ -10,15 +10,16 @@ files; the experiments (frontier's baselines) use it as it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.periods import split_periods
 from dpforecast.features.rates import per_nominal_interval
-from dpforecast.features.windows import make_windows, split_counts
+from dpforecast.features.windows import make_windows, removed_windows, split_counts
 from dpforecast.features.zones import SplitError, modelled_zones
 
 
@@ -57,13 +58,18 @@ def build_feature_set(raw: pl.DataFrame, series: pl.DataFrame, params: Params) -
                          f"touching a missing count is dropped, so a zone with no count in the test block removes "
                          f"every test window; a longer file, or shorter protocol.test_days / protocol.validation_days "
                          f"(the spec), split.* or features.window / features.horizon (params.yaml) fix it")
+    removed = removed_windows(table, *common, zones, history_days)
     summary: dict[str, Any] = {
         **spec.summary(),
         "modelled_zones": zones,
         "dropped_zones": dropped,
         "windows": counts,
+        # Each split's first and last target time, in the data set's time zone.
+        "periods": {split: asdict(p) for split, p in split_periods(table, windows, params.features.horizon).items()},
+        # Windows left out, each by the first rule that removes it (features.windows.removed_windows).
+        "windows_removed": removed,
         # Windows the same split would have without the missing-count rule.
-        "windows_dropped_for_missing_counts": int(make_windows(table, *common, [], history_days).height - windows.height),
+        "windows_dropped_for_missing_counts": removed["missing_count"],
         "missing_counts": {z: int(n) for z in zones if (n := raw[z].null_count())},
         "rows": raw.height,
         "protocol": {"test_days": test_days, "validation_days": validation_days, "history_days": history_days},

@@ -13,6 +13,7 @@ count is dropped, never filled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -58,6 +59,44 @@ def incomplete_rows(table: pl.DataFrame, zones: list[str]) -> np.ndarray:
     return table.select(pl.any_horizontal(pl.col(z).is_null() for z in zones)).to_series().to_numpy()
 
 
+@dataclass(frozen=True)
+class _Candidates:
+    """Every window the series could hold (first input row, lead-1 target row, last row)
+    and, for each, whether each rule removes it."""
+
+    start: np.ndarray
+    target: np.ndarray
+    straddles_gap: np.ndarray
+    misses_count: np.ndarray
+    before_history: np.ndarray
+    straddles_blocks: np.ndarray
+    val_start: datetime
+    test_start: datetime
+
+
+def _candidates(table: pl.DataFrame, window: int, horizon: int, contiguous: bool, test_days: int,
+                validation_days: int, clock: Clock, zones: list[str], history_days: int | None) -> _Candidates:
+    span = window - 1 + horizon
+    n = table.height
+    if n <= span:
+        raise ValueError(f"series of {n} rows is too short for window {window} and horizon {horizon}")
+    val_start, test_start = split_starts(table, test_days, validation_days)
+    instants = table[TIMESTAMP].dt.epoch("s").to_numpy()
+    last = np.arange(span, n)
+    start = last - span
+    target = start + window  # lead 1
+    gap = np.zeros_like(target, dtype=bool)
+    if not contiguous:
+        gap = ~clock.consecutive(table[TIMESTAMP], start, last, span)
+    # Rows with a missing count before each row, so a window's rows are checked in O(1).
+    holes = np.concatenate([[0], np.cumsum(incomplete_rows(table, zones))])
+    first = history_start(val_start, history_days)
+    early = np.zeros_like(gap) if first is None else instants[target] < int(first.timestamp())
+    block = np.searchsorted([int(val_start.timestamp()), int(test_start.timestamp())], instants, side="right")
+    return _Candidates(start, target, gap, (holes[last + 1] - holes[start]) != 0, early, block[target] != block[last],
+                       val_start, test_start)
+
+
 def make_windows(
     table: pl.DataFrame,
     window: int,
@@ -78,38 +117,44 @@ def make_windows(
     targets miss a count of ``zones`` is always dropped, as is one whose first target is
     before the training history or whose targets straddle two blocks.
     """
-    span = window - 1 + horizon
-    n = table.height
-    if n <= span:
-        raise ValueError(f"series of {n} rows is too short for window {window} and horizon {horizon}")
-    val_start, test_start = split_starts(table, test_days, validation_days)
-    instants = table[TIMESTAMP].dt.epoch("s").to_numpy()
-    last = np.arange(span, n)
-    start = last - span
-    target = start + window  # lead 1
-    keep = np.ones_like(target, dtype=bool)
-    if not contiguous:
-        keep = clock.consecutive(table[TIMESTAMP], start, last, span)
-    # Rows with a missing count before each row, so a window's rows are checked in O(1).
-    holes = np.concatenate([[0], np.cumsum(incomplete_rows(table, zones))])
-    keep &= (holes[last + 1] - holes[start]) == 0
-    first = history_start(val_start, history_days)
-    if first is not None:
-        keep &= instants[target] >= int(first.timestamp())
-    block = np.searchsorted([int(val_start.timestamp()), int(test_start.timestamp())], instants, side="right")
-    keep &= block[target] == block[last]
+    c = _candidates(table, window, horizon, contiguous, test_days, validation_days, clock, zones,
+                    history_days)
+    keep = ~(c.straddles_gap | c.misses_count | c.before_history | c.straddles_blocks)
     frame = pl.DataFrame(
-        {"start_row": start[keep], "target_row": target[keep]},
+        {"start_row": c.start[keep], "target_row": c.target[keep]},
         schema={"start_row": pl.Int64, "target_row": pl.Int64},
-    ).with_columns(table[TIMESTAMP].gather(target[keep]).alias("target_time"))
+    ).with_columns(table[TIMESTAMP].gather(c.target[keep]).alias("target_time"))
     split = (
-        pl.when(pl.col("target_time") >= test_start)
+        pl.when(pl.col("target_time") >= c.test_start)
         .then(pl.lit("test"))
-        .when(pl.col("target_time") >= val_start)
+        .when(pl.col("target_time") >= c.val_start)
         .then(pl.lit("validation"))
         .otherwise(pl.lit("train"))
     )
     return frame.with_columns(split.alias("split"))
+
+
+def removed_windows(
+    table: pl.DataFrame,
+    window: int,
+    horizon: int,
+    contiguous: bool,
+    test_days: int,
+    validation_days: int,
+    clock: Clock,
+    zones: list[str],
+    history_days: int | None = None,
+) -> dict[str, int]:
+    """The windows :func:`make_windows` leaves out, each counted once, by the first of:
+    its first target is before the training history, it straddles a gap in time, its
+    targets straddle two blocks, it touches a missing count."""
+    c = _candidates(table, window, horizon, contiguous, test_days, validation_days, clock, zones,
+                    history_days)
+    gap = c.straddles_gap & ~c.before_history
+    blocks = c.straddles_blocks & ~c.before_history & ~c.straddles_gap
+    missing = c.misses_count & ~c.before_history & ~c.straddles_gap & ~c.straddles_blocks
+    return {"before_history": int(c.before_history.sum()), "gap_in_time": int(gap.sum()),
+            "two_blocks": int(blocks.sum()), "missing_count": int(missing.sum())}
 
 
 def window_arrays(

@@ -1,5 +1,6 @@
-"""``dpforecast predict``: a registered model's forecast of the next horizon from a CSV
-window, every lead with its 80% and 95% intervals."""
+"""``dpforecast predict``: a registered model's forecast of the next horizon from a CSV of
+recent counts (a window, or the data set's file itself), every lead with its 80% and 95%
+intervals."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import polars as pl
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.models.conformal import Intervals
 from dpforecast.runtime.io import write_with
+from dpforecast.serving.complete_windows import last_complete_stretch
 from dpforecast.serving.window import (
     BOUNDS,
     DURATION,
@@ -29,31 +31,36 @@ from dpforecast.serving.window import (
 
 @dataclass(frozen=True)
 class Forecast:
-    """The served table for every complete window of a CSV (one row per window, lead and
-    zone), the zones' display names, and one line on what the intervals are."""
+    """The served table (one row per window, lead and zone), the zones' display names, one
+    line on what the intervals are, and one on the input where the forecast starts before
+    its last interval (empty otherwise)."""
 
     table: pd.DataFrame
     names: dict[str, str]
     interval_note: str
     interval_minutes: int  # the nominal interval: a target lasting otherwise says so
+    input_note: str = ""
 
 
-def forecast_csv(model_uri: str, csv: Path) -> Forecast:
-    """Forecasts of the served model for every complete window of ``csv`` (the last one's
-    leads follow the file's last row). The CSV is in the layout of the model's data set or
-    the short one. Resolves ``models:/NAME@ALIAS`` in the current store."""
+def forecast_csv(model_uri: str, csv: Path, every_window: bool = False) -> Forecast:
+    """The served model's forecast after the last complete window of ``csv`` (with
+    ``every_window``, of every complete window of the last complete stretch). The CSV is
+    in the layout of the model's data set (its data file itself, rows in any order) or the
+    short one. Resolves ``models:/NAME@ALIAS`` in the current store."""
     import mlflow
 
     model = mlflow.pyfunc.load_model(model_uri)
     served = model.unwrap_python_model()
     check_served(served, model_uri)
-    counts = read_window_csv(csv, served.dataset, served.zones)
+    window, spec = served.model.spec.window, served.dataset
+    counts = read_window_csv(csv, spec, served.zones)
     # Refused here, naming the file, rather than inside the pyfunc, which only sees a table.
-    window_inputs(counts, served.model.spec.window, served.params["features.week_period_days"], source=str(csv),
-                  clock=served.dataset.clock)
+    stretch = last_complete_stretch(counts, window, spec.clock, spec.zone_names, source=str(csv))
+    counts = stretch.counts if every_window else stretch.counts.tail(window)
+    window_inputs(counts, window, served.params["features.week_period_days"], source=str(csv), clock=spec.clock)
     frame = counts.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *served.zones).to_pandas()
-    return Forecast(model.predict(frame), served.dataset.zone_names, interval_note(served.intervals, served.private),
-                    served.dataset.interval_minutes)
+    return Forecast(model.predict(frame), spec.zone_names, interval_note(served.intervals, served.private),
+                    spec.interval_minutes, stretch.note)
 
 
 def interval_note(intervals: Intervals | None, private: bool) -> str:
@@ -113,7 +120,7 @@ def last_window_table(forecast: Forecast) -> str:
     first, final = last[TARGET_TIME].iloc[0], last[TARGET_TIME].iloc[-1]
     span = first if horizon == 1 else f"{first} to {final}"
     lines = [f"forecast from {last[ORIGIN_TIME].iloc[0]} for {span} ({horizon} lead{'s' * (horizon > 1)})",
-             forecast.interval_note, line(header)]
+             *([forecast.input_note] if forecast.input_note else []), forecast.interval_note, line(header)]
     for block in blocks:
         lines += [""] * (horizon > 1) + [line(r) for r in block]  # a blank line between zones' leads
     return "\n".join(lines)

@@ -55,14 +55,13 @@ def check_served(served: object, model_uri: str) -> None:
 
 
 def _from_source_layout(frame: pl.DataFrame, spec: DatasetSpec, source: str) -> pl.DataFrame:
+    """The data set's own layout read as its spec says (a long file pivoted, whatever its row
+    order); rows its policies make gaps (a skipped or repeated time) are left out, as holes."""
     from dpforecast.validation.derive import PARSE_PROBLEM, typed_table
 
     raw = frame.select(pl.all().cast(pl.String)).with_columns(
         pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
-    typed, dropped = typed_table(raw, replace(spec, total=None))  # a window needs no total
-    if dropped.height:
-        row, reason = dropped.row(0)
-        raise WindowInputError(f"{source}: line {row}: {reason}")
+    typed, _ = typed_table(raw, replace(spec, total=None))  # a window needs no total
     bad = typed.filter(pl.col(PARSE_PROBLEM).is_not_null())
     if bad.height:
         raise WindowInputError(f"{source}: line {bad[ROW][0]}: {bad[PARSE_PROBLEM][0]}")
@@ -70,8 +69,9 @@ def _from_source_layout(frame: pl.DataFrame, spec: DatasetSpec, source: str) -> 
 
 
 def recent_counts(frame: pl.DataFrame, spec: DatasetSpec, zones: list[str], source: str = "input") -> pl.DataFrame:
-    """``timestamp`` (timezone-aware, in the data set's zone) and Int64 ``zones`` from
-    either layout."""
+    """``timestamp`` (timezone-aware, in the data set's zone) and Int64 ``zones`` (null where
+    a count is empty or a long file has no row) from either layout, in time order whatever
+    the rows' order."""
     columns = [c.strip() for c in frame.columns]
     frame = frame.rename(dict(zip(frame.columns, columns, strict=True)))
     own = [c for c in spec.source_columns() if c not in (*spec.layout.ignored, spec.total)]
@@ -101,15 +101,16 @@ def recent_counts(frame: pl.DataFrame, spec: DatasetSpec, zones: list[str], sour
     for zone in zones:
         if zone not in counts.columns:
             raise WindowInputError(f"{source}: no column for zone {zone} ({names.get(zone, zone)})")
-        values = counts[zone].cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False)
-        bad = values.is_null() | (values < 0)
+        text = counts[zone].cast(pl.String).str.strip_chars()
+        values = text.cast(pl.Int64, strict=False)
+        bad = (((text != "") & values.is_null()) | (values < 0)).fill_null(False)  # empty: a missing count
         if bad.any():
             row = int(bad.arg_max())
             raise WindowInputError(
                 f"{source}: row {row + 1}, zone {zone} ({names.get(zone, zone)}): {counts[zone][row]!r} is not a "
                 f"non-negative integer count")
         typed.append(values.alias(zone))
-    return pl.DataFrame([stamps[TIMESTAMP], *typed])
+    return pl.DataFrame([stamps[TIMESTAMP], *typed]).sort(TIMESTAMP, maintain_order=True)
 
 
 def read_window_csv(path: str | Path, spec: DatasetSpec, zones: list[str]) -> pl.DataFrame:

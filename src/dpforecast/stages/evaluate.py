@@ -96,6 +96,7 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
             s["skill"] = persistence_skill(s, reference)
             s["skill_over"] = {b: skill(s["rmse"]["mean"], scores[b]["rmse"]["mean"]) for b in (*BASELINES, *field)
                                if b != name and scores[b]["windows"]}
+    details["coverage_flags"] = coverage_flags(scores)
     write_metrics(paths, params, scores, details, scale)
     plot(paths, params, table, windows, y_test, forecasts, scores, intervals, histories, zones)
     if track:
@@ -243,6 +244,27 @@ def summary_table(scores: dict[str, Any]) -> str:
             f"{_cell(s['mase']['mean'], '.3f')} | {_cell(cov.get('80', {}).get('coverage'), '.3f')} | "
             f"{_cell(cov.get('95', {}).get('coverage'), '.3f')} | {s['privacy']} |")
     return "\n".join(lines)
+
+
+#: Points of coverage a model's test intervals may be off their nominal level before it is flagged.
+COVERAGE_TOLERANCE = 5.0
+
+
+def coverage_flags(scores: dict[str, Any], tolerance: float = COVERAGE_TOLERANCE) -> list[str]:
+    """One line per model and level whose test coverage is more than ``tolerance`` points
+    from the nominal: its intervals were calibrated on a block the test period does not
+    resemble (a holiday, a change of routine) and their level does not hold there."""
+    flags = []
+    for name, s in scores.items():
+        for key, c in s.get("coverage", {}).items():
+            off = (c["coverage"] - c["nominal"]) * 100
+            if abs(off) > tolerance:
+                side, reading = ("below", "they cover less") if off < 0 else ("above", "they are wider than needed")
+                flags.append(f"coverage: {name}'s {key}% intervals covered {c['coverage']:.1%} of the test targets, "
+                             f"{abs(off):.1f} points {side} nominal (more than {tolerance:g}): the test period is "
+                             f"unlike the calibration block (a holiday? a change of routine?); do not read these "
+                             f"intervals as {key}% there: {reading}")
+    return flags
 
 
 def lead_table(scores: dict[str, Any], interval_minutes: int, every: int = 1) -> str:

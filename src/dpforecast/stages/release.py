@@ -114,6 +114,21 @@ def _release(paths: Paths, params: Params, key: PrivacyKey | None, data_version:
     return meta
 
 
+def release_line(meta: dict[str, object], mode: str) -> str:
+    """What the stage prints: the release a run's models train on, or why there is none,
+    naming the mechanism that makes a run private."""
+    if mode == "ip":
+        terms = meta.get("terms") or {}
+        assert isinstance(terms, dict)
+        return (f"release: {terms['mechanism']} noise added once to every count, epsilon {terms['epsilon']:g} per "
+                f"{terms['unit_text']} (delta {terms['delta']:g}): the models train on this noisy release")
+    kept = " (an earlier input-perturbation release is kept, unused)" if meta.get("private") else ""
+    if mode == "gp":
+        return (f"release: none - this run is private by DP-SGD, the models are noised in training (each model's "
+                f"privacy report states its guarantee){kept}")
+    return f"release: none - this run is not private: the models read the validated counts{kept}"
+
+
 def read_release_metadata(path: str | Path) -> dict[str, object]:
     """The release metadata embedded in a released Parquet file."""
     kv = pl.read_parquet_metadata(path)

@@ -4,9 +4,12 @@ MLflow stores this file's source instead of a pickled object, and the weights tr
 a ``state_dict`` read with ``weights_only=True``: loading a logged model never unpickles
 arbitrary objects from the artifact store.
 
-Input: recent counts, one row per consecutive interval of the data set (``timestamp`` in
-ISO 8601 with its offset, then the zone ids; or the data set's own layout), at least the
-model's window. Output: a long table, one row per complete window, lead (``1..horizon``)
+Input: recent counts, one row per interval of the data set (``timestamp`` in ISO 8601 with
+its offset, then the zone ids; or the data set's own layout, e.g. its data file whole, rows
+in any order), with at least the model's window of consecutive intervals in which every
+zone has a count; the last such stretch is forecast from
+(:mod:`dpforecast.serving.complete_windows`). Output: a long table, one row per complete
+window of that stretch, lead (``1..horizon``)
 and zone, in that order (the model's zone order): ``origin_time`` (the window's last
 interval) and ``target_time`` (``lead`` intervals later on the data set's clock), both ISO
 8601 with their offset, ``duration_minutes`` (the target interval's length: longer or
@@ -46,6 +49,7 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
         self.intervals = load_intervals(folder)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
+        from dpforecast.serving.complete_windows import last_complete_stretch
         from dpforecast.serving.window import (
             forecast_table,
             recent_counts,
@@ -55,6 +59,7 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
 
         clock = self.dataset.clock
         counts = recent_counts(pl.from_pandas(pd.DataFrame(model_input)), self.dataset, self.zones)
+        counts = last_complete_stretch(counts, self.model.spec.window, clock, self.dataset.zone_names).counts
         x, origins = window_inputs(counts, self.model.spec.window, clock=clock,
                                    week_period_days=self.params["features.week_period_days"])
         forecast = predict(self.model, x, self.model.x_mean.device)

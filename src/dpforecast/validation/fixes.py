@@ -10,33 +10,16 @@ offsets no time zone has), nothing is suggested.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import cache
-from importlib.resources import files
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
 
 import polars as pl
 
+from dpforecast.data.file_shape import DELIMITERS
 from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.data.spec import DatasetSpec
+from dpforecast.data.zone_offsets import offset_text, shown_zones, written_minutes, zones_with_offsets
 from dpforecast.validation.derive import FOREIGN_OFFSET, STEP_MINUTES, UNEXPECTED_STEP, count_columns
 from dpforecast.validation.outcomes import COLUMNS_EXPECTATION, Details, table_details
-
-DELIMITERS = (",", ";", "\t", "|")
-_REGIONS = ("Africa/", "America/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/", "Antarctica/")
-_SHOWN_ZONES = 3
-
-
-@cache
-def _place_zones() -> tuple[str, ...]:
-    """The IANA zones of places, without aliases ("NZ", "US/Pacific") or links kept for
-    old names: tzdata's ``zone1970.tab``, or the region zones where it is not installed."""
-    try:
-        table = files("tzdata.zoneinfo").joinpath("zone1970.tab").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, OSError):
-        return tuple(n for n in sorted(available_timezones()) if n.startswith(_REGIONS))
-    return tuple(sorted(line.split("\t")[2] for line in table.splitlines() if line and not line.startswith("#")))
 
 
 def delimiter_hint(columns: list[str], delimiter: str) -> str | None:
@@ -116,19 +99,8 @@ def _interval(modes: list[float], interval: int) -> str:
     return said
 
 
-def _offset_text(minutes: int) -> str:
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
 def _zone_minutes(stamps: pl.Expr) -> pl.Expr:
     return (stamps.dt.base_utc_offset() + stamps.dt.dst_offset()).dt.total_minutes()
-
-
-def _written_minutes(offset: pl.Expr) -> pl.Expr:
-    parts = offset.str.extract_groups(r"^([+-])(\d{2}):?(\d{2})$")
-    minutes = parts.struct[1].cast(pl.Int64) * 60 + parts.struct[2].cast(pl.Int64)
-    return pl.when(parts.struct[0] == "-").then(-minutes).otherwise(minutes)
 
 
 def _time_zone(frame: pl.DataFrame, timezone: str) -> str:
@@ -139,53 +111,15 @@ def _time_zone(frame: pl.DataFrame, timezone: str) -> str:
     # What each row says its offset is: the one written where it is not the spec zone's.
     rows = rows.with_columns(
         pl.when(pl.col(FOREIGN_OFFSET).is_null()).then(pl.col("spec"))
-        .otherwise(_written_minutes(pl.col(FOREIGN_OFFSET))).alias("seen"))
+        .otherwise(written_minutes(pl.col(FOREIGN_OFFSET))).alias("seen"))
     foreign = rows.filter(pl.col(FOREIGN_OFFSET).is_not_null())
     seen = foreign.group_by(FOREIGN_OFFSET).agg(pl.len(), pl.col(ROW).min()).sort(ROW)
     written = "; ".join(f"{o} on {n} row(s) from line {r}" for o, n, r in seen.iter_rows())
-    theirs = ", ".join(_offset_text(m) for m in foreign.get_column("spec").unique(maintain_order=True).to_list())
+    theirs = ", ".join(offset_text(m) for m in foreign.get_column("spec").unique(maintain_order=True).to_list())
     said = f"offsets written: {written}; {timezone} is at {theirs} at those instants"
     zones = zones_with_offsets(rows.get_column("utc"), rows.get_column("seen"))
     if not zones:
         return f"{said}; no IANA time zone has these offsets at these instants"
     if len(zones) == 1:
         return f"{said}; timezone: {zones[0]} reads them"
-    shown = ", ".join(zones[:_SHOWN_ZONES])
-    more = f" or {len(zones) - _SHOWN_ZONES} other(s)" if len(zones) > _SHOWN_ZONES else ""
-    return f"{said}; timezone: any of {shown}{more} reads them (each has these offsets at these instants)"
-
-
-def zones_with_offsets(instants: pl.Series, minutes: pl.Series) -> list[str]:
-    """The IANA zones of places (a fixed ``Etc/`` offset if none) whose UTC offset is
-    ``minutes`` at every one of ``instants`` (UTC), by name."""
-    frame = pl.DataFrame({"utc": instants, "seen": minutes}).drop_nulls()
-    if not frame.height:
-        return []
-    # Where the offset changes, and the ends: a zone must agree there before it is checked everywhere.
-    change = pl.col("seen") != pl.col("seen").shift(1)
-    edges = _points(frame.filter(change.fill_null(True) | change.shift(-1).fill_null(True)))
-    every = None
-    for candidates in (_place_zones(), sorted(n for n in available_timezones() if n.startswith("Etc/"))):
-        found = [n for n in candidates if _agrees(n, edges)]
-        if found:
-            every = every or _points(frame)
-            found = [n for n in found if _agrees(n, every)]
-        if found:
-            return found
-    return []
-
-
-def _points(frame: pl.DataFrame) -> list[tuple[datetime, int]]:
-    return [(t if t.tzinfo else t.replace(tzinfo=UTC), m) for t, m in frame.iter_rows()]
-
-
-def _agrees(name: str, points: list[tuple[datetime, int]]) -> bool:
-    try:
-        zone = ZoneInfo(name)
-    except (ValueError, OSError):
-        return False
-    for instant, minutes in points:
-        offset = instant.astimezone(zone).utcoffset()
-        if offset is None or int(offset.total_seconds() // 60) != minutes:
-            return False
-    return True
+    return f"{said}; timezone: any of {shown_zones(zones)} reads them (each has these offsets at these instants)"

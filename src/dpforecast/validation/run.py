@@ -17,10 +17,11 @@ from typing import Any
 import polars as pl
 
 from dpforecast.config import Params
+from dpforecast.data.file_shape import DELIMITERS
 from dpforecast.data.ingest import RawFormatError, read_raw
 from dpforecast.data.schema import ROW
 from dpforecast.validation.derive import REASON, typed_table
-from dpforecast.validation.fixes import DELIMITERS, details_for
+from dpforecast.validation.fixes import details_for
 from dpforecast.validation.outcomes import outcomes
 from dpforecast.validation.report import ValidationReport
 

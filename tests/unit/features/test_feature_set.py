@@ -60,3 +60,22 @@ def test_a_training_series_on_other_timestamps_is_refused(town):
     params, raw = town
     with pytest.raises(ValueError, match="different timestamps"):
         build_feature_set(raw, raw.tail(raw.height - 1), params)
+
+
+def test_the_summary_states_each_splits_target_period_and_why_windows_were_removed(town):
+    params, raw = town
+    gapped = raw.filter(pl.int_range(pl.len()) != 200)  # an hour absent from the grid
+    zone = raw.columns[1]
+    holed = gapped.with_columns(pl.when(pl.int_range(pl.len()) == 100).then(None).otherwise(pl.col(zone)).alias(zone))
+    features = build_feature_set(holed, holed, params)
+    assert features.summary["periods"] == {
+        "train": {"first": "2024-03-01T06:00:00+01:00", "last": "2024-03-15T23:00:00+01:00"},
+        "validation": {"first": "2024-03-16T00:00:00+01:00", "last": "2024-03-18T23:00:00+01:00"},
+        "test": {"first": "2024-03-19T00:00:00+01:00", "last": "2024-03-21T23:00:00+01:00"}}
+    removed = features.summary["windows_removed"]
+    # 6 inputs and 2 leads: 7 windows span the absent hour, 8 touch the missing count, and one
+    # window at each of the two block boundaries has its leads in both
+    assert removed == {"before_history": 0, "gap_in_time": 7, "two_blocks": 2, "missing_count": 8}
+    assert sum(features.counts.values()) + sum(removed.values()) == holed.height - 7  # every candidate, once
+    assert features.summary["windows_dropped_for_missing_counts"] == 8
+

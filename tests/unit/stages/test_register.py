@@ -32,13 +32,13 @@ def test_each_selected_architecture_is_published_and_its_decision_recorded(tmp_p
     monkeypatch.setattr(register_stage, "baseline_scores", lambda p, prm: baselines)
     out = register(paths, params, {"git_commit": "abc"})
     assert calls == [(a, {"git_commit": "abc"}) for a in ("lstm", "gru", "bilstm", "bigru")]
-    assert out["gru"] == {"registered_model": "mobility-town-gru", "version": 3, "promoted": True, "rmse": 10.0,
+    assert out["gru"] == {"registered_model": "town-gru", "version": 3, "promoted": True, "rmse": 10.0,
                           "champion_rmse": 12.0, "reason": "rmse 10 < 12 - 1%", "baselines_rmse": baselines}
     assert out["lstm"]["champion_rmse"] is None and out["lstm"]["version"] == 1
     assert json.loads(paths.promotion_metrics.read_text()) == out
     private = load_params(root / "params.yaml", train={"model": "gru"}, privacy={"mode": "ip"})
     assert list(register(paths, private)) == ["gru"] and calls[-1] == ("gru", None)
-    assert json.loads(paths.promotion_metrics.read_text())["gru"]["registered_model"] == "mobility-town-gru-ip"
+    assert json.loads(paths.promotion_metrics.read_text())["gru"]["registered_model"] == "town-gru-ip"
 
 
 def test_the_table_says_champion_or_challenger():

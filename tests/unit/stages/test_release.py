@@ -36,6 +36,7 @@ from dpforecast.stages.release import (
     PARQUET_METADATA_KEY,
     read_release_metadata,
     release,
+    release_line,
 )
 from dpforecast.validation import DataValidationError
 from dpforecast.validation.derive import to_series
@@ -441,3 +442,17 @@ def test_suite_rejects_infinite_values(small: pl.DataFrame) -> None:
     report = validate_released(inf, False, False, small[TIMESTAMP], zones=ZONES)
     assert _failed(report) == {("expect_column_values_to_be_null", "_non_finite")}
     assert report.failures[0].examples[0]["row"] == 4
+
+
+def test_the_stage_names_the_mechanism_that_makes_a_run_private_or_says_it_is_not() -> None:
+    gp = release_line({**NO_RELEASE, "mode": "gp"}, "gp")
+    assert gp.startswith("release: none - this run is private by DP-SGD, the models are noised in training")
+    assert "private: False" not in gp and "kept" not in gp
+    assert release_line({**NO_RELEASE, "mode": "none"}, "none") == (
+        "release: none - this run is not private: the models read the validated counts")
+    earlier = {"private": True, "mode": "ip", "terms": {"mechanism": "discrete_gaussian", "epsilon": 1.0, "delta": 1e-7,
+                                                          "unit_text": "one event"}}
+    assert release_line(earlier, "gp").endswith("(an earlier input-perturbation release is kept, unused)")
+    assert release_line(earlier, "ip") == ("release: discrete_gaussian noise added once to every count, epsilon 1 per "
+                                           "one event (delta 1e-07): the models train on this noisy release")
+

@@ -4,7 +4,6 @@ key, and the value of it, that would read the file (synthetic files, both engine
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +14,6 @@ from dpforecast.config import Params, resolve
 from dpforecast.data import synthetic
 from dpforecast.data.spec import load_spec
 from dpforecast.validation import validate_csv
-from dpforecast.validation.fixes import zones_with_offsets
 
 ISO = "%Y-%m-%dT%H:%M:%S%:z"
 
@@ -114,18 +112,3 @@ def test_the_command_refuses_a_wrong_time_zone_in_one_message_without_traceback(
     assert main(["validate", str(csv), "--params", str(tmp_path / "params.yaml")]) == 1
     err = capsys.readouterr().err
     assert f"{csv}: data validation failed" in err and "timezone: any of" in err and "Traceback" not in err
-
-
-def test_zones_with_offsets_are_the_places_that_agree_at_every_instant():
-    year = pl.datetime_range(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 12, 31, tzinfo=UTC), "1d", eager=True)
-
-    def offsets(zone: str) -> pl.Series:
-        local = year.dt.convert_time_zone(zone)
-        return (local.dt.base_utc_offset() + local.dt.dst_offset()).dt.total_minutes()
-
-    assert zones_with_offsets(year, offsets("Pacific/Auckland")) == ["Pacific/Auckland"]
-    paris = zones_with_offsets(year, offsets("Europe/Paris"))
-    assert "Europe/Paris" in paris and "Europe/London" not in paris and "Africa/Lagos" not in paris
-    assert zones_with_offsets(year.head(1), pl.Series([13 * 60 + 7])) == []  # no place is at +13:07
-    assert zones_with_offsets(year.head(1), pl.Series([-10 * 60])) == sorted(zones_with_offsets(year.head(1),
-                                                                                                pl.Series([-600])))
