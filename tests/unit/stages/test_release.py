@@ -1,4 +1,5 @@
-"""The ``release`` stage (input perturbation) on the real series, and the released-series suite.
+"""The ``release`` stage (input perturbation) on the real series (the released-series suite alone:
+tests/unit/validation/test_released.py).
 
 The validated series is built from the real CSV once per module; the default release
 (discrete Gaussian, epsilon 0.5 per event, not clipped, OS randomness) is made once, under
@@ -387,61 +388,6 @@ def test_mode_none_writes_the_note_and_leaves_an_ip_release_untouched(series_fil
     assert release(paths, none) == ip_meta  # switching back to ip continues it
     assert _files(paths.release_dir) == before
     assert len(open_ledger(none).charges()) == 1  # the ip release's charge only
-
-
-# --------------------------------------------------------------------------- the suite alone
-
-
-@pytest.fixture(scope="module")
-def small(series: pl.DataFrame) -> pl.DataFrame:
-    return series.head(96)
-
-
-def _failed(report) -> set[tuple[str, str | None]]:
-    return {(f.expectation, f.column) for f in report.failures}
-
-
-@pytest.mark.real_data
-def test_suite_accepts_negative_counts_unless_clipping_was_asked(small: pl.DataFrame) -> None:
-    noisy = small.with_columns(pl.col("r5") - 100_000)  # legitimately negative noisy counts
-    report = validate_released(noisy, clip_at_zero=False, rounded=True, reference_timestamps=small[TIMESTAMP], zones=ZONES)
-    assert report.passed, report.message()
-    report = validate_released(noisy, clip_at_zero=True, rounded=True, reference_timestamps=small[TIMESTAMP], zones=ZONES)
-    assert _failed(report) == {("expect_column_values_to_be_between", "r5")}
-    assert report.failures[0].unexpected_count == 96
-
-
-@pytest.mark.real_data
-def test_suite_checks_integers_only_when_rounded(small: pl.DataFrame) -> None:
-    floats = small.with_columns(pl.col(z).cast(pl.Float64) + 0.25 for z in ZONES)
-    assert validate_released(floats, False, False, small[TIMESTAMP], zones=ZONES).passed
-    report = validate_released(floats, False, True, small[TIMESTAMP], zones=ZONES)
-    assert _failed(report) == {("expect_column_values_to_be_in_type_list", z) for z in ZONES}
-
-
-@pytest.mark.real_data
-def test_suite_checks_timestamps_against_the_input(small: pl.DataFrame) -> None:
-    ref = small[TIMESTAMP]
-    shifted = small.with_columns(pl.col(TIMESTAMP).dt.offset_by("30m"))
-    assert ("expect_column_pair_values_to_be_equal", TIMESTAMP) in _failed(validate_released(shifted, False, True, ref, zones=ZONES))
-    utc = small.with_columns(pl.col(TIMESTAMP).dt.convert_time_zone("UTC"))
-    assert ("expect_column_values_to_be_in_set", "_timestamp_dtype") in _failed(validate_released(utc, False, True, ref, zones=ZONES))
-    short = small.head(95)
-    report = validate_released(short, False, True, ref, zones=ZONES)
-    assert _failed(report) == {("expect_table_row_count_to_equal", None)}
-    assert "the input has 96" in report.message()
-    extra = small.with_columns(pl.lit(1).alias("total"))
-    assert ("expect_table_columns_to_match_ordered_list", None) in _failed(validate_released(extra, False, True, ref, zones=ZONES))
-
-
-@pytest.mark.real_data
-def test_suite_rejects_infinite_values(small: pl.DataFrame) -> None:
-    inf = small.with_columns(pl.col(z).cast(pl.Float64) for z in ZONES).with_columns(
-        pl.when(pl.int_range(pl.len()) == 3).then(float("inf")).otherwise(pl.col("r2")).alias("r2")
-    )
-    report = validate_released(inf, False, False, small[TIMESTAMP], zones=ZONES)
-    assert _failed(report) == {("expect_column_values_to_be_null", "_non_finite")}
-    assert report.failures[0].examples[0]["row"] == 4
 
 
 def test_the_stage_names_the_mechanism_that_makes_a_run_private_or_says_it_is_not() -> None:
