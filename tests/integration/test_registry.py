@@ -264,15 +264,6 @@ def test_a_register_killed_half_way_is_completed_not_repeated(tmp_path, monkeypa
     assert str(client.get_model_version_by_alias("mobility-gru", "challenger").version) == "1"
 
 
-def test_a_decision_is_never_joined_to_a_line_a_power_loss_cut_short(tmp_path):
-    from dpforecast.registry.publish import _decisions, _log
-
-    paths = Paths(tmp_path)
-    paths.promotions.write_text('{"registered_model": "mobility-gru", "version": "1", "model_ur')
-    _log(paths, {"registered_model": "mobility-gru", "version": "2", "model_uri": "models:/m-2"})
-    assert [e["version"] for e in _decisions(paths, "mobility-gru")] == ["2"]
-
-
 def test_a_model_that_cannot_be_scored_is_decided_not_promotable(tmp_path):
     """The series the test windows are scored on has lost a count since the model was
     trained: the model cannot forecast every test window, so register records it as not
