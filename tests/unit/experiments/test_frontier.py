@@ -62,14 +62,3 @@ def test_variants_put_ip_and_gp_beside_the_non_private_model(tmp_path):
     # Both private variants are registered under their own names, each its first champion.
     assert [r["decision"]["promote"] for r in rows[1:]] == [True, True]
 
-
-def test_privacy_setting_keys_round_trip_and_bad_keys_are_refused():
-    from dpforecast.errors import ConfigError
-    from dpforecast.experiments.variants import SETTINGS, PrivacySetting
-
-    assert [PrivacySetting.parse(k).key for k in SETTINGS] == list(SETTINGS)
-    assert PrivacySetting.parse("gp-eps0.1").overrides() == {
-        "privacy": {"mode": "gp", "epsilon": 0.1}, "features": {"scaling": "log"}}
-    for bad in ("gp", "ip-eps0", "dp-eps1", "ip-eps-1", "none-eps1"):
-        with pytest.raises(ConfigError, match="privacy setting"):
-            PrivacySetting.parse(bad)
