@@ -9,6 +9,7 @@ from dpforecast.config import load_params
 from dpforecast.errors import ConfigError
 from dpforecast.experiments.variants import MODE_OVERRIDES, SETTINGS, PrivacySetting, train_variant
 from dpforecast.privacy.budget import open_ledger
+from dpforecast.registry.publish import registered_name
 from dpforecast.runtime.io import read_json
 
 from synthetic_project import make_synthetic_root
@@ -48,7 +49,9 @@ def test_an_ip_variant_is_trained_charged_and_registered_under_its_own_name(tmp_
     params = load_params(root / "params.yaml", privacy={"mode": "ip", "epsilon": 1.0})
     assert [c.mode for c in open_ledger(params).charges()] == ["ip"]
     assert row["decision"]["promote"] and row["decision"]["reason"] == "no champion yet"
-    version = mlflow.MlflowClient().get_model_version_by_alias("mobility-town-gru-ip", "champion")
+    name = registered_name(params.model_prefix(), "gru", "ip")
+    assert name.endswith("town-gru-ip")
+    version = mlflow.MlflowClient().get_model_version_by_alias(name, "champion")
     assert version.tags["variant"] == "ip-eps1" and version.tags["study"] == "default"
     assert mlflow.get_run(row["mlflow_run_id"]).data.params["privacy.mode"] == "ip"
 

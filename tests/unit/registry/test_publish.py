@@ -19,8 +19,6 @@ from dpforecast.runtime.io import read_json, write_json
 from dpforecast.runtime.paths import Paths
 from dpforecast.stages.train import train_one
 
-NAME = "mobility-town-gru"
-
 
 class _Killed(BaseException):
     """Stands for the SIGKILL a crash point sends."""
@@ -37,6 +35,11 @@ def _crash_at(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 def _trained(ws, folder: Path, seed: int = 0) -> Path:
     train_one(ws.paths, ws.params, "gru", out_dir=folder, seed=seed, progress=False)
     return folder
+
+
+def _name(ws) -> str:
+    """The registered model of the workspace's non-private GRU (named after the data set)."""
+    return registered_name(ws.params.model_prefix(), "gru", "none")
 
 
 def _log_lines(paths: Paths) -> list[dict]:
@@ -61,18 +64,18 @@ def test_the_first_model_becomes_champion_once_even_when_its_register_was_killed
     ws = town_workspace
     paths = Paths(ws.paths.root, tracking_root=tmp_path)
     folder = _trained(ws, tmp_path / "m1")
-    client = mlflow.MlflowClient()
+    client, name = mlflow.MlflowClient(), _name(ws)
     with monkeypatch.context() as m:
         _crash_at(m, "register:version")
         with pytest.raises(_Killed):
             publish(paths, ws.params, "gru", {"dataset": "town"}, folder=folder)
-    assert [str(v.version) for v in client.search_model_versions(f"name='{NAME}'")] == ["1"] and not paths.promotions.exists()
+    assert [str(v.version) for v in client.search_model_versions(f"name='{name}'")] == ["1"] and not paths.promotions.exists()
 
     decision = publish(paths, ws.params, "gru", {"dataset": "town"}, folder=folder)
     assert decision.promote and decision.reason == "no champion yet" and decision.challenger.version == "1"
     assert decision.challenger.score == pytest.approx(read_json(folder / "metrics.json")["rmse"]["mean"], rel=1e-5)
-    assert [str(v.version) for v in client.search_model_versions(f"name='{NAME}'")] == ["1"]  # found again, not re-registered
-    tags = client.get_model_version(NAME, "1").tags
+    assert [str(v.version) for v in client.search_model_versions(f"name='{name}'")] == ["1"]  # found again, not re-registered
+    tags = client.get_model_version(name, "1").tags
     assert tags["dataset"] == "town" and tags["architecture"] == "gru" and tags["privacy.private"] == "false"
     assert tags["model.uri"] == read_json(folder / "model.json")["mlflow_model_uri"]
     assert tags["test.windows"] == "168" and tags["test.horizon"] == "1"
@@ -80,27 +83,28 @@ def test_the_first_model_becomes_champion_once_even_when_its_register_was_killed
     assert tags["promotion.decision"] == "promoted" and tags["promotion.recorded"] == "true"
     assert tags["promotion.champion_version"] == "" and tags["promotion.rmse"] == f"{decision.challenger.score:.4f}"
     for alias in ("champion", "challenger"):
-        assert str(client.get_model_version_by_alias(NAME, alias).version) == "1"
+        assert str(client.get_model_version_by_alias(name, alias).version) == "1"
     assert [(e["version"], e["promote"], e["champion_after"]) for e in _log_lines(paths)] == [("1", True, "1")]
 
     # the same folder again: no new version, no second decision, no alias moved
-    client.set_registered_model_alias(NAME, "challenger", "1")
+    client.set_registered_model_alias(name, "challenger", "1")
     assert publish(paths, ws.params, "gru", {"dataset": "town"}, folder=folder).to_json() == decision.to_json()
-    assert len(_log_lines(paths)) == 1 and len(client.search_model_versions(f"name='{NAME}'")) == 1
+    assert len(_log_lines(paths)) == 1 and len(client.search_model_versions(f"name='{name}'")) == 1
 
 
 def test_a_decision_logged_before_a_kill_is_applied_not_taken_again(town_workspace, tmp_path, file_store, monkeypatch):
     ws = town_workspace
     paths = Paths(ws.paths.root, tracking_root=tmp_path)
     first = publish(paths, ws.params, "gru", folder=_trained(ws, tmp_path / "m1"))
+    name = _name(ws)
     second = _trained(ws, tmp_path / "m2", seed=1)
     client = mlflow.MlflowClient()
     with monkeypatch.context() as m:
         _crash_at(m, "register:logged")
         with pytest.raises(_Killed):
             publish(paths, ws.params, "gru", folder=second)
-    assert "promotion.recorded" not in client.get_model_version(NAME, "2").tags
-    assert str(client.get_model_version_by_alias(NAME, "challenger").version) == "1"
+    assert "promotion.recorded" not in client.get_model_version(name, "2").tags
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == "1"
 
     decision = publish(paths, ws.params, "gru", folder=second)
     log = _log_lines(paths)
@@ -108,9 +112,9 @@ def test_a_decision_logged_before_a_kill_is_applied_not_taken_again(town_workspa
     assert decision.to_json() == {k: log[1][k] for k in decision.to_json()}
     assert decision.champion is not None and decision.champion.score == first.challenger.score
     champion = "2" if decision.promote else "1"
-    assert log[1]["champion_after"] == champion == str(client.get_model_version_by_alias(NAME, "champion").version)
-    assert str(client.get_model_version_by_alias(NAME, "challenger").version) == "2"
-    assert client.get_model_version(NAME, "2").tags["promotion.champion_version"] == "1"
+    assert log[1]["champion_after"] == champion == str(client.get_model_version_by_alias(name, "champion").version)
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == "2"
+    assert client.get_model_version(name, "2").tags["promotion.champion_version"] == "1"
 
 
 def test_a_model_that_cannot_be_scored_is_decided_not_promotable_and_an_unlogged_one_refused(
@@ -124,7 +128,7 @@ def test_a_model_that_cannot_be_scored_is_decided_not_promotable_and_an_unlogged
     decision = publish(paths, ws.params, "gru", folder=folder, scoring=(lost, targets))
     assert not decision.promote and decision.challenger.score is None
     assert decision.reason.startswith("not promotable: it cannot be scored on the current test windows: ")
-    tags = mlflow.MlflowClient().get_model_version(NAME, "1").tags
+    tags = mlflow.MlflowClient().get_model_version(_name(ws), "1").tags
     assert tags["promotion.decision"] == "not promotable" and tags["promotion.rmse"] == "not scored"
 
     description = read_json(folder / "model.json")
