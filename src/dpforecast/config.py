@@ -29,6 +29,8 @@ PrivacyMode = Literal["none", "ip", "gp"]
 IpMechanism = Literal["discrete_gaussian", "discrete_laplace"]
 #: privacy.gp.accountant's names, one list (dpforecast.privacy.dp_sgd_accountant accounts by them)
 Accountant = Literal["pld", "rdp", "prv"]
+#: features.known_future's names: the target's calendar a model may read at the forecast origin
+KnownFutureInput = Literal["holidays", "day_of_week", "events"]
 Unit = Literal[UNITS]  # privacy.unit's names, one list
 ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
 PRIVACY_MODES: tuple[str, ...] = get_args(PrivacyMode)
@@ -108,6 +110,10 @@ class FeatureParams:
     scaling: Literal["standard", "log", "none"] = "standard"
     """standard (fitted on training rows only), log (fixed constants on log1p counts: the one
     DP-SGD allows) or none (the study)."""
+    known_future: list[KnownFutureInput] = field(default_factory=list)
+    """Calendar inputs known at the forecast origin for every lead, read by the networks and ridge: holidays (the
+    spec's calendar), day_of_week, events (the spec's declared events). Each input row carries the calendar of the
+    interval horizon steps after it, so the last horizon rows carry leads 1..horizon (needs window >= horizon)."""
 
 
 @dataclass(frozen=True)
@@ -452,6 +458,8 @@ def _check(p: Params) -> None:
         if value is not None:  # the form only: the data set's interval decides the steps (resolve)
             steps(value, 1, name)
     need(p.features.week_period_days > 0, "features.week_period_days", "must be positive")
+    need(len(set(p.features.known_future)) == len(p.features.known_future), "features.known_future",
+         f"lists an input twice: {p.features.known_future}")
     need(p.split.test_days is None or p.split.test_days >= 1, "split.test_days", "must be at least 1")
     need(p.split.validation_days is None or p.split.validation_days >= 0, "split.validation_days", "must be 0 or more")
     need(p.split.history_days is None or p.split.history_days >= 0, "split.history_days", "must be 0 (all) or more")
@@ -542,4 +550,23 @@ def resolve(params: Params, spec: DatasetSpec) -> Params:
     params.plot_lead()
     params.residual_season()
     params.privacy_unit()
+    check_known_future(params)
     return params
+
+
+def check_known_future(params: Params) -> None:
+    """Refuse known-future inputs the window or the spec cannot give: every lead's calendar
+    is in the window only when it is at least the horizon; holidays need the spec's
+    country, events its declared events."""
+    inputs = params.features.known_future
+    if not inputs:
+        return
+    w, h = params.features.window, params.features.horizon
+    if int(w) < int(h):
+        raise ConfigError(f"features.known_future: needs features.window ({w}) >= features.horizon ({h}), so that "
+                          f"the window's last rows carry every lead's calendar")
+    calendar = params.data_set.calendar
+    if "holidays" in inputs and calendar.country is None:
+        raise ConfigError(f"features.known_future: holidays needs a calendar.country in {params.data_set.path or 'the spec'}")
+    if "events" in inputs and not calendar.events:
+        raise ConfigError(f"features.known_future: events needs calendar.events in {params.data_set.path or 'the spec'}")

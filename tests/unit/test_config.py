@@ -29,3 +29,15 @@ def test_a_profile_overrides_params_yaml_and_explicit_overrides_win_over_both():
 def test_bad_values_are_refused_by_name(overrides, name):
     with pytest.raises(ConfigError, match=name):
         load_params(PARAMS, **overrides)
+
+
+def test_known_future_inputs_need_a_window_that_holds_every_lead_and_a_calendar_that_has_them():
+    params = load_params(PARAMS, profile="day-ahead", features={"known_future": ["holidays", "day_of_week"]})
+    assert params.features.known_future == ["holidays", "day_of_week"] and load_params(PARAMS).features.known_future == []
+    for overrides, message in (
+            ({"features": {"known_future": ["holidays"], "window": 6, "horizon": 12}}, r"window \(6\) >= features.horizon"),
+            ({"features": {"known_future": ["events"]}}, "events needs calendar.events"),
+            ({"features": {"known_future": ["holidays", "holidays"]}}, "lists an input twice"),
+            ({"features": {"known_future": ["moon"]}}, "features.known_future")):
+        with pytest.raises(ConfigError, match=message):
+            load_params(PARAMS, **overrides)

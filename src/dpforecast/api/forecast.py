@@ -42,6 +42,7 @@ from dpforecast.data.spec import DatasetSpec, spec_from_dict
 from dpforecast.errors import ConfigError
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.known_future import add_known_future
 from dpforecast.features.rates import as_counts, duration_ratios, per_nominal_interval
 from dpforecast.features.windows import make_windows, split_counts
 from dpforecast.features.zones import SplitError, modelled_zones
@@ -202,10 +203,11 @@ class DPForecast:
         return raw_test, (test if self.release is not None else None), split_counts(index)
 
     def _table(self, series: pl.DataFrame, zones: list[str]) -> pl.DataFrame:
-        """The models' table of ``series``: counts per nominal interval (on a local clock)
-        and the calendar features."""
-        return add_calendar_features(per_nominal_interval(series, zones, self.dataset.clock),
-                                     self.params.features.week_period_days)
+        """The models' table of ``series``: counts per nominal interval (on a local clock),
+        the calendar features and the known-future ones (``features.known_future``)."""
+        features = self.params.features
+        table = add_calendar_features(per_nominal_interval(series, zones, self.dataset.clock), features.week_period_days)
+        return add_known_future(table, features.known_future, self.h, self.dataset.clock, self.dataset.calendar)
 
     def _report(self, model: Model) -> PrivacyReport:
         mode = self.params.privacy.mode

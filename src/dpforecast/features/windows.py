@@ -13,6 +13,7 @@ count is dropped, never filled.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -21,13 +22,21 @@ import polars as pl
 from dpforecast.data.clock import Clock
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.features.calendar import CALENDAR_FEATURES
+from dpforecast.features.known_future import known_future_columns, present_columns
 
 SPLITS = ("train", "validation", "test")
 
 
-def feature_columns(zones: list[str]) -> list[str]:
-    """Model input columns: the zones' counts first, then the calendar features."""
-    return [*zones, *CALENDAR_FEATURES]
+def feature_columns(zones: list[str], known_future: Sequence[str] = ()) -> list[str]:
+    """Model input columns: the zones' counts first, then the calendar features, then the
+    columns of the known-future inputs (``features.known_future``) if any."""
+    return [*zones, *CALENDAR_FEATURES, *known_future_columns(known_future)]
+
+
+def table_features(table: pl.DataFrame, zones: list[str]) -> list[str]:
+    """The input columns of ``table``: :func:`feature_columns` with the known-future columns
+    it was built with (the table carries the choice, so no reader needs the parameter)."""
+    return [*zones, *CALENDAR_FEATURES, *present_columns(table.columns)]
 
 
 def split_starts(table: pl.DataFrame, test_days: int, validation_days: int) -> tuple[datetime, datetime]:
@@ -127,7 +136,7 @@ def index_arrays(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The arrays of the windows ``index`` lists (``start_row``, ``target_row``); a target row
     past the table's end (a forecast of the future) is NaN."""
-    values = table.select(feature_columns(zones)).to_numpy().astype(np.float32)
+    values = table.select(table_features(table, zones)).to_numpy().astype(np.float32)
     x = values[index["start_row"].to_numpy()[:, None] + np.arange(window)[None, :]]
     source = (table if targets is None else targets).select(zones).to_numpy().astype(np.float32)
     rows = target_rows(index, horizon)

@@ -50,7 +50,8 @@ def forecast_csv(model_uri: str, csv: Path) -> Forecast:
     counts = read_window_csv(csv, served.dataset, served.zones)
     # Refused here, naming the file, rather than inside the pyfunc, which only sees a table.
     window_inputs(counts, served.model.spec.window, served.params["features.week_period_days"], source=str(csv),
-                  clock=served.dataset.clock)
+                  clock=served.dataset.clock, known_future=served.params.get("features.known_future") or (),
+                  horizon=served.model.spec.horizon, calendar=served.dataset.calendar)
     frame = counts.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *served.zones).to_pandas()
     return Forecast(model.predict(frame), served.dataset.zone_names, interval_note(served.intervals, served.private),
                     served.dataset.interval_minutes)

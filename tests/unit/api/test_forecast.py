@@ -221,3 +221,16 @@ def test_predict_and_cross_validation_across_a_change_of_time_on_a_local_clock(l
 def test_an_absolute_clock_states_every_target_at_its_interval(spec, frame):
     out = _forecast(spec, models=[Persistence()]).fit(frame).predict()
     assert set(out["duration_minutes"]) == {60}
+
+
+
+def test_known_future_inputs_reach_the_models(spec, frame):
+    from dpforecast.data.holiday_calendar import HolidayCalendar
+
+    france = replace(spec, calendar=HolidayCalendar(country="FR"))
+    ridge = Ridge()
+    fc = DPForecast([ridge], h=H, window=H, dataset=france, settings={"features": {"known_future": ["holidays"]}})
+    cv = fc.cross_validation(frame, n_windows=4, step="1d")  # origins on the last four days, 1 to 4 April 2024
+    # every input row: the zones' counts, 4 calendar features and the holiday flag of the target H steps later
+    assert ridge.fitted is not None and ridge.fitted.coef.shape[0] == H * (len(spec.zone_ids) + 4 + 1)
+    assert cv["ridge"].is_finite().all()

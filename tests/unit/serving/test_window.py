@@ -117,3 +117,14 @@ def test_a_model_logged_before_clocks_is_served_on_the_absolute_clock_it_was_tra
                                                                           "2020-10-25T02:30:00+01:00"]
     assert set(table["duration_minutes"]) == {30} and set(table["forecast"]) == {10.0}
     assert table["lower_80"].is_nan().all()
+
+
+def test_a_served_window_gets_the_known_future_calendar_of_targets_beyond_its_rows():
+    times = ["2024-07-13T22:30:00+02:00", "2024-07-13T23:00:00+02:00", "2024-07-13T23:30:00+02:00"]
+    counts = recent_counts(short(times), SPEC, ZONES)
+    x, _ = window_inputs(counts, 3, week_period_days=7.0, clock=SPEC.clock, known_future=["holidays"], horizon=1,
+                         calendar=SPEC.calendar)
+    plain, _ = window_inputs(counts, 3, week_period_days=7.0, clock=SPEC.clock)
+    assert x.shape == (1, 3, plain.shape[2] + 1) and np.array_equal(x[..., :-1], plain)
+    # 23:30 on 13 July forecasts 00:00 on 14 July, Bastille Day: known although no row holds it.
+    assert x[0, :, -1].tolist() == [0.0, 0.0, 1.0]
