@@ -126,6 +126,19 @@ class EvaluateParams:
 
 
 @dataclass(frozen=True)
+class IntervalParams:
+    """How the conformal intervals are calibrated on the second half of the validation block."""
+
+    __pydantic_config__ = DECLARED
+    calibration: Literal["split", "calendar_groups"] = "split"
+    """split: one half-width per lead and zone from every calibration residual; calendar_groups: one per calendar
+    group of the target's day (weekday, weekend, holiday: the spec's calendar), each from that group's residuals
+    (Mondrian conformal), a holiday falling back to the weekend's and a group with too few residuals to the pooled."""
+    min_group_windows: int = 30
+    """Fewest calibration residuals (per lead) a calendar group needs for a half-width of its own."""
+
+
+@dataclass(frozen=True)
 class SplitParams:
     """The evaluation protocol; null: the data set's declared protocol (``protocol`` in its spec)."""
 
@@ -320,6 +333,8 @@ class ParamsDocument:
     """Windows, horizon and scaling."""
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     """Evaluation plots."""
+    intervals: IntervalParams = field(default_factory=IntervalParams)
+    """Conformal interval calibration."""
     split: SplitParams = field(default_factory=SplitParams)
     """The evaluation protocol."""
     train: TrainParams = field(default_factory=TrainParams)
@@ -460,6 +475,7 @@ def _check(p: Params) -> None:
     need(p.features.week_period_days > 0, "features.week_period_days", "must be positive")
     need(len(set(p.features.known_future)) == len(p.features.known_future), "features.known_future",
          f"lists an input twice: {p.features.known_future}")
+    need(p.intervals.min_group_windows >= 1, "intervals.min_group_windows", "must be at least 1")
     need(p.split.test_days is None or p.split.test_days >= 1, "split.test_days", "must be at least 1")
     need(p.split.validation_days is None or p.split.validation_days >= 0, "split.validation_days", "must be 0 or more")
     need(p.split.history_days is None or p.split.history_days >= 0, "split.history_days", "must be 0 (all) or more")

@@ -38,6 +38,8 @@ def test_known_future_inputs_need_a_window_that_holds_every_lead_and_a_calendar_
             ({"features": {"known_future": ["holidays"], "window": 6, "horizon": 12}}, r"window \(6\) >= features.horizon"),
             ({"features": {"known_future": ["events"]}}, "events needs calendar.events"),
             ({"features": {"known_future": ["holidays", "holidays"]}}, "lists an input twice"),
-            ({"features": {"known_future": ["moon"]}}, "features.known_future")):
+            ({"features": {"known_future": ["moon"]}}, "features.known_future"),
+            ({"intervals": {"calibration": "rolling"}}, "intervals.calibration"),
+            ({"intervals": {"min_group_windows": 0}}, "intervals.min_group_windows")):
         with pytest.raises(ConfigError, match=message):
             load_params(PARAMS, **overrides)

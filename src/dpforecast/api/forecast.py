@@ -61,6 +61,8 @@ MODEL_CLASSES: dict[str, type[Model]] = {
     **{cls.__name__: cls for cls in NETWORKS.values()}, "Ridge": Ridge, "SeasonalNaive": SeasonalNaive,
     "Persistence": Persistence}
 SAVED_FORMAT = 1
+#: cross_validation's column of each target day's calendar group (weekday, weekend, holiday).
+CALENDAR_GROUP = "calendar_group"
 NOT_COVERED = ("fitted on the raw counts beside DP-SGD: its forecasts and intervals are statistics of the private "
                "data that no accountant charges; not covered by any guarantee")
 
@@ -253,7 +255,7 @@ class DPForecast:
     def cross_validation(self, df: Any, n_windows: int = 1, step: int | str | None = None) -> pl.DataFrame:
         """Fit once on ``df`` before the first of ``n_windows`` forecast origins ``step`` apart
         (default ``h``), the last ending with ``df``; forecast every origin from the raw
-        inputs: ``unique_id, ds, duration_minutes, cutoff, y, <model>, <model>-lo-80, ...``. The fit is a fit:
+        inputs: ``unique_id, ds, duration_minutes, cutoff, y, calendar_group, <model>, <model>-lo-80, ...``. The fit is a fit:
         under privacy it is charged like any other."""
         if n_windows < 1:
             raise ConfigError(f"n_windows: must be at least 1, got {n_windows}")
@@ -279,7 +281,9 @@ class DPForecast:
     def _frame(self, windows: Windows, cutoffs: bool) -> pl.DataFrame:
         """Forecasts of ``windows`` as one long frame, one row per window, lead and zone: the
         count of each target interval, whose duration ``duration_minutes`` states (on a
-        local clock the models forecast per nominal interval: scaled back here)."""
+        local clock the models forecast per nominal interval: scaled back here); with
+        ``cutoffs``, the target day's ``calendar_group`` (weekday, weekend, holiday), by
+        which coverage is read per group."""
         n, h, k = len(windows), self.h, len(self.zones)
         rows = windows.index["target_row"].to_numpy()[:, None] + np.arange(h)[None, :]
         stamps = windows.table[TIMESTAMP].gather(rows.ravel())
@@ -287,17 +291,19 @@ class DPForecast:
         each = np.repeat(np.arange(n * h), k)
         columns: dict[str, Any] = {ID: np.tile(np.asarray(self.zones), n * h), DS: stamps.gather(each),
                                    DURATION: np.rint(ratios.ravel() * self.dataset.interval_minutes).astype(np.int64)[each]}
+        groups = self.dataset.calendar.groups(stamps.dt.date()).reshape(n, h)
         if cutoffs:
             origin = windows.table[TIMESTAMP].gather(np.repeat(windows.index["target_row"].to_numpy() - 1, h * k))
             columns["cutoff"] = origin
             columns[Y] = windows.y.reshape(-1).astype(np.float64)
+            columns[CALENDAR_GROUP] = groups.ravel()[each]
         for model in self.models:
             forecast = model.predict(windows)
             columns[model.name] = as_counts(forecast, ratios).reshape(-1)
             intervals = self.fitted[model.name].intervals
             if intervals is None:
                 continue
-            for level, (lower, upper) in intervals.bounds(forecast).items():
+            for level, (lower, upper) in intervals.bounds(forecast, groups).items():
                 columns[f"{model.name}-lo-{round(level * 100)}"] = as_counts(lower, ratios).reshape(-1)
                 columns[f"{model.name}-hi-{round(level * 100)}"] = as_counts(upper, ratios).reshape(-1)
         frame = pl.DataFrame(columns)

@@ -16,9 +16,10 @@ from dpforecast.models.conformal import Intervals, coverage
 
 
 def score(y_test: np.ndarray, forecast: np.ndarray, zones: list[str], scale: dict[str, float | None],
-          intervals: Intervals | None = None) -> dict[str, Any]:
+          intervals: Intervals | None = None, groups: np.ndarray | None = None) -> dict[str, Any]:
     """RMSE and MAE per zone and their mean, per lead, MASE per zone and its mean, the
-    windows scored, and the intervals' coverage when the forecaster has intervals."""
+    windows scored, and the intervals' coverage when the forecaster has intervals (per
+    calendar group too, given the targets' ``groups`` ``(n, horizon)``)."""
     found = np.isfinite(forecast).all(axis=(1, 2))
     if not found.any():
         return {"windows": 0}
@@ -29,9 +30,10 @@ def score(y_test: np.ndarray, forecast: np.ndarray, zones: list[str], scale: dic
     out: dict[str, Any] = {**errors, "by_lead": errors_by_lead(y, f), "windows": int(found.sum()),
                            "mase": {**mase, "mean": float(np.mean(present)) if present else None}}
     if intervals is not None:
-        out["coverage"] = coverage(intervals, y, f)
+        out["coverage"] = coverage(intervals, y, f, None if groups is None else groups[found])
         out["intervals"] = {"source": intervals.source, "covered_by_privacy_guarantee": intervals.covered,
-                            "calibration_windows": intervals.calibration_windows}
+                            "calibration_windows": intervals.calibration_windows,
+                            "calibration": "calendar_groups" if intervals.group_half_widths else "split"}
     if not found.all():
         out["scored_on"] = found
     return out

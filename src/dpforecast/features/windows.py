@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from dpforecast.data.clock import Clock
+from dpforecast.data.holiday_calendar import HolidayCalendar
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.features.calendar import CALENDAR_FEATURES
 from dpforecast.features.known_future import known_future_columns, present_columns
@@ -149,6 +150,17 @@ def index_arrays(
 def target_rows(windows: pl.DataFrame, horizon: int) -> np.ndarray:
     """``(n, horizon)`` rows of each window's targets, lead 1 first."""
     return windows["target_row"].to_numpy()[:, None] + np.arange(horizon)[None, :]
+
+
+def target_groups(table: pl.DataFrame, index: pl.DataFrame, horizon: int, calendar: HolidayCalendar) -> np.ndarray:
+    """``(n, horizon)`` calendar group (weekday, weekend, holiday) of each window's targets'
+    local days; a target past the table's end (a forecast of the future) has none (``""``)."""
+    rows = target_rows(index, horizon)
+    inside = rows < table.height
+    out = np.full(rows.shape, "", dtype=object)
+    if inside.any():
+        out[inside] = calendar.groups(table[TIMESTAMP].gather(rows[inside]).dt.date())
+    return out
 
 
 def split_counts(windows: pl.DataFrame) -> dict[str, int]:

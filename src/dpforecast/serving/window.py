@@ -167,21 +167,25 @@ def window_inputs(
 
 
 def forecast_table(origins: list[datetime], forecast: np.ndarray, intervals: Intervals | None, zones: list[str],
-                   interval_minutes: int | None = None, clock: Clock | None = None) -> pl.DataFrame:
+                   interval_minutes: int | None = None, clock: Clock | None = None,
+                   calendar: HolidayCalendar | None = None) -> pl.DataFrame:
     """The served answer to ``forecast`` ``(n, horizon, zones)`` from windows ending at
     ``origins``: one row per window, lead and zone in that order, times as ISO 8601 with
     their offset, each target interval's ``duration_minutes`` (leads follow the origin on
     the data set's ``clock``), its count (on a local clock the model's forecast per
     nominal interval times the target's duration ratio, bounds alike), and NaN bounds
     where there is no interval (no ``intervals``, or too few calibration residuals for
-    the level)."""
+    the level). Intervals calibrated per calendar group take each target day's group in
+    the data set's ``calendar``."""
     n, horizon, n_zones = forecast.shape
     forecast = forecast.astype(np.float64)
     clock = served_clock(clock, interval_minutes, pl.Series(origins))
     stamps = pl.Series(TARGET_TIME, [t for origin in origins for t in clock.later(origin, horizon)])
     ratios = duration_ratios(stamps, clock).reshape(n, horizon)
+    groups = (calendar.groups(stamps.dt.date()).reshape(n, horizon)
+              if calendar is not None and intervals is not None and intervals.group_half_widths else None)
     bounds = {level: (as_counts(low, ratios), as_counts(high, ratios))
-              for level, (low, high) in (intervals.bounds(forecast) if intervals is not None else {}).items()}
+              for level, (low, high) in (intervals.bounds(forecast, groups) if intervals is not None else {}).items()}
     forecast = as_counts(forecast, ratios)
     missing = np.full(forecast.size, np.nan)
     columns = {

@@ -60,7 +60,8 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
                                    known_future=self.params.get("features.known_future") or (),
                                    horizon=self.model.spec.horizon, calendar=self.dataset.calendar)
         forecast = predict(self.model, x, self.model.x_mean.device)
-        return forecast_table(origins, forecast, self.intervals, self.zones, clock=clock).to_pandas()
+        return forecast_table(origins, forecast, self.intervals, self.zones, clock=clock,
+                              calendar=self.dataset.calendar).to_pandas()
 
 
 set_model(ForecasterModel())
