@@ -43,3 +43,17 @@ def test_known_future_inputs_need_a_window_that_holds_every_lead_and_a_calendar_
             ({"intervals": {"min_group_windows": 0}}, "intervals.min_group_windows")):
         with pytest.raises(ConfigError, match=message):
             load_params(PARAMS, **overrides)
+
+
+def test_holidays_as_an_input_need_the_spec_to_name_a_country():
+    from dataclasses import replace
+
+    from dpforecast.config import params_from_dict, resolve
+    from dpforecast.data.holiday_calendar import HolidayCalendar
+
+    from montreuil_spec import SPEC
+
+    wanted = params_from_dict({"features": {"known_future": ["holidays"]}})
+    assert resolve(wanted, SPEC).features.known_future == ["holidays"]
+    with pytest.raises(ConfigError, match="holidays needs a calendar.country"):
+        resolve(wanted, replace(SPEC, calendar=HolidayCalendar()))
