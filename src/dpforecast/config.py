@@ -30,6 +30,8 @@ PrivacyMode = Literal["none", "ip", "gp"]
 IpMechanism = Literal["discrete_gaussian", "discrete_laplace"]
 #: privacy.gp.accountant's names, one list (dpforecast.privacy.dp_sgd_accountant accounts by them)
 Accountant = Literal["pld", "rdp", "prv"]
+#: features.known_future's names: the target's calendar a model may read at the forecast origin
+KnownFutureInput = Literal["holidays", "day_of_week", "events"]
 Unit = Literal[UNITS]  # privacy.unit's names, one list
 ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
 PRIVACY_MODES: tuple[str, ...] = get_args(PrivacyMode)
@@ -109,6 +111,10 @@ class FeatureParams:
     scaling: Literal["standard", "log", "none"] = "standard"
     """standard (fitted on training rows only), log (fixed constants on log1p counts: the one
     DP-SGD allows) or none (the study)."""
+    known_future: list[KnownFutureInput] = field(default_factory=list)
+    """Calendar inputs known at the forecast origin for every lead, read by the networks and ridge: holidays (the
+    spec's calendar), day_of_week, events (the spec's declared events). Each input row carries the calendar of the
+    interval horizon steps after it, so the last horizon rows carry leads 1..horizon (needs window >= horizon)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,19 @@ class EvaluateParams:
     backtest and the registry's comparisons: autoets (statsforecast, seconds); opt-in for their cost: mstl
     (refitted daily, a minute or two per data set), autoarima (minutes per zone) and fracast (zero-shot,
     seconds per window and zone on a busy CPU). README, Baselines."""
+
+
+@dataclass(frozen=True)
+class IntervalParams:
+    """How the conformal intervals are calibrated on the second half of the validation block."""
+
+    __pydantic_config__ = DECLARED
+    calibration: Literal["split", "calendar_groups"] = "split"
+    """split: one half-width per lead and zone from every calibration residual; calendar_groups: one per calendar
+    group of the target's day (weekday, weekend, holiday: the spec's calendar), each from that group's residuals
+    (Mondrian conformal), a holiday falling back to the weekend's and a group with too few residuals to the pooled."""
+    min_group_windows: int = 30
+    """Fewest calibration residuals (per lead) a calendar group needs for a half-width of its own."""
 
 
 @dataclass(frozen=True)
@@ -321,6 +340,8 @@ class ParamsDocument:
     """Windows, horizon and scaling."""
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     """Evaluation plots."""
+    intervals: IntervalParams = field(default_factory=IntervalParams)
+    """Conformal interval calibration."""
     split: SplitParams = field(default_factory=SplitParams)
     """The evaluation protocol."""
     train: TrainParams = field(default_factory=TrainParams)
@@ -461,6 +482,9 @@ def _check(p: Params) -> None:
     need(len(set(p.evaluate.baselines)) == len(p.evaluate.baselines), "evaluate.baselines",
          f"names a baseline twice: {list(p.evaluate.baselines)}")
     need(p.features.week_period_days > 0, "features.week_period_days", "must be positive")
+    need(len(set(p.features.known_future)) == len(p.features.known_future), "features.known_future",
+         f"lists an input twice: {p.features.known_future}")
+    need(p.intervals.min_group_windows >= 1, "intervals.min_group_windows", "must be at least 1")
     need(p.split.test_days is None or p.split.test_days >= 1, "split.test_days", "must be at least 1")
     need(p.split.validation_days is None or p.split.validation_days >= 0, "split.validation_days", "must be 0 or more")
     need(p.split.history_days is None or p.split.history_days >= 0, "split.history_days", "must be 0 (all) or more")
@@ -552,4 +576,23 @@ def resolve(params: Params, spec: DatasetSpec) -> Params:
     params.plot_lead()
     params.residual_season()
     params.privacy_unit()
+    check_known_future(params)
     return params
+
+
+def check_known_future(params: Params) -> None:
+    """Refuse known-future inputs the window or the spec cannot give: every lead's calendar
+    is in the window only when it is at least the horizon; holidays need the spec's
+    country, events its declared events."""
+    inputs = params.features.known_future
+    if not inputs:
+        return
+    w, h = params.features.window, params.features.horizon
+    if int(w) < int(h):
+        raise ConfigError(f"features.known_future: needs features.window ({w}) >= features.horizon ({h}), so that "
+                          f"the window's last rows carry every lead's calendar")
+    calendar = params.data_set.calendar
+    if "holidays" in inputs and calendar.country is None:
+        raise ConfigError(f"features.known_future: holidays needs a calendar.country in {params.data_set.path or 'the spec'}")
+    if "events" in inputs and not calendar.events:
+        raise ConfigError(f"features.known_future: events needs calendar.events in {params.data_set.path or 'the spec'}")

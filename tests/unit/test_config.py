@@ -38,3 +38,30 @@ def test_registered_names_are_the_data_sets_own_unless_a_prefix_or_the_spec_says
     assert load_params(PARAMS, registry={"name_prefix": "city"}).model_prefix() == "mobility"  # Montreuil's spec
     with pytest.raises(ConfigError, match="registry.name_prefix"):
         load_params(PARAMS, registry={"name_prefix": "Not OK"})
+
+def test_known_future_inputs_need_a_window_that_holds_every_lead_and_a_calendar_that_has_them():
+    params = load_params(PARAMS, profile="day-ahead", features={"known_future": ["holidays", "day_of_week"]})
+    assert params.features.known_future == ["holidays", "day_of_week"] and load_params(PARAMS).features.known_future == []
+    for overrides, message in (
+            ({"features": {"known_future": ["holidays"], "window": 6, "horizon": 12}}, r"window \(6\) >= features.horizon"),
+            ({"features": {"known_future": ["events"]}}, "events needs calendar.events"),
+            ({"features": {"known_future": ["holidays", "holidays"]}}, "lists an input twice"),
+            ({"features": {"known_future": ["moon"]}}, "features.known_future"),
+            ({"intervals": {"calibration": "rolling"}}, "intervals.calibration"),
+            ({"intervals": {"min_group_windows": 0}}, "intervals.min_group_windows")):
+        with pytest.raises(ConfigError, match=message):
+            load_params(PARAMS, **overrides)
+
+
+def test_holidays_as_an_input_need_the_spec_to_name_a_country():
+    from dataclasses import replace
+
+    from dpforecast.config import params_from_dict, resolve
+    from dpforecast.data.holiday_calendar import HolidayCalendar
+
+    from montreuil_spec import SPEC
+
+    wanted = params_from_dict({"features": {"known_future": ["holidays"]}})
+    assert resolve(wanted, SPEC).features.known_future == ["holidays"]
+    with pytest.raises(ConfigError, match="holidays needs a calendar.country"):
+        resolve(wanted, replace(SPEC, calendar=HolidayCalendar()))

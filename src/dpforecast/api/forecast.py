@@ -42,6 +42,7 @@ from dpforecast.data.spec import DatasetSpec, spec_from_dict
 from dpforecast.errors import ConfigError
 from dpforecast.evaluation.metrics import forecast_errors
 from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.known_future import add_known_future
 from dpforecast.features.rates import as_counts, duration_ratios, per_nominal_interval
 from dpforecast.features.windows import make_windows, split_counts
 from dpforecast.features.zones import SplitError, modelled_zones
@@ -62,6 +63,8 @@ MODEL_CLASSES: dict[str, type[Model]] = {
     **{cls.__name__: cls for cls in NETWORKS.values()}, "Ridge": Ridge, "SeasonalNaive": SeasonalNaive,
     "Persistence": Persistence, "AutoETS": AutoETS, "MSTL": MSTL, "AutoARIMA": AutoARIMA, "Fracast": Fracast}
 SAVED_FORMAT = 1
+#: cross_validation's column of each target day's calendar group (weekday, weekend, holiday).
+CALENDAR_GROUP = "calendar_group"
 NOT_COVERED = ("fitted on the raw counts beside DP-SGD: its forecasts and intervals are statistics of the private "
                "data that no accountant charges; not covered by any guarantee")
 
@@ -204,10 +207,11 @@ class DPForecast:
         return raw_test, (test if self.release is not None else None), split_counts(index)
 
     def _table(self, series: pl.DataFrame, zones: list[str]) -> pl.DataFrame:
-        """The models' table of ``series``: counts per nominal interval (on a local clock)
-        and the calendar features."""
-        return add_calendar_features(per_nominal_interval(series, zones, self.dataset.clock),
-                                     self.params.features.week_period_days)
+        """The models' table of ``series``: counts per nominal interval (on a local clock),
+        the calendar features and the known-future ones (``features.known_future``)."""
+        features = self.params.features
+        table = add_calendar_features(per_nominal_interval(series, zones, self.dataset.clock), features.week_period_days)
+        return add_known_future(table, features.known_future, self.h, self.dataset.clock, self.dataset.calendar)
 
     def _report(self, model: Model) -> PrivacyReport:
         mode = self.params.privacy.mode
@@ -253,7 +257,7 @@ class DPForecast:
     def cross_validation(self, df: Any, n_windows: int = 1, step: int | str | None = None) -> pl.DataFrame:
         """Fit once on ``df`` before the first of ``n_windows`` forecast origins ``step`` apart
         (default ``h``), the last ending with ``df``; forecast every origin from the raw
-        inputs: ``unique_id, ds, duration_minutes, cutoff, y, <model>, <model>-lo-80, ...``. The fit is a fit:
+        inputs: ``unique_id, ds, duration_minutes, cutoff, y, calendar_group, <model>, <model>-lo-80, ...``. The fit is a fit:
         under privacy it is charged like any other."""
         if n_windows < 1:
             raise ConfigError(f"n_windows: must be at least 1, got {n_windows}")
@@ -279,7 +283,9 @@ class DPForecast:
     def _frame(self, windows: Windows, cutoffs: bool) -> pl.DataFrame:
         """Forecasts of ``windows`` as one long frame, one row per window, lead and zone: the
         count of each target interval, whose duration ``duration_minutes`` states (on a
-        local clock the models forecast per nominal interval: scaled back here)."""
+        local clock the models forecast per nominal interval: scaled back here); with
+        ``cutoffs``, the target day's ``calendar_group`` (weekday, weekend, holiday), by
+        which coverage is read per group."""
         n, h, k = len(windows), self.h, len(self.zones)
         rows = windows.index["target_row"].to_numpy()[:, None] + np.arange(h)[None, :]
         stamps = windows.table[TIMESTAMP].gather(rows.ravel())
@@ -287,17 +293,19 @@ class DPForecast:
         each = np.repeat(np.arange(n * h), k)
         columns: dict[str, Any] = {ID: np.tile(np.asarray(self.zones), n * h), DS: stamps.gather(each),
                                    DURATION: np.rint(ratios.ravel() * self.dataset.interval_minutes).astype(np.int64)[each]}
+        groups = self.dataset.calendar.groups(stamps.dt.date()).reshape(n, h)
         if cutoffs:
             origin = windows.table[TIMESTAMP].gather(np.repeat(windows.index["target_row"].to_numpy() - 1, h * k))
             columns["cutoff"] = origin
             columns[Y] = windows.y.reshape(-1).astype(np.float64)
+            columns[CALENDAR_GROUP] = groups.ravel()[each]
         for model in self.models:
             forecast = model.predict(windows)
             columns[model.name] = as_counts(forecast, ratios).reshape(-1)
             intervals = self.fitted[model.name].intervals
             if intervals is None:
                 continue
-            for level, (lower, upper) in intervals.bounds(forecast).items():
+            for level, (lower, upper) in intervals.bounds(forecast, groups).items():
                 columns[f"{model.name}-lo-{round(level * 100)}"] = as_counts(lower, ratios).reshape(-1)
                 columns[f"{model.name}-hi-{round(level * 100)}"] = as_counts(upper, ratios).reshape(-1)
         frame = pl.DataFrame(columns)

@@ -9,6 +9,7 @@ Unknown keys and bad values are refused with the spec file and the key's dotted 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections import Counter
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from dpforecast.data.clock import Clock
+from dpforecast.data.holiday_calendar import HolidayCalendar
 from dpforecast.data.time_formats import ISO8601, format_regexes
 from dpforecast.declared import DECLARED, read
 from dpforecast.errors import ConfigError
@@ -262,6 +264,9 @@ class SpecDocument:
     """A zone with no count in the training period: refuse, or drop it from the models."""
     registry_prefix: str | None = None
     """MLflow registered models are <registry_prefix>-<arch>[-ip|-gp]."""
+    calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
+    """Public holidays (country and subdivision, as the holidays package names them) and declared events:
+    known-future model inputs (features.known_future) and the calendar groups intervals are scored on."""
 
 
 @dataclass(frozen=True)
@@ -295,6 +300,8 @@ class DatasetSpec:
     # MLflow registered models are <registry_prefix>-<arch>[-ip|-gp]; default
     # <registry.name_prefix>-<name>.
     registry_prefix: str | None = None
+    # Public holidays and declared events (no country: weekdays and weekends only).
+    calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
     path: str = ""
 
     @property
@@ -452,6 +459,33 @@ def _gaps(gaps: list[DeclaredGap], where: str) -> tuple[DeclaredGap, ...]:
     return tuple(gaps)
 
 
+def _calendar(calendar: HolidayCalendar, where: str) -> HolidayCalendar:
+    """Checks the country and subdivision against the holidays package, and the events' days."""
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    if calendar.country is not None and calendar.country not in supported:
+        raise SpecError(f"{where}.country: {calendar.country!r} is not a country the holidays package knows "
+                        f"(ISO 3166-1 alpha-2, e.g. FR, NZ)")
+    if calendar.subdivision is not None:
+        if calendar.country is None:
+            raise SpecError(f"{where}.subdivision: needs a country")
+        known = supported[calendar.country]
+        if calendar.subdivision not in known:
+            raise SpecError(f"{where}.subdivision: {calendar.subdivision!r} is not a subdivision of "
+                            f"{calendar.country} with holidays of its own ({', '.join(known) or 'none'})")
+    for i, event in enumerate(calendar.events):
+        try:
+            dt.date.fromisoformat(event.date)
+        except ValueError:
+            raise SpecError(f"{where}.events[{i}].date: expected a day YYYY-MM-DD, got {event.date!r}") from None
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", event.date):
+            raise SpecError(f"{where}.events[{i}].date: expected a day YYYY-MM-DD, got {event.date!r}")
+        if event.days < 1:
+            raise SpecError(f"{where}.events[{i}].days: must be at least 1")
+    return calendar
+
+
 def spec_from_dict(raw: Any, where: str) -> DatasetSpec:
     """A spec from its YAML (``where``: its file, named in every error)."""
     doc = read(SpecDocument, raw, where, SpecError)
@@ -513,6 +547,7 @@ def spec_from_dict(raw: Any, where: str) -> DatasetSpec:
         missing_values=doc.missing_values,
         empty_zones=doc.empty_zones,
         registry_prefix=prefix,
+        calendar=_calendar(doc.calendar, key("calendar")),
         path=where,
     )
 

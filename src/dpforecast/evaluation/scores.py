@@ -28,10 +28,11 @@ class OwnIntervals:
 
 
 def score(y_test: np.ndarray, forecast: np.ndarray, zones: list[str], scale: dict[str, float | None],
-          intervals: Intervals | OwnIntervals | None = None) -> dict[str, Any]:
+          intervals: Intervals | OwnIntervals | None = None, groups: np.ndarray | None = None) -> dict[str, Any]:
     """RMSE and MAE per zone and their mean, per lead, MASE per zone and its mean, the
     windows scored, and the intervals' coverage when the forecaster has intervals
-    (conformal ones calibrated on a held-out block, or the method's own)."""
+    (conformal ones calibrated on a held-out block, or the method's own; per calendar group
+    too, given the targets' ``groups`` ``(n, horizon)``)."""
     found = np.isfinite(forecast).all(axis=(1, 2))
     if not found.any():
         return {"windows": 0}
@@ -41,15 +42,17 @@ def score(y_test: np.ndarray, forecast: np.ndarray, zones: list[str], scale: dic
     present = [v for v in mase.values() if v is not None]
     out: dict[str, Any] = {**errors, "by_lead": errors_by_lead(y, f), "windows": int(found.sum()),
                            "mase": {**mase, "mean": float(np.mean(present)) if present else None}}
+    kept = None if groups is None else groups[found]
     if isinstance(intervals, OwnIntervals):
         out["coverage"] = bounds_coverage({level: (lo[found], hi[found]) for level, (lo, hi) in intervals.bounds.items()},
-                                          y)
+                                          y, kept)
         out["intervals"] = {"source": intervals.source, "covered_by_privacy_guarantee": intervals.covered,
                             "calibration_windows": None}
     elif intervals is not None:
-        out["coverage"] = coverage(intervals, y, f)
+        out["coverage"] = coverage(intervals, y, f, kept)
         out["intervals"] = {"source": intervals.source, "covered_by_privacy_guarantee": intervals.covered,
-                            "calibration_windows": intervals.calibration_windows}
+                            "calibration_windows": intervals.calibration_windows,
+                            "calibration": "calendar_groups" if intervals.group_half_widths else "split"}
     if not found.all():
         out["scored_on"] = found
     return out

@@ -38,7 +38,7 @@ from dpforecast.evaluation.baselines import (
 )
 from dpforecast.evaluation.scores import OwnIntervals, like_for_like, persistence_skill, score
 from dpforecast.features.feature_set import FeatureSet, build_feature_set
-from dpforecast.features.windows import split_starts
+from dpforecast.features.windows import split_starts, target_groups
 from dpforecast.models.base import FitContext, Windows
 from dpforecast.models.conformal import Intervals
 from dpforecast.runtime.io import write_json, write_text
@@ -175,7 +175,8 @@ def score_fold(features: FeatureSet, params: Params, fitted: dict[str, FittedNet
         forecasts[arch] = network.model.predict(test)
         intervals[arch] = network.intervals
     scale = in_sample_seasonal_mae(table, windows, zones, minutes)
-    scores = {name: score(test.y, f, zones, scale, intervals.get(name)) for name, f in forecasts.items()}
+    groups = target_groups(table, test.index, h, params.data_set.calendar)
+    scores = {name: score(test.y, f, zones, scale, intervals.get(name), groups) for name, f in forecasts.items()}
     like_for_like(scores, test.y, forecasts, zones)
     reference = scores["persistence"]["rmse"]["mean"]
     return {name: fold_summary(s, None if name == "persistence" else reference) for name, s in scores.items()}
@@ -188,7 +189,8 @@ def fold_summary(s: dict[str, Any], reference: float | None) -> dict[str, Any]:
     cover = s.get("coverage", {})
     return {"windows": s["windows"], "rmse": s["rmse"]["mean"], "mae": s["mae"]["mean"], "mase": s["mase"]["mean"],
             "skill": persistence_skill(s, reference) if reference is not None else None,
-            "coverage_80": cover.get("80", {}).get("coverage"), "coverage_95": cover.get("95", {}).get("coverage")}
+            "coverage_80": cover.get("80", {}).get("coverage"), "coverage_95": cover.get("95", {}).get("coverage"),
+            "coverage_groups": {level: c.get("per_group", {}) for level, c in cover.items()}}
 
 
 def mean_over_folds(folds: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -198,8 +200,21 @@ def mean_over_folds(folds: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         scored = [f["scores"][name] for f in folds if f["scores"].get(name, {}).get("windows")]
         means = {m: statistics.fmean(v) if (v := [s[m] for s in scored if s.get(m) is not None]) else None
                  for m in MEASURES}
-        out[name] = {"folds": len(scored), **means}
+        out[name] = {"folds": len(scored), **means, "coverage_groups": pooled_group_coverage(scored)}
     return out
+
+
+def pooled_group_coverage(scored: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per level and calendar group, the share of the folds' counts inside the interval (a
+    group seen in one fold weighs what it holds, not a fold's share)."""
+    inside: dict[str, dict[str, list[float]]] = {}
+    for s in scored:
+        for level, groups in s.get("coverage_groups", {}).items():
+            for g, c in groups.items():
+                total = inside.setdefault(level, {}).setdefault(g, [0.0, 0.0])
+                total[0] += c["coverage"] * c["counts"]
+                total[1] += c["counts"]
+    return {level: {g: hits / n for g, (hits, n) in groups.items()} for level, groups in inside.items()}
 
 
 def rank(means: dict[str, dict[str, Any]], folds: int) -> list[str]:

@@ -17,6 +17,7 @@ import polars as pl
 
 from dpforecast.config import Params
 from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.known_future import add_known_future
 from dpforecast.features.periods import split_periods
 from dpforecast.features.rates import per_nominal_interval
 from dpforecast.features.windows import make_windows, removed_windows, split_counts
@@ -25,7 +26,8 @@ from dpforecast.features.zones import SplitError, modelled_zones
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """``table``: timestamp, the modelled zones' training counts, the calendar features;
+    """``table``: timestamp, the modelled zones' training counts, the calendar features (and
+    the known-future ones ``features.known_future`` asks for);
     ``targets``: the raw counts of the same zones and rows; ``windows``: one row per window
     (start_row, target_row, target_time, split); ``summary``: what was dropped and why."""
 
@@ -46,7 +48,9 @@ def build_feature_set(raw: pl.DataFrame, series: pl.DataFrame, params: Params) -
     spec = params.data_set
     zones, dropped = modelled_zones(raw, params)
     series = series.drop(dropped)
-    table = add_calendar_features(per_nominal_interval(series, zones, spec.clock), params.features.week_period_days)
+    table = add_known_future(
+        add_calendar_features(per_nominal_interval(series, zones, spec.clock), params.features.week_period_days),
+        params.features.known_future, params.features.horizon, spec.clock, spec.calendar)
     test_days, validation_days, history_days = params.protocol()
     common = (params.features.window, params.features.horizon, params.data.contiguous, test_days,
               validation_days, spec.clock)

@@ -13,6 +13,7 @@ count is dropped, never filled.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,15 +21,24 @@ import numpy as np
 import polars as pl
 
 from dpforecast.data.clock import Clock
+from dpforecast.data.holiday_calendar import HolidayCalendar
 from dpforecast.data.schema import TIMESTAMP
 from dpforecast.features.calendar import CALENDAR_FEATURES
+from dpforecast.features.known_future import known_future_columns, present_columns
 
 SPLITS = ("train", "validation", "test")
 
 
-def feature_columns(zones: list[str]) -> list[str]:
-    """Model input columns: the zones' counts first, then the calendar features."""
-    return [*zones, *CALENDAR_FEATURES]
+def feature_columns(zones: list[str], known_future: Sequence[str] = ()) -> list[str]:
+    """Model input columns: the zones' counts first, then the calendar features, then the
+    columns of the known-future inputs (``features.known_future``) if any."""
+    return [*zones, *CALENDAR_FEATURES, *known_future_columns(known_future)]
+
+
+def table_features(table: pl.DataFrame, zones: list[str]) -> list[str]:
+    """The input columns of ``table``: :func:`feature_columns` with the known-future columns
+    it was built with (the table carries the choice, so no reader needs the parameter)."""
+    return [*zones, *CALENDAR_FEATURES, *present_columns(table.columns)]
 
 
 def split_starts(table: pl.DataFrame, test_days: int, validation_days: int) -> tuple[datetime, datetime]:
@@ -172,7 +182,7 @@ def index_arrays(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The arrays of the windows ``index`` lists (``start_row``, ``target_row``); a target row
     past the table's end (a forecast of the future) is NaN."""
-    values = table.select(feature_columns(zones)).to_numpy().astype(np.float32)
+    values = table.select(table_features(table, zones)).to_numpy().astype(np.float32)
     x = values[index["start_row"].to_numpy()[:, None] + np.arange(window)[None, :]]
     source = (table if targets is None else targets).select(zones).to_numpy().astype(np.float32)
     rows = target_rows(index, horizon)
@@ -185,6 +195,17 @@ def index_arrays(
 def target_rows(windows: pl.DataFrame, horizon: int) -> np.ndarray:
     """``(n, horizon)`` rows of each window's targets, lead 1 first."""
     return windows["target_row"].to_numpy()[:, None] + np.arange(horizon)[None, :]
+
+
+def target_groups(table: pl.DataFrame, index: pl.DataFrame, horizon: int, calendar: HolidayCalendar) -> np.ndarray:
+    """``(n, horizon)`` calendar group (weekday, weekend, holiday) of each window's targets'
+    local days; a target past the table's end (a forecast of the future) has none (``""``)."""
+    rows = target_rows(index, horizon)
+    inside = rows < table.height
+    out = np.full(rows.shape, "", dtype=object)
+    if inside.any():
+        out[inside] = calendar.groups(table[TIMESTAMP].gather(rows[inside]).dt.date())
+    return out
 
 
 def split_counts(windows: pl.DataFrame) -> dict[str, int]:

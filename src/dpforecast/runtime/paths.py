@@ -86,6 +86,11 @@ class Paths:
         return self.root / "metrics" / "per_zone.json"
 
     @property
+    def coverage_groups(self) -> Path:
+        """Each calibrated model's coverage per calendar group (weekday, weekend, holiday) beside the overall."""
+        return self.root / "metrics" / "coverage_groups.json"
+
+    @property
     def details(self) -> Path:
         """Windows scored, per-lead errors, coverage per lead and zone, ridge's penalty, privacy."""
         return self.root / "metrics" / "details.json"

@@ -57,7 +57,9 @@ def forecast_csv(model_uri: str, csv: Path, every_window: bool = False) -> Forec
     # Refused here, naming the file, rather than inside the pyfunc, which only sees a table.
     stretch = last_complete_stretch(counts, window, spec.clock, spec.zone_names, source=str(csv))
     counts = stretch.counts if every_window else stretch.counts.tail(window)
-    window_inputs(counts, window, served.params["features.week_period_days"], source=str(csv), clock=spec.clock)
+    window_inputs(counts, window, served.params["features.week_period_days"], source=str(csv), clock=spec.clock,
+                  known_future=served.params.get("features.known_future") or (), horizon=served.model.spec.horizon,
+                  calendar=spec.calendar)
     frame = counts.select(pl.col(TIMESTAMP).dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), *served.zones).to_pandas()
     return Forecast(model.predict(frame), spec.zone_names, interval_note(served.intervals, served.private),
                     spec.interval_minutes, stretch.note)

@@ -12,6 +12,7 @@ lead and zone (:data:`SERVED_COLUMNS`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -20,10 +21,12 @@ import numpy as np
 import polars as pl
 
 from dpforecast.data.clock import Clock
+from dpforecast.data.holiday_calendar import HolidayCalendar
 from dpforecast.data.ingest import RawFormatError, read_raw
 from dpforecast.data.schema import ROW, TIMESTAMP
 from dpforecast.data.spec import DatasetSpec
 from dpforecast.features.calendar import add_calendar_features
+from dpforecast.features.known_future import add_known_future
 from dpforecast.features.rates import as_counts, duration_ratios, per_nominal_interval
 from dpforecast.features.windows import feature_columns
 from dpforecast.models.conformal import LEVELS, Intervals
@@ -134,12 +137,14 @@ def served_clock(clock: Clock | None, interval_minutes: int | None, stamps: pl.S
 
 def window_inputs(
     counts: pl.DataFrame, window: int, week_period_days: float, interval_minutes: int | None = None,
-    source: str = "input", clock: Clock | None = None,
+    source: str = "input", clock: Clock | None = None, known_future: Sequence[str] = (), horizon: int = 1,
+    calendar: HolidayCalendar | None = None,
 ) -> tuple[np.ndarray, list[datetime]]:
     """Model inputs ``(n, window, features)`` for every complete window (on a local clock,
     counts per nominal interval: :mod:`dpforecast.features.rates`), and each window's
     forecast origin: the time of its last row, in the data set's zone (leads follow it on
-    the data set's ``clock``)."""
+    the data set's ``clock``). A model trained with ``known_future`` inputs gets their
+    columns for its ``horizon`` from the data set's ``calendar``."""
     clock = served_clock(clock, interval_minutes, counts[TIMESTAMP])
     if counts.height < window:
         raise WindowInputError(
@@ -154,29 +159,34 @@ def window_inputs(
             f"{source}: rows {i} and {i + 1} ({local[i - 1]} then {local[i]}) are not {clock.apart}: a window "
             f"must be consecutive intervals")
     zones = [c for c in counts.columns if c != TIMESTAMP]
-    table = add_calendar_features(per_nominal_interval(counts, zones, clock), week_period_days)
-    values = table.select(feature_columns(zones)).to_numpy().astype(np.float32)
+    table = add_known_future(add_calendar_features(per_nominal_interval(counts, zones, clock), week_period_days),
+                             known_future, horizon, clock, calendar or HolidayCalendar())
+    values = table.select(feature_columns(zones, known_future)).to_numpy().astype(np.float32)
     ends = np.arange(window - 1, counts.height)
     x = values[ends[:, None] - np.arange(window - 1, -1, -1)[None, :]]
     return x, [local[e] for e in ends]
 
 
 def forecast_table(origins: list[datetime], forecast: np.ndarray, intervals: Intervals | None, zones: list[str],
-                   interval_minutes: int | None = None, clock: Clock | None = None) -> pl.DataFrame:
+                   interval_minutes: int | None = None, clock: Clock | None = None,
+                   calendar: HolidayCalendar | None = None) -> pl.DataFrame:
     """The served answer to ``forecast`` ``(n, horizon, zones)`` from windows ending at
     ``origins``: one row per window, lead and zone in that order, times as ISO 8601 with
     their offset, each target interval's ``duration_minutes`` (leads follow the origin on
     the data set's ``clock``), its count (on a local clock the model's forecast per
     nominal interval times the target's duration ratio, bounds alike), and NaN bounds
     where there is no interval (no ``intervals``, or too few calibration residuals for
-    the level)."""
+    the level). Intervals calibrated per calendar group take each target day's group in
+    the data set's ``calendar``."""
     n, horizon, n_zones = forecast.shape
     forecast = forecast.astype(np.float64)
     clock = served_clock(clock, interval_minutes, pl.Series(origins))
     stamps = pl.Series(TARGET_TIME, [t for origin in origins for t in clock.later(origin, horizon)])
     ratios = duration_ratios(stamps, clock).reshape(n, horizon)
+    groups = (calendar.groups(stamps.dt.date()).reshape(n, horizon)
+              if calendar is not None and intervals is not None and intervals.group_half_widths else None)
     bounds = {level: (as_counts(low, ratios), as_counts(high, ratios))
-              for level, (low, high) in (intervals.bounds(forecast) if intervals is not None else {}).items()}
+              for level, (low, high) in (intervals.bounds(forecast, groups) if intervals is not None else {}).items()}
     forecast = as_counts(forecast, ratios)
     missing = np.full(forecast.size, np.nan)
     columns = {

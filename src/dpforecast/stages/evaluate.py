@@ -10,7 +10,8 @@ laid out for ``dvc metrics show``: one file per measure (``metrics/rmse.json``,
 ``mae``, ``skill``, ``mase``, ``coverage_80``, ``coverage_95``, ``epsilon``, ``privacy``), each keyed by
 forecaster with the data set and horizon beside, so the default view is a table of
 measures against models. Per zone, per lead and every detail: ``metrics/per_zone.json``,
-``metrics/details.json`` and ``plots/leads.json``.
+``metrics/details.json`` and ``plots/leads.json``; coverage per calendar group of the
+target's day (weekday, weekend, holiday) beside the overall: ``metrics/coverage_groups.json``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from dpforecast.evaluation.plots import (
     training_figure,
 )
 from dpforecast.evaluation.scores import OwnIntervals, like_for_like, persistence_skill, score, skill
-from dpforecast.features.windows import target_rows, window_arrays
+from dpforecast.features.windows import target_groups, target_rows, window_arrays
 from dpforecast.models.store import load_forecaster, load_intervals
 from dpforecast.runtime.io import read_json, write_json
 from dpforecast.runtime.paths import METRIC_FILES, Paths
@@ -87,7 +88,8 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
     # errors it divides; under DP-SGD a statistic of private data, marked in details.json.
     raw = pl.concat([table.select("timestamp"), targets], how="horizontal")
     scale = in_sample_seasonal_mae(raw, windows, zones, spec.interval_minutes)
-    scores = {name: score(y_test, f, zones, scale, intervals.get(name)) for name, f in forecasts.items()}
+    groups = target_groups(table, windows.filter(pl.col("split") == "test"), h, spec.calendar)
+    scores = {name: score(y_test, f, zones, scale, intervals.get(name), groups) for name, f in forecasts.items()}
     like_for_like(scores, y_test, forecasts, zones)
     reference = scores["persistence"]["rmse"]["mean"]
     for name, s in scores.items():
@@ -98,7 +100,7 @@ def evaluate(paths: Paths, params: Params, track: bool = True, lineage: dict[str
                                if b != name and scores[b]["windows"]}
     details["coverage_flags"] = coverage_flags(scores)
     write_metrics(paths, params, scores, details, scale)
-    plot(paths, params, table, windows, y_test, forecasts, scores, intervals, histories, zones)
+    plot(paths, params, table, windows, y_test, forecasts, scores, intervals, histories, zones, groups)
     if track:
         log_baselines(paths, params, scores, lineage)
     return scores
@@ -163,6 +165,7 @@ def write_metrics(paths: Paths, params: Params, scores: dict[str, Any], details:
     for name, values in measures.items():
         write_json(paths.metric(name), {**tag, **values})
     write_json(paths.per_zone, {n: {k: s[k] for k in ("rmse", "mae", "mase")} for n, s in scored.items()})
+    write_json(paths.coverage_groups, {**tag, **coverage_by_group(scored)})
     minutes = params.data_set.interval_minutes
     write_json(paths.leads, {"leads": [
         {"lead": k + 1, "minutes": (k + 1) * minutes, **{n: s["by_lead"]["rmse"][k] for n, s in scored.items()}}
@@ -174,9 +177,16 @@ def write_metrics(paths: Paths, params: Params, scores: dict[str, Any], details:
                                "forecasters": {n: {k: s[k] for k in keep if k in s} for n, s in scores.items()}})
 
 
+def coverage_by_group(scores: dict[str, Any]) -> dict[str, Any]:
+    """Per calibrated forecaster and level: the overall coverage, then each calendar group's."""
+    return {name: {level: {"overall": c["coverage"], **{g: v["coverage"] for g, v in c.get("per_group", {}).items()}}
+                   for level, c in s["coverage"].items()}
+            for name, s in scores.items() if s.get("coverage")}
+
+
 def plot(paths: Paths, params: Params, table: pl.DataFrame, windows: pl.DataFrame, y_test: np.ndarray,
          forecasts: dict[str, np.ndarray], scores: dict[str, Any], intervals: dict[str, Any],
-         histories: dict[str, list[dict[str, float]]], zones: list[str]) -> None:
+         histories: dict[str, list[dict[str, float]]], zones: list[str], groups: np.ndarray) -> None:
     """The test period at ``evaluate.plot_lead``, the fan of the best model (with its
     intervals, if it has any) for the first test origin, the error-against-lead curve and
     the training curves."""
@@ -197,7 +207,7 @@ def plot(paths: Paths, params: Params, table: pl.DataFrame, windows: pl.DataFram
                table.select(zones)[start:start + params.features.window].to_numpy())
     future = (table["timestamp"].gather(rows[0]).to_list(), y_test[0])
     bands = {} if intervals.get(best) is None else {
-        level: (lo[0], hi[0]) for level, (lo, hi) in intervals[best].bounds(forecasts[best][:1]).items()}
+        level: (lo[0], hi[0]) for level, (lo, hi) in intervals[best].bounds(forecasts[best][:1], groups[:1]).items()}
     fan_figure(history, future, best, forecasts[best][0], bands, paths.plots_dir / "fan.png", names, zones)
     curves = {n: s["by_lead"]["rmse"] for n, s in scores.items() if s["windows"]}
     lead_figure([(k + 1) * minutes for k in range(h)], curves, paths.plots_dir / "leads.png")

@@ -98,7 +98,8 @@ def describe(params: Params, arch: str, seed: int, device: str, zones: list[str]
     what DVC's ``train`` stage builds now (:mod:`dpforecast.stages.record`)."""
     digest = {} if features_md5 is None else {"features_md5": features_md5}
     return {
-        "architecture": arch, "seed": seed, "device": device, "features": feature_columns(zones), "zones": zones,
+        "architecture": arch, "seed": seed, "device": device, "zones": zones,
+        "features": feature_columns(zones, params.features.known_future),
         "dataset": params.data_set.summary(), "horizon": params.features.horizon, "scaling": params.features.scaling,
         "params": flat_params(params, arch), **digest, "code_md5": code_digest(), "best_epoch": summary.best_epoch,
         "epochs_run": len(summary.history), "stopped_early": summary.stopped_early,

@@ -61,9 +61,12 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
         counts = recent_counts(pl.from_pandas(pd.DataFrame(model_input)), self.dataset, self.zones)
         counts = last_complete_stretch(counts, self.model.spec.window, clock, self.dataset.zone_names).counts
         x, origins = window_inputs(counts, self.model.spec.window, clock=clock,
-                                   week_period_days=self.params["features.week_period_days"])
+                                   week_period_days=self.params["features.week_period_days"],
+                                   known_future=self.params.get("features.known_future") or (),
+                                   horizon=self.model.spec.horizon, calendar=self.dataset.calendar)
         forecast = predict(self.model, x, self.model.x_mean.device)
-        return forecast_table(origins, forecast, self.intervals, self.zones, clock=clock).to_pandas()
+        return forecast_table(origins, forecast, self.intervals, self.zones, clock=clock,
+                              calendar=self.dataset.calendar).to_pandas()
 
 
 set_model(ForecasterModel())

@@ -1,4 +1,9 @@
-"""Conformal intervals of a trained forecaster, and whether its privacy guarantee covers them."""
+"""Conformal intervals of a trained forecaster, and whether its privacy guarantee covers them.
+
+``intervals.calibration: calendar_groups`` calibrates per calendar group of the target's day
+on the same residuals: the groups are the spec's public calendar, so the intervals have the
+privacy status split ones have (covered in ip mode, not covered under DP-SGD).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from dpforecast.config import Params
+from dpforecast.features.windows import target_groups
 from dpforecast.models.base import FitContext, FitSummary, Model, Windows
-from dpforecast.models.conformal import Intervals, calibrate, validation_halves
+from dpforecast.models.conformal import Intervals, calibrate, calibrate_by_group, validation_halves
 from dpforecast.models.forecaster import Forecaster
 from dpforecast.training.loop import predict
 
@@ -30,14 +36,21 @@ def intervals_allowed(params: Params) -> bool:
     return params.privacy.mode != "gp" or params.privacy.gp.intervals
 
 
-def calibrate_forecasts(y_val: np.ndarray, predictions: np.ndarray, params: Params) -> Intervals | None:
+def calibrate_forecasts(y_val: np.ndarray, predictions: np.ndarray, params: Params,
+                        groups: np.ndarray | None = None) -> Intervals | None:
     """Split conformal intervals from any model's forecasts of the calibration block (windows
-    a model has no forecast for, NaN, are left out); None without a block or when
-    :func:`intervals_allowed` says no."""
+    a model has no forecast for, NaN, are left out), per calendar group of the targets'
+    ``groups`` ``(n, horizon)`` under ``intervals.calibration: calendar_groups``; None
+    without a block or when :func:`intervals_allowed` says no."""
     finite = np.isfinite(predictions).all(axis=(1, 2))
     if not finite.any() or not intervals_allowed(params):
         return None
     source, covered = CALIBRATION[params.privacy.mode]
+    if params.intervals.calibration == "calendar_groups":
+        if groups is None:
+            raise ValueError("intervals.calibration: calendar_groups needs the calibration targets' calendar groups")
+        return calibrate_by_group(y_val[finite], predictions[finite], groups[finite], source, covered,
+                                  params.intervals.min_group_windows)
     return calibrate(y_val[finite], predictions[finite], source, covered)
 
 
@@ -57,4 +70,9 @@ def fit_calibrated(model: Model, train: Windows, validation: Windows, context: F
     stopping, calibration = validation_halves(len(validation), validation.horizon)
     summary = model.fit(train, validation.take(stopping), context)
     held = validation.take(calibration)
-    return summary, calibrate_forecasts(held.y, model.predict(held), context.params) if len(held) else None
+    if not len(held):
+        return summary, None
+    params = context.params
+    groups = (target_groups(held.table, held.index, held.horizon, params.data_set.calendar)
+              if params.intervals.calibration == "calendar_groups" else None)
+    return summary, calibrate_forecasts(held.y, model.predict(held), params, groups)

@@ -236,3 +236,17 @@ def test_the_fields_baselines_fit_the_release_under_input_perturbation_and_are_n
     beside = _forecast(spec, privacy=DPSGD(epsilon=2.0), models=[AutoETS()], history_days=7).fit(frame)
     report = beside.privacy_report().models["autoets"]
     assert not report.private and "not covered" in report.notes[0]
+
+def test_known_future_inputs_reach_the_models_and_cross_validation_names_each_target_days_group(spec, frame):
+    from dpforecast.data.holiday_calendar import HolidayCalendar
+
+    france = replace(spec, calendar=HolidayCalendar(country="FR"))
+    ridge = Ridge()
+    fc = DPForecast([ridge], h=H, window=H, dataset=france, settings={"features": {"known_future": ["holidays"]}})
+    cv = fc.cross_validation(frame, n_windows=4, step="1d")  # origins on the last four days, 1 to 4 April 2024
+    # every input row: the zones' counts, 4 calendar features and the holiday flag of the target H steps later
+    assert ridge.fitted is not None and ridge.fitted.coef.shape[0] == H * (len(spec.zone_ids) + 4 + 1)
+    days = cv.select(pl.col("ds").dt.date().alias("day"), "calendar_group").unique()
+    expected = {"2024-04-01": "holiday", "2024-04-02": "weekday", "2024-04-04": "weekday"}  # Easter Monday 2024
+    assert {str(d): g for d, g in days.iter_rows() if str(d) in expected} == expected
+    assert cv["ridge"].is_finite().all()

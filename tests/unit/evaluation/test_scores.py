@@ -35,3 +35,14 @@ def test_skill_and_like_for_like_compare_on_the_same_windows():
     assert scores["seasonal"]["others_on_these_windows"] == {"persistence": pytest.approx(2.0)}
     assert "others_on_these_windows" not in scores["persistence"]
     assert persistence_skill(scores["seasonal"], reference=99.0) == pytest.approx(0.5)  # 1 - 1/2, not 1 - 1/99
+
+
+def test_score_gives_coverage_per_calendar_group_of_the_targets_it_scores():
+    y = np.arange(80.0).reshape(20, 2, 2)
+    f = y + np.where(np.arange(20)[:, None, None] < 10, 1.0, 5.0)  # the last ten windows miss by more
+    f[:2] = np.nan
+    groups = np.where(np.arange(20)[:, None] < 10, "weekday", "weekend").repeat(2, axis=1).astype(object)
+    out = score(y, f, ZONES, {"a": 1.0, "b": 1.0}, calibrate(y[2:10], f[2:10], "test", covered=False), groups)
+    per_group = out["coverage"]["80"]["per_group"]
+    assert per_group == {"weekday": {"coverage": 1.0, "counts": 8 * 2 * 2}, "weekend": {"coverage": 0.0, "counts": 40}}
+    assert out["coverage"]["80"]["coverage"] == pytest.approx(32 / 72) and out["intervals"]["calibration"] == "split"

@@ -14,7 +14,14 @@ from dpforecast.api.dataset import validated_series
 from dpforecast.config import deep_merge, load_params
 from dpforecast.evaluation.baselines import BASELINES
 from dpforecast.experiments import backtest as backtest_module
-from dpforecast.experiments.backtest import backtest, fit_networks, fold_features, fold_params, plan_folds
+from dpforecast.experiments.backtest import (
+    backtest,
+    fit_networks,
+    fold_features,
+    fold_params,
+    plan_folds,
+    pooled_group_coverage,
+)
 from dpforecast.features.feature_set import FeatureSet
 from dpforecast.features.windows import window_arrays
 from dpforecast.privacy.budget import open_ledger
@@ -191,3 +198,11 @@ def test_a_named_candidate_keeps_its_parameters_and_files_apart(once):
     assert (root / "reports" / "gru-12.md").is_file() and not (root / "artifacts" / "study" / "gru-12").exists()
     assert json.loads((root / "metrics" / "backtest.json").read_text())["overrides"] == default["overrides"] == {}
     assert wider["hyper"]["gru"]["units"] == 12 and default["hyper"]["gru"]["units"] == 8
+
+
+def test_coverage_per_calendar_group_is_pooled_over_folds_by_the_counts_each_holds():
+    folds = [{"coverage_groups": {"80": {"weekday": {"coverage": 0.9, "counts": 300},
+                                         "holiday": {"coverage": 0.5, "counts": 100}}}},
+             {"coverage_groups": {"80": {"weekday": {"coverage": 0.7, "counts": 100}}}}]
+    assert pooled_group_coverage(folds) == {"80": {"weekday": pytest.approx(0.85), "holiday": pytest.approx(0.5)}}
+    assert pooled_group_coverage([{"windows": 0}]) == {}

@@ -3,12 +3,13 @@ clipping at zero, too few residuals, and the stored form."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
-from dpforecast.models.conformal import Intervals, calibrate, coverage
+from dpforecast.models.conformal import Intervals, calibrate, calibrate_by_group, coverage
 
 
 def test_the_half_width_is_the_finite_sample_quantile_of_absolute_residuals():
@@ -85,3 +86,64 @@ def test_what_a_model_is_calibrated_on_follows_its_privacy_mode(privacy, expecte
     else:
         assert (intervals.covered, expected[1] in intervals.source) == (expected[0], True)
     assert calibrate_intervals(model, x[:0], y[:0], params, torch.device("cpu")) is None  # no validation block
+
+
+def _grouped(n_per_group: dict[str, int], scale: dict[str, float], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals of one lead and zone whose spread depends on the target day's group."""
+    rng = np.random.default_rng(seed)
+    groups = np.concatenate([np.full(n, g, dtype=object) for g, n in n_per_group.items()])
+    y = np.concatenate([1000 + rng.normal(0, scale[g], n) for g, n in n_per_group.items()])
+    return y.reshape(-1, 1, 1), groups.reshape(-1, 1)
+
+
+def test_each_calendar_group_gets_the_conformal_quantile_of_its_own_residuals():
+    y, groups = _grouped({"weekday": 200, "weekend": 80}, {"weekday": 10.0, "weekend": 100.0})
+    forecast = np.full_like(y, 1000.0)
+    intervals = calibrate_by_group(y, forecast, groups, "test", covered=False, min_windows=30)
+    residuals = np.abs(y - forecast)
+    for g, n in (("weekday", 200), ("weekend", 80)):
+        own = np.sort(residuals[:, 0, 0][groups[:, 0] == g])
+        assert intervals.group_windows[g] == [n]
+        assert intervals.group_half_widths[g][:, 0, 0].tolist() == [own[math.ceil((n + 1) * 0.8) - 1],
+                                                                     own[math.ceil((n + 1) * 0.95) - 1]]
+    assert np.array_equal(intervals.half_widths, calibrate(y, forecast, "test", covered=False).half_widths)
+    # No holiday among the residuals: a holiday takes the weekend's half-width.
+    assert intervals.group_windows["holiday"] == [0]
+    assert np.array_equal(intervals.group_half_widths["holiday"], intervals.group_half_widths["weekend"])
+
+
+def test_a_group_with_too_few_residuals_falls_back_and_bounds_follow_the_targets_group():
+    y, groups = _grouped({"weekday": 100, "weekend": 10}, {"weekday": 10.0, "weekend": 100.0})
+    forecast = np.full_like(y, 1000.0)
+    intervals = calibrate_by_group(y, forecast, groups, "test", covered=False, min_windows=30)
+    for g in ("weekend", "holiday"):  # 10 weekend residuals < 30: the pooled width, and the holiday the weekend's
+        assert np.array_equal(intervals.group_half_widths[g], intervals.half_widths)
+    wide = calibrate_by_group(y, forecast, groups, "test", covered=False, min_windows=5)
+    targets = np.array([["weekday"], ["weekend"], ["holiday"], [""]], dtype=object)  # "": a target of no known group
+    (lo, hi) = wide.bounds(np.full((4, 1, 1), 1000.0), targets)[0.8]
+    assert hi[:, 0, 0].tolist() == [1000 + wide.group_half_widths["weekday"][0, 0, 0],
+                                    1000 + wide.group_half_widths["weekend"][0, 0, 0],
+                                    1000 + wide.group_half_widths["weekend"][0, 0, 0],
+                                    1000 + wide.half_widths[0, 0, 0]]
+    assert np.array_equal(wide.bounds(forecast)[0.8][1], calibrate(y, forecast, "t", False).bounds(forecast)[0.8][1])
+    back = Intervals.from_json(json.loads(json.dumps(wide.to_json())))
+    assert back.group_windows == wide.group_windows
+    assert all(np.array_equal(back.group_half_widths[g], w) for g, w in wide.group_half_widths.items())
+    assert "groups" not in calibrate(y, forecast, "t", False).to_json()  # split intervals are stored as before
+
+
+def test_group_conditional_calibration_holds_coverage_in_each_group_where_split_does_not():
+    rng = np.random.default_rng(3)
+    sizes, scale = {"weekday": 2500, "weekend": 1000, "holiday": 400}, {"weekday": 10.0, "weekend": 60.0, "holiday": 30.0}
+    y_cal, g_cal = _grouped(sizes, scale, seed=4)
+    y_test, g_test = _grouped(sizes, scale, seed=int(rng.integers(100)))
+    forecast = np.full_like(y_cal, 1000.0)
+    split = coverage(calibrate(y_cal, forecast, "t", False), y_test, forecast, g_test)
+    grouped = coverage(calibrate_by_group(y_cal, forecast, g_cal, "t", False, min_windows=30), y_test, forecast, g_test)
+    assert set(split["80"]["per_group"]) == {"weekday", "weekend", "holiday"}
+    assert split["80"]["per_group"]["holiday"]["counts"] == 400
+    assert split["80"]["per_group"]["weekend"]["coverage"] < 0.5  # pooled widths fit the weekdays
+    for level in ("80", "95"):
+        for g in ("weekday", "weekend", "holiday"):
+            assert grouped[level]["per_group"][g]["coverage"] == pytest.approx(int(level) / 100, abs=0.05)
+    assert "per_group" not in coverage(calibrate(y_cal, forecast, "t", False), y_test, forecast)["80"]

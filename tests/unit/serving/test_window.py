@@ -117,3 +117,33 @@ def test_a_model_logged_before_clocks_is_served_on_the_absolute_clock_it_was_tra
                                                                           "2020-10-25T02:30:00+01:00"]
     assert set(table["duration_minutes"]) == {30} and set(table["forecast"]) == {10.0}
     assert table["lower_80"].is_nan().all()
+
+
+def test_a_served_window_gets_the_known_future_calendar_of_targets_beyond_its_rows():
+    times = ["2024-07-13T22:30:00+02:00", "2024-07-13T23:00:00+02:00", "2024-07-13T23:30:00+02:00"]
+    counts = recent_counts(short(times), SPEC, ZONES)
+    x, _ = window_inputs(counts, 3, week_period_days=7.0, clock=SPEC.clock, known_future=["holidays"], horizon=1,
+                         calendar=SPEC.calendar)
+    plain, _ = window_inputs(counts, 3, week_period_days=7.0, clock=SPEC.clock)
+    assert x.shape == (1, 3, plain.shape[2] + 1) and np.array_equal(x[..., :-1], plain)
+    # 23:30 on 13 July forecasts 00:00 on 14 July, Bastille Day: known although no row holds it.
+    assert x[0, :, -1].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_served_bounds_take_the_half_width_of_each_target_days_calendar_group():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dpforecast.models.conformal import Intervals
+    from dpforecast.serving.window import forecast_table
+
+    pooled, holiday = np.full((2, 2, 1), 10.0), np.full((2, 2, 1), 50.0)
+    intervals = Intervals((0.8, 0.95), pooled, 100, "test", False,
+                          {"weekday": pooled, "weekend": pooled, "holiday": holiday}, {})
+    origin = datetime(2024, 7, 13, 23, 30, tzinfo=ZoneInfo(TZ))  # leads: 14 July 00:00 (Bastille Day), 00:30
+    out = forecast_table([origin], np.full((1, 2, 1), 100.0), intervals, ["r1"], clock=SPEC.clock,
+                         calendar=SPEC.calendar)
+    assert out["upper_80"].to_list() == [150.0, 150.0]
+    before = forecast_table([origin.replace(hour=22)], np.full((1, 2, 1), 100.0), intervals, ["r1"], clock=SPEC.clock,
+                            calendar=SPEC.calendar)
+    assert before["upper_80"].to_list() == [110.0, 110.0]  # 23:00 and 23:30 on Saturday 13 July

@@ -1,5 +1,5 @@
 """The evaluate stage: labels for the field's baselines, how their own intervals are scored, and
-the flags on test coverage more than 5 points from the nominal level."""
+the flags on test coverage more than 5 points from the nominal level, coverage per calendar group."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from dpforecast.config import params_from_dict
 from dpforecast.evaluation.scores import OwnIntervals, score
 from dpforecast.runtime.paths import Paths
-from dpforecast.stages.evaluate import FIELD_FITS, coverage_flags, field_guarantee
+from dpforecast.stages.evaluate import FIELD_FITS, coverage_by_group, coverage_flags, field_guarantee
 
 
 def test_beside_dp_sgd_or_without_privacy_the_fields_baselines_are_not_private(tmp_path):
@@ -43,3 +43,14 @@ def test_coverage_more_than_five_points_off_nominal_is_flagged_on_either_side():
     assert flags[1].startswith("coverage: lstm's 80% intervals covered 86.0% of the test targets, 6.0 points above")
     assert flags[2].startswith("coverage: lstm's 95% intervals covered 88.0%")  # bigru: within 5 points
     assert coverage_flags({"gru": _scores(0.76, 0.92)}) == []
+
+
+def test_coverage_per_calendar_group_stands_beside_the_overall_for_calibrated_forecasters_only():
+    scores = {
+        "gru": {"coverage": {"80": {"coverage": 0.8, "per_group": {"weekday": {"coverage": 0.85, "counts": 60},
+                                                                    "holiday": {"coverage": 0.6, "counts": 20}}},
+                             "95": {"coverage": 0.9}}},
+        "ridge": {"windows": 10},
+    }
+    assert coverage_by_group(scores) == {"gru": {"80": {"overall": 0.8, "weekday": 0.85, "holiday": 0.6},
+                                                 "95": {"overall": 0.9}}}
