@@ -42,8 +42,7 @@ class AddedDataset:
         lines = [f"{spec}: drafted from {data}{' (a copy of the file given)' if self.copied else ''}; what it read:"]
         lines += [f"  {f.key:<{width}}  {f.value}: {f.why}" for f in self.draft.findings]
         if self.draft.clock.kind == "local":
-            lines.append(f"  {'':<{width}}  the file follows the local clock: declare it with interval_clock: local "
-                         f"(the spec's CLOCK comment)")
+            lines.append(f"  {'':<{width}}  the file follows the local clock: the spec declares interval_clock: local")
         if self.report.passed:
             lines.append(f"validation: {data} is valid against it ({self.report.rows} rows, "
                          f"{len(self.report.results)} expectations met)")

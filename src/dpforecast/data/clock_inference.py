@@ -15,7 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import polars as pl
+
+from dpforecast.data.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ def infer_clock(utc: pl.Series, wall: pl.Series, timezone: str, interval_minutes
                                       f"{walls[i - 1]:%Y-%m-%d %H:%M} to {walls[i]:%H:%M}) the wall clock steps "
                                       f"{interval_minutes} minutes and real time {real}: the intervals follow the "
                                       f"local clock")
+    on_grid = _on_local_grid(local, interval_minutes)  # the grid as a whole decides what the changes could not
+    if on_grid is not None:
+        return on_grid
     if absolute_at and not local_at:
         return InferredClock("absolute", f"at {len(absolute_at)} of {len(changes)} change(s) of time the steps stay "
                                          f"{interval_minutes} minutes of real time")
@@ -76,3 +82,20 @@ def infer_clock(utc: pl.Series, wall: pl.Series, timezone: str, interval_minutes
                                          f"{len(local_at)} on the local clock): real time assumed; check the file")
     return InferredClock("absolute", f"none of the {len(changes)} change(s) of time tells them apart (rows missing "
                                      f"there, or both clocks agree): real time assumed")
+
+
+def _on_local_grid(local: pl.Series, interval_minutes: int) -> InferredClock | None:
+    """``local`` if every time starts an interval of the local clock, in order, while some
+    steps are off the real-time grid: a change of time where the steps looked even in real
+    time (2-hour counts whose skipped 02:00 is written as the change, 03:00, then step one
+    real hour to 04:00) tells nothing alone, the grid as a whole does. None otherwise."""
+    grid = Clock(interval_minutes, str(local.dtype.time_zone), local=True).positions(local)  # type: ignore[union-attr]
+    minutes = local.dt.epoch("s").diff().drop_nulls().to_numpy() / 60
+    off_real = np.flatnonzero(minutes % interval_minutes != 0)
+    if not (grid.on_grid.all() and (np.diff(grid.index) > 0).all()) or not len(off_real):
+        return None
+    first = int(off_real[0]) + 1
+    return InferredClock("local", f"every time starts an interval of the {interval_minutes}-minute local clock, while "
+                                  f"{len(off_real)} step(s) are off the {interval_minutes}-minute grid of real time "
+                                  f"(first {int(minutes[first - 1])} minutes to {local[first]:%Y-%m-%d %H:%M%z}): "
+                                  f"the intervals follow the local clock")

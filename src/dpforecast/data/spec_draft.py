@@ -18,9 +18,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import yaml
 
+from dpforecast.data.clock import Clock
 from dpforecast.data.clock_inference import InferredClock, infer_clock
 from dpforecast.data.file_shape import FileShape, read_shape, sum_of_others
 from dpforecast.data.schema import ROW
@@ -231,8 +233,7 @@ def draft_spec(path: Path, name: str, raw_path: str) -> SpecDraft:
     if repeated:
         extra["duplicate_times"] = "gap"
         notes["duplicate_times"] = f"{repeated} row(s) repeat a time: every row of a repeated time is a gap"
-    changes = _clock_changes(times, timezone.timezone) if clock.kind == "local" else set()
-    holes = [(i, s) for i, s in enumerate(times.steps) if s != interval and i not in changes]
+    holes = [(i, s) for i, s in enumerate(_grid_steps(times, timezone.timezone, interval, clock)) if s != interval]
     missing = sum(s // interval - 1 for _, s in holes if s % interval == 0 and s > interval)
     off_grid = [(i, s) for i, s in holes if s % interval or s <= 0]
     if missing:
@@ -277,11 +278,15 @@ def draft_spec(path: Path, name: str, raw_path: str) -> SpecDraft:
     return SpecDraft(name, text, tuple(findings), timezone, clock)
 
 
-def _clock_changes(times: _Times, timezone: str) -> set[int]:
-    """Indexes of the steps that span a change of time in ``timezone``."""
-    local = times.stamps.dt.convert_time_zone(timezone)
-    offsets = (local.dt.base_utc_offset() + local.dt.dst_offset()).to_list()
-    return {i - 1 for i in range(1, len(offsets)) if offsets[i] != offsets[i - 1]}
+def _grid_steps(times: _Times, timezone: str, interval: int, clock: InferredClock) -> list[int]:
+    """The file's steps in minutes of its clock: real time, or on a local clock the number
+    of local-clock intervals between two times on its grid, times the interval (a 3-hour
+    interval at a change of time is one step of 120 there)."""
+    if clock.kind == "absolute":
+        return times.steps
+    at = Clock(interval, timezone, local=True).positions(times.stamps.dt.convert_time_zone(timezone))
+    slots, on_grid = np.diff(at.index), at.on_grid[:-1] & at.on_grid[1:]
+    return [int(k) * interval if ok else s for k, ok, s in zip(slots, on_grid, times.steps, strict=True)]
 
 
 def _clock_lines(clock: InferredClock) -> list[str]:
