@@ -40,3 +40,16 @@ def test_the_fill_uses_only_the_past():
     for t in range(len(values)):  # a step's fill never changes with what follows it
         np.testing.assert_array_equal(causal_fill(values[:t + 1], 2), filled[:t + 1])
     assert first_counts(values).tolist() == [1, 0]
+
+
+def test_a_local_clock_series_takes_its_wall_clock_grid_across_both_changes_of_time():
+    """2-hour counts on Auckland's clock: 02:00-04:00 lasts 3 hours when the clocks go back,
+    and the 02:00 the spring change skips is written at the change, 03:00."""
+    auckland = ZoneInfo("Pacific/Auckland")
+    for day, hours in ((datetime(2024, 4, 7), (0, 2, 4, 6)), (datetime(2024, 9, 29), (0, 3, 4, 6))):
+        stamps = [(day + timedelta(hours=h)).replace(tzinfo=auckland) for h in hours]
+        if day.month == 4:  # the first 02:00 (summer time) starts the 3-hour interval
+            stamps[1] = datetime(2024, 4, 7, 2, fold=0, tzinfo=auckland)
+        table = pl.DataFrame({"timestamp": stamps, "a": [1.0, 2.0, 3.0, 4.0]})
+        series = regular_series(table, ["a"], 120)
+        assert series.position.tolist() == [0, 1, 2, 3] and series.values[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
