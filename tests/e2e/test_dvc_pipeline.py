@@ -35,11 +35,11 @@ def test_repro_builds_everything_then_has_nothing_to_do(repo):
         assert f"Running stage '{stage}'" in out
     metrics = json.loads((repo / "metrics" / "rmse.json").read_text())
     assert set(metrics) == {"dataset", "horizon", "persistence", "ridge", "seasonal_day", "seasonal_week",
-                            "lstm", "gru", "bilstm", "bigru"}
+                            "autoets", "lstm", "gru", "bilstm", "bigru"}  # autoets: evaluate.baselines' default
     assert metrics["persistence"] == pytest.approx(1503.6, abs=0.1)
     # `dvc metrics show`: one row per measure, one column per forecaster.
     shown = dvc("metrics", "show", cwd=repo)
-    assert shown.splitlines()[0].split()[:4] == ["Path", "bigru", "bilstm", "dataset"]
+    assert shown.splitlines()[0].split()[:4] == ["Path", "autoets", "bigru", "bilstm"]
     assert sum(line.startswith("metrics/") for line in shown.splitlines()) >= 8
     again = dvc("repro", cwd=repo)
     assert "Running stage" not in again
@@ -89,7 +89,8 @@ def test_exp_run_trains_the_chosen_model(repo):
     out = dvc("exp", "run", "-S", "train.model=bilstm", cwd=repo)
     assert "Running stage 'train'" in out
     metrics = json.loads((repo / "metrics" / "rmse.json").read_text())
-    assert set(metrics) == {"dataset", "horizon", "persistence", "ridge", "seasonal_day", "seasonal_week", "bilstm"}
+    assert set(metrics) == {"dataset", "horizon", "persistence", "ridge", "seasonal_day", "seasonal_week", "autoets",
+                            "bilstm"}
     assert yaml.safe_load((repo / "params.yaml").read_text())["train"]["model"] == "bilstm"
 
 
