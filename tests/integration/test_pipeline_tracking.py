@@ -41,7 +41,8 @@ def trained(tmp_path_factory):
 @pytest.mark.real_data
 def test_every_model_and_the_baseline_are_evaluated(trained):
     paths, _, results, metrics = trained
-    assert set(metrics) == {"persistence", "ridge", "seasonal_day", "seasonal_week", "lstm", "gru", "bilstm", "bigru"}
+    assert set(metrics) == {"persistence", "ridge", "seasonal_day", "seasonal_week", "autoets", "lstm", "gru", "bilstm",
+                            "bigru"}  # autoets: evaluate.baselines' default
     assert metrics["persistence"]["rmse"]["mean"] == pytest.approx(1503.6, abs=0.1)
     # One file per measure, each a forecaster -> value map with the data set and horizon beside.
     for name in METRIC_FILES:
