@@ -50,7 +50,7 @@ def test_every_model_and_the_baseline_are_evaluated(trained):
     assert read_json(paths.metric("rmse")) == {"dataset": "montreuil", "horizon": 1,
                                                **{n: m["rmse"]["mean"] for n, m in metrics.items()}}
     assert read_json(paths.metric("skill"))["bigru"] == pytest.approx(1 - metrics["bigru"]["rmse"]["mean"] / 1503.6, abs=1e-4)
-    assert set(read_json(paths.metric("coverage_95"))) == {"dataset", "horizon", "lstm", "gru", "bilstm", "bigru"}
+    assert set(read_json(paths.metric("coverage_95"))) == {"dataset", "horizon", "autoets", "lstm", "gru", "bilstm", "bigru"}
     assert read_json(paths.metric("epsilon"))["gru"] is None and read_json(paths.metric("privacy"))["ridge"] == "not private"
     assert read_json(paths.per_zone)["gru"]["rmse"] == metrics["gru"]["rmse"]
     assert read_json(paths.leads) == {"leads": [{"lead": 1, "minutes": 30, **{n: m["rmse"]["mean"] for n, m in metrics.items()}}]}
@@ -99,9 +99,9 @@ def test_logged_model_serves_recent_counts_with_the_same_predictions(trained):
     assert served["target_time"].tolist()[::len(ZONES)] == [t.isoformat() for t in targets]
     assert pyfunc.metadata.signature is not None
     schema = pyfunc.metadata.get_output_schema()
-    assert schema.input_names() == ["origin_time", "target_time", "lead", "zone", "forecast", "lower_80", "upper_80",
-                                    "lower_95", "upper_95"]
-    assert [t.name for t in schema.input_types()] == ["string", "string", "long", "string", *["double"] * 5]
+    assert schema.input_names() == ["origin_time", "target_time", "duration_minutes", "lead", "zone", "forecast",
+                                    "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert [t.name for t in schema.input_types()] == ["string", "string", "long", "long", "string", *["double"] * 5]
 
 
 def test_tracking_follows_the_project_root_and_honours_the_users_uri(tmp_path, monkeypatch):
