@@ -61,9 +61,9 @@ def _window(csv: Path, rows: pl.DataFrame, out: Path) -> Path:
 
 def test_a_local_clock_feed_goes_from_its_file_to_forecasts_across_a_change_of_time(tmp_path, monkeypatch, capsys):
     from dpforecast.experiments.backtest import backtest
-    from dpforecast.experiments.study import prepare_workspace
     from dpforecast.stages.evaluate import evaluate
     from dpforecast.stages.train import train_one
+    from dpforecast.stages.workspace import build_workspace
 
     root = _root(tmp_path, monkeypatch)
     assert main(["synthesize", "city", "--layout", "long", "--zones", "4", "--days", str(DAYS), "--interval", "120",
@@ -81,7 +81,7 @@ def test_a_local_clock_feed_goes_from_its_file_to_forecasts_across_a_change_of_t
     assert "valid" in capsys.readouterr().out
 
     paths, params = load_project(root)
-    counts = prepare_workspace(root, params, paths)
+    counts = build_workspace(root, params, paths)
     series = pl.read_parquet(paths.series)
     days = series["timestamp"].dt.date()
     assert series.height == DAYS * 12 and days.n_unique() == DAYS  # no day dropped

@@ -160,7 +160,9 @@ def test_predict_refuses_a_short_or_broken_window(registry, tmp_path):
     root, paths, _, _ = registry
     short = _window_csv(paths, tmp_path / "short.csv", rows=4)
     done = _predict(root, "--model", "models:/mobility-gru@champion", "--input", str(short))
-    assert done.returncode == 2 and f"{short}: 4 row(s); the model needs at least 6" in done.stderr
+    # a short window names the intervals it lacks (serving's last complete stretch)
+    assert done.returncode == 2 and f"{short}: no 6 consecutive 30-minute intervals with a count for every zone" in done.stderr
+    assert "the last 6 intervals up to 2020-11-04T23:30:00+01:00 are needed" in done.stderr and "no row for 2" in done.stderr
     missing = _predict(root, "--model", "models:/no-such-model@champion", "--input", str(short))
     assert missing.returncode == 2 and "cannot load models:/no-such-model@champion" in missing.stderr
 

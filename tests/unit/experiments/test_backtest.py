@@ -87,7 +87,7 @@ def test_without_refit_one_model_trained_on_fold_one_scores_every_fold(once):
     rmse = np.sqrt(np.mean((forecast.astype(np.float64) - y) ** 2, axis=(0, 1))).mean()
     assert result["folds"][1]["scores"]["gru"]["rmse"] == pytest.approx(rmse, rel=1e-6)
     assert result["selected"] == "gru" and result["mean"]["gru"]["folds"] == FOLDS
-    assert result["mean"]["gru"]["coverage_80"] is not None and set(result["ranking"]) == {"gru", *BASELINES}
+    assert result["mean"]["gru"]["coverage_80"] is not None and set(result["ranking"]) == {"gru", *BASELINES, "autoets"}
 
 
 def fold_windows(features: FeatureSet, params) -> tuple[np.ndarray, np.ndarray, list[str]]:
