@@ -8,6 +8,7 @@ import pytest
 
 from dpforecast.config import Params
 from dpforecast.data import synthetic
+from dpforecast.data.clock import Clock
 from dpforecast.features.calendar import add_calendar_features
 from dpforecast.features.windows import make_windows
 from dpforecast.models.base import FitContext, Windows
@@ -19,7 +20,7 @@ ZONES = ["z0001", "z0002"]
 @pytest.fixture(scope="module")
 def windows() -> dict[str, Windows]:
     table = add_calendar_features(synthetic.generate(zones=2, days=10, interval_minutes=60, hierarchy=False), 7.0)
-    index = make_windows(table, 24, 3, False, 1, 1, 60, ZONES)
+    index = make_windows(table, 24, 3, False, 1, 1, Clock(60, "Europe/Paris"), ZONES)
     return {s: Windows.of(table, index.filter(pl.col("split") == s), 24, 3, ZONES, 60) for s in ("train", "validation", "test")}
 
 
