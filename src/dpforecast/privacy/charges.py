@@ -319,18 +319,24 @@ def _pld_epsilon(mechanisms: Sequence[Mechanism], delta: float, rdp_epsilon: flo
     interval = default_discretization(rdp_epsilon, compositions)
     if not dpsgd:  # releases alone compose cheaply: a finer grid keeps a release's own epsilon
         interval = max(1e-7, min(interval, rdp_epsilon / (2000.0 * compositions)))
-    plds = [unit_pld(m.noise_multiplier, m.sample_rate, m.windows, m.sensitivity_per_window, interval)
-            .self_compose(m.steps) for m in dpsgd]
-    plds += [privacy_loss_distribution.from_privacy_parameters(common.DifferentialPrivacyParameters(eps, 0.0),
-                                                                value_discretization_interval=interval)
-             for eps in laplace]
-    plds += [coarsened(discrete_gaussian_pld(m.sigma, m.shift, m.coordinates), interval) for m in discrete]
-    if gaussian_mu > 0:
-        plds.append(privacy_loss_distribution.from_gaussian_mechanism(
-            1.0, sensitivity=gaussian_mu, value_discretization_interval=interval))
-    total = functools.reduce(lambda a, b: a.compose(b), plds)
-    with np.errstate(over="ignore"):
-        epsilon = float(total.get_epsilon_for_delta(delta))
+    try:
+        plds = [unit_pld(m.noise_multiplier, m.sample_rate, m.windows, m.sensitivity_per_window, interval)
+                .self_compose(m.steps) for m in dpsgd]
+        plds += [privacy_loss_distribution.from_privacy_parameters(common.DifferentialPrivacyParameters(eps, 0.0),
+                                                                    value_discretization_interval=interval)
+                 for eps in laplace]
+        plds += [coarsened(discrete_gaussian_pld(m.sigma, m.shift, m.coordinates), interval) for m in discrete]
+        if gaussian_mu > 0:
+            plds.append(privacy_loss_distribution.from_gaussian_mechanism(
+                1.0, sensitivity=gaussian_mu, value_discretization_interval=interval))
+        total = functools.reduce(lambda a, b: a.compose(b), plds)
+        with np.errstate(over="ignore"):
+            epsilon = float(total.get_epsilon_for_delta(delta))
+    except ValueError:
+        # dp_accounting cannot build the mixture's PLD where its privacy losses reach tens of
+        # nats (DP-SGD on a unit touching hundreds of windows: "a must be greater than b"):
+        # the RDP bound, an upper bound from its own accountant, is reported instead
+        return rdp_epsilon
     # dp_accounting overflows on epsilons in the hundreds (a release on a unit far larger than
     # its own): the RDP bound is then the upper bound reported
     return max(0.0, epsilon) if math.isfinite(epsilon) else rdp_epsilon

@@ -124,3 +124,18 @@ def test_bad_records_are_refused():
         SubsampledGaussian(1.0, 0.1, 0, 1)
     with pytest.raises(ValueError, match="delta"):
         compose([DPSGD], 0.0)
+
+
+def test_a_dp_sgd_record_whose_pld_dp_accounting_cannot_build_falls_back_to_its_rdp_bound():
+    """A week-unit DP-SGD record (342 windows a person touches, sigma 24.3): dp_accounting's
+    mixture PLD raises "a must be greater than b"; the ledger's report must still answer, with
+    the RDP bound (an upper bound from its own accountant), not a traceback."""
+    from dpforecast.privacy.charges import SubsampledGaussian, compose
+    from dpforecast.privacy.unit_accounting import unit_pld
+
+    week = SubsampledGaussian(noise_multiplier=24.320343017578125, sample_rate=0.1847041847041847, steps=50,
+                              windows=342, sensitivity_per_window=2.0)
+    with pytest.raises(ValueError, match="a must be greater than b"):  # dp_accounting's own failure
+        unit_pld(week.noise_multiplier, week.sample_rate, week.windows, week.sensitivity_per_window, 1e-3)
+    spent = compose([week, week], 1e-6)
+    assert math.isfinite(spent.epsilon) and spent.epsilon == spent.epsilon_rdp
