@@ -404,7 +404,7 @@ def test_full_pipeline_celery_trains_the_four_models_in_parallel(profile: Profil
                  and "in celery worker" in (e.dagster_event.message or "")}
     assert set(in_worker) == set(start) and set(in_worker.values()) == {profile.worker}
 
-    # The four training steps ran in parallel, in four worker processes. How many overlap at
+    # The four training steps ran in parallel, in several worker processes. How many overlap at
     # once depends on how fast the runner starts a worker process (on 2 CPU cores one step
     # started 0.4 s after another had finished), so the check is that the executor ran them
     # side by side at all, not that all four overlapped.
@@ -413,7 +413,8 @@ def test_full_pipeline_celery_trains_the_four_models_in_parallel(profile: Profil
         f"{m} {start[m][0] - min(start[k][0] for k in MODELS):.1f}-{end[m] - min(start[k][0] for k in MODELS):.1f}" for m in MODELS))
     together = max(sum(start[m][0] <= start[k][0] < end[m] for m in MODELS) for k in MODELS)
     assert together >= 2, "no two training steps ran at the same time: the executor ran them one by one"
-    assert len({start[m][1] for m in MODELS}) == len(MODELS)
+    # several worker processes (a pool process free again may take the next step: not always four)
+    assert len({start[m][1] for m in MODELS}) >= 2
     assert start["evaluation"][0] > max(end[m] for m in MODELS)
 
     # One finished MLflow run per model in the PostgreSQL backend, the one each asset reports,
