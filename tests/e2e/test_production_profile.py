@@ -333,6 +333,8 @@ def profile(tmp_path_factory) -> Iterator[Profile]:
         "DAGSTER_CELERY_BACKEND_URL": f"redis://{REDIS[0]}:{REDIS[1]}/0",
         "MLFLOW_TRACKING_URI": mlflow_uri,
         "DPFORECAST_ROOT": str(root),
+        # the services' own ledger: this module-scoped profile starts before the per-test isolation
+        "DPFORECAST_HOME": str(tmp_path_factory.mktemp("dpforecast-home")),
         "OMP_NUM_THREADS": "1",
     }
     env = {**os.environ, **variables, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
